@@ -1,0 +1,1 @@
+"""Analysis: per-user aggregates, statistics on sufficient statistics, results.json, click-pair export."""

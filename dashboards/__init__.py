@@ -1,0 +1,1 @@
+"""HTML significance reports rendered from `analysis` results."""

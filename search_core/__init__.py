@@ -1,0 +1,1 @@
+"""Visual search engine: catalogs, encoders, contrastive training, Faiss indexes, re-ranking, evaluation."""

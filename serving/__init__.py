@@ -1,0 +1,1 @@
+"""FastAPI serving layer: assignment, variant search, event logging, web UI."""
