@@ -16,6 +16,8 @@ import pytest
 from vsx.services import ServiceProcess, bootstrap_servers, clickhouse_url, start_clickhouse, start_tansu
 
 REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -89,3 +91,36 @@ def artifact_dir() -> Path:
     path = REPO / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="module")
+def chromium_driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A headless Chromium (Debian's, via its chromedriver) driven by selenium, one per test module.
+
+    Network features that would phone home are off, and the profile lives in a temp dir, so the
+    browser touches nothing outside the test. Fails, rather than skips, when Chromium is missing:
+    `make setup` installs it.
+    """
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("needs /usr/bin/chromium and /usr/bin/chromedriver: run `make setup`")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -1,0 +1,74 @@
+"""The reports index: one page listing every experiment in `reports_dir` with status, verdict and link.
+
+Built from each `reports_dir/<experiment>/results.json` rather than from the report pages, so it
+stays correct however the reports were produced; rewritten by every `render_report`. A folder
+whose `results.json` cannot be read is listed with the reason instead of breaking the whole page.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from dashboards.errors import ResultsFileError
+from dashboards.layout import INDEX_NAME, REPORT_NAME, RESULTS_NAME, read_results, write_text_atomic
+from dashboards.templating import environment
+from dashboards.verdict import Verdict, verdicts
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One experiment folder as the index shows it; `error` is set when its results could not be read."""
+
+    folder: str
+    experiment: str
+    status: str | None = None
+    primary_metric: str | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    srm_ok: bool | None = None
+    generated_at: datetime | None = None
+    report_href: str | None = None
+    error: str | None = None
+
+
+def _entry(folder: Path) -> IndexEntry:
+    href = f"{quote(folder.name)}/{REPORT_NAME}" if (folder / REPORT_NAME).exists() else None
+    try:
+        results = read_results(folder / RESULTS_NAME)
+    except ResultsFileError as exc:
+        logger.warning("index: %s", exc)
+        return IndexEntry(folder.name, folder.name, report_href=href, error=f"unreadable {RESULTS_NAME}")
+    return IndexEntry(
+        folder=folder.name,
+        experiment=results.experiment,
+        status=results.status,
+        primary_metric=results.primary_metric,
+        verdicts=tuple(verdicts(results)),
+        srm_ok=results.srm.ok,
+        generated_at=results.generated_at,
+        report_href=href,
+    )
+
+
+def index_entries(reports_dir: Path) -> list[IndexEntry]:
+    """Every `reports_dir/*/results.json`, newest analysis first; unreadable ones last."""
+    entries = [_entry(path.parent) for path in Path(reports_dir).glob(f"*/{RESULTS_NAME}")]
+    return sorted(
+        entries,
+        key=lambda e: (e.generated_at is None, -e.generated_at.timestamp() if e.generated_at else 0, e.folder),
+    )
+
+
+def write_index(reports_dir: Path) -> Path:
+    """Write `reports_dir/index.html` listing every experiment folder; returns its path."""
+    reports_dir = Path(reports_dir)
+    entries = index_entries(reports_dir)
+    html = environment().get_template("index.html.j2").render(entries=entries, generated_at=datetime.now(UTC))
+    path = write_text_atomic(reports_dir / INDEX_NAME, html)
+    logger.info("wrote index of %d experiments to %s", len(entries), path)
+    return path

@@ -1,0 +1,82 @@
+"""Method notes: which tests produced the numbers, so a reader can judge how far to trust them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analysis.results import Results
+from dashboards.formatting import CORRECTION_LABELS, confidence_label, is_number, metric_label, p_phrase, pct
+from dashboards.tables import READING_ORDER, metric_order
+
+_CORRECTION_WHAT = {"holm": "controls the family-wise error rate", "bh": "controls the false discovery rate"}
+
+_METHOD_TITLES = {
+    "delta": "Welch's t-test, delta method",
+    "sequential": "Sequential test",
+    "interleaving": "Interleaving",
+}
+_METHOD_TEXT = {
+    "delta": "Welch's t-test on per-user values (unequal variances). Relative lifts and their intervals "
+    "use the delta method, because a ratio of two noisy means is itself noisy.",
+    "sequential": "Sequential test with always-valid p-values and confidence sequences: its rows stay valid "
+    "however often the experiment was looked at, so the verdict rests on them when present.",
+    "interleaving": "Interleaving: both rankers' results are merged into one list per query and each click "
+    "credits the ranker that contributed the result; far more sensitive than an A/B split.",
+}
+
+
+@dataclass(frozen=True)
+class MethodNote:
+    title: str
+    text: str
+
+
+def _cuped_text(results: Results) -> str:
+    """What CUPED is, and the variance reduction it achieved per metric (per variant when they differ)."""
+    parts = []
+    for metric in metric_order(results):
+        reductions = {
+            r.variant: r.variance_reduction
+            for r in results.results
+            if r.metric == metric and r.method == "cuped" and is_number(r.variance_reduction)
+        }
+        if len(set(reductions.values())) == 1:
+            parts.append(f"{metric_label(metric)} {pct(next(iter(reductions.values())), signed=False)}")
+        elif reductions:
+            per_variant = ", ".join(f"{pct(v, signed=False)} ({k})" for k, v in reductions.items())
+            parts.append(f"{metric_label(metric)} {per_variant}")
+    achieved = "; ".join(parts) if parts else "not reported"
+    return (
+        "CUPED adjusts each user's value by their pre-experiment value, removing variance the treatment "
+        f"cannot have caused; same estimate, narrower interval. Variance reduction achieved: {achieved}."
+    )
+
+
+def method_notes(results: Results) -> list[MethodNote]:
+    """One note per method present, then the multiple-comparison correction, SRM check and data source."""
+    present = {r.method for r in results.results}
+    methods = [m for m in READING_ORDER if m in present]
+    notes = [
+        MethodNote("CUPED", _cuped_text(results)) if m == "cuped" else MethodNote(_METHOD_TITLES[m], _METHOD_TEXT[m])
+        for m in methods
+    ]
+    correction = results.correction
+    notes.append(
+        MethodNote(
+            "Multiple comparisons",
+            f"p-values are adjusted with {CORRECTION_LABELS[correction]} ({_CORRECTION_WHAT[correction]}) across "
+            f"the metrics and variants compared; a row is significant when its adjusted p < {results.alpha:g}. "
+            f"Intervals are {confidence_label(results.alpha)} and not adjusted.",
+        )
+    )
+    srm = results.srm
+    notes.append(
+        MethodNote(
+            "Sample-ratio check",
+            f"Chi-square test of users per arm against the designed split: {p_phrase(srm.p_value)}, "
+            f"{'passed' if srm.ok else 'FAILED'}.",
+        )
+    )
+    if results.source:
+        notes.append(MethodNote("Data source", results.source))
+    return notes

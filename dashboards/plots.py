@@ -1,0 +1,214 @@
+"""The report's plots as inline SVG strings: no image files, no JavaScript, so a report opens offline.
+
+Figures are built with matplotlib's object API (`Figure`, never pyplot): it renders without a GUI
+backend, so servers and CI machines without a display can draw them, and it keeps no global
+figure registry. Style is applied through `rc_context`, so importing this module changes nothing
+for other matplotlib users. Text stays SVG text (`svg.fonttype = none`): crisp, selectable, small,
+and escaped by matplotlib's XML writer. Names are data, not TeX, so mathtext is off ("$" prints).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Sequence
+
+import matplotlib
+from markupsafe import Markup
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+from analysis.results import DailyPoint, MetricResult
+from dashboards.formatting import is_number, method_label, metric_label, pct, pct_interval
+
+GREEN, RED, GREY, INK, MUTED, RULE = "#1a7f37", "#cf222e", "#6e7781", "#1f2328", "#57606a", "#d0d7de"
+CONTROL_COLOUR = GREY
+TREATMENT_COLOURS = ("#0969da", "#bf3989", "#8250df", "#bc4c00", "#1b7c83", "#4d2d00")
+
+_STYLE = {
+    "svg.fonttype": "none",
+    "text.parse_math": False,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
+    "font.size": 9,
+    "text.color": INK,
+    "axes.edgecolor": RULE,
+    "axes.labelcolor": MUTED,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.color": "#eaeef2",
+    "grid.linewidth": 0.8,
+    "xtick.color": MUTED,
+    "ytick.color": MUTED,
+}
+
+
+def _to_svg(fig: Figure, name: str, description: str) -> Markup:
+    """Serialise `fig` as an `<svg>` element ready to inline: no XML prolog, no metadata.
+
+    The page's CSS scales each plot to its card's width; figure widths are chosen so that the
+    scale stays near 1 at the report's width, keeping the text near 9 pt in every plot.
+
+    Inline SVGs share the page's id space, and matplotlib numbers its groups from 1 in every
+    figure ("figure_1", "axes_1"), so every id and reference gets the figure's name as prefix.
+    `svg.hashsalt` makes the hashed ids deterministic, so re-rendered reports diff cleanly.
+    """
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": name}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.05, metadata={"Date": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.DOTALL)
+    svg = re.sub(r'(\sid="|href="#|url\(#)', rf"\g<1>{name}-", svg)
+    head_end = svg.index(">")
+    head = svg[:head_end] + f' class="plot plot-{name}" role="img" aria-label="{Markup.escape(description)}"'
+    return Markup(head + svg[head_end:])
+
+
+def variant_colours(variants: Sequence[str], control: str) -> dict[str, str]:
+    """Control in grey, treatments in distinct colours (cycling if there are many)."""
+    treatments = [v for v in variants if v != control]
+    colours = {v: TREATMENT_COLOURS[i % len(TREATMENT_COLOURS)] for i, v in enumerate(treatments)}
+    return {control: CONTROL_COLOUR, **colours}
+
+
+def _row_colour(row: MetricResult) -> str:
+    if not row.significant:
+        return GREY
+    return GREEN if (row.rel_lift or 0) > 0 else RED
+
+
+def forest_plot(rows: Sequence[MetricResult]) -> Markup:
+    """Relative lift with its confidence interval, one line per metric × variant × method.
+
+    Rows keep the caller's order, top to bottom; metrics are banded so a reader's eye stays on
+    one metric. Green and red mark significant gains and losses; grey is "could be zero".
+    """
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(8.8, max(1.4, 0.3 * len(rows) + 0.8)))
+        ax = fig.add_subplot()
+        group = 0
+        for y, row in enumerate(rows):
+            if y and row.metric != rows[y - 1].metric:
+                group += 1
+            if group % 2:
+                ax.axhspan(y - 0.5, y + 0.5, color="#f6f8fa", zorder=0, linewidth=0)
+            colour = _row_colour(row)
+            if is_number(row.ci_low) and is_number(row.ci_high):
+                ax.plot([row.ci_low, row.ci_high], [y, y], color=colour, linewidth=2, solid_capstyle="round")
+            if is_number(row.rel_lift):
+                ax.plot(
+                    [row.rel_lift],
+                    [y],
+                    marker="o",
+                    markersize=6,
+                    color=colour,
+                    markeredgecolor="white",
+                    gid=f"estimate-{y}",
+                )
+                label = f"{pct(row.rel_lift)}  [{pct_interval(row.ci_low, row.ci_high)}]"
+            else:
+                label = "no estimate"
+            ax.annotate(
+                label,
+                xy=(1, y),
+                xycoords=("axes fraction", "data"),
+                xytext=(8, 0),
+                textcoords="offset points",
+                va="center",
+                color=colour if colour != GREY else MUTED,
+            )
+        ax.axvline(0, color=MUTED, linewidth=1, zorder=1)
+        ax.set_yticks(
+            range(len(rows)), [f"{metric_label(r.metric)} · {r.variant} · {method_label(r.method)}" for r in rows]
+        )
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.tick_params(axis="y", length=0)
+        ax.grid(axis="y", visible=False)
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=7))
+        if not any(is_number(r.rel_lift) for r in rows):
+            ax.set_xlim(-0.05, 0.05)
+        ax.set_xlabel("relative lift vs control")
+        return _to_svg(fig, "forest", "Relative lift with confidence interval per metric, variant and method")
+
+
+def _date_axis(ax, dates: Sequence[str]) -> None:
+    """Dates as categories (one slot per day), thinned to ~8 labels; a shared year is dropped."""
+    shared_year = len({d[:5] for d in dates}) == 1 and all(len(d) == 10 and d[4] == "-" for d in dates)
+    labels = [d[5:] if shared_year else d for d in dates]
+    step = max(1, math.ceil(len(dates) / 8))
+    ax.set_xticks(range(0, len(dates), step), labels[::step])
+    ax.set_xlim(-0.6, len(dates) - 0.4)
+
+
+def cumulative_lifts(daily: Sequence[DailyPoint], control: str) -> tuple[list[str], dict[str, list[float | None]]]:
+    """(sorted dates, per treatment: cumulative value / control's cumulative value − 1 on each date).
+
+    A day lacking either arm's value, or with a zero control value, is None; a treatment with no
+    computable day is left out.
+    """
+    dates = sorted({p.date for p in daily})
+    value = {(p.variant, p.date): p.cumulative_value for p in daily}
+    series: dict[str, list[float | None]] = {}
+    for variant in dict.fromkeys(p.variant for p in daily if p.variant != control):
+        lifts = []
+        for date in dates:
+            base, treated = value.get((control, date)), value.get((variant, date))
+            ok = is_number(base) and is_number(treated) and base != 0
+            lifts.append(treated / base - 1 if ok else None)
+        if any(lift is not None for lift in lifts):
+            series[variant] = lifts
+    return dates, series
+
+
+def cumulative_lift_plot(daily: Sequence[DailyPoint], control: str, colours: dict[str, str]) -> Markup | None:
+    """Each treatment's cumulative primary metric relative to control's, day by day.
+
+    A lift that wanders early and settles later is the usual novelty/noise pattern; one that keeps
+    drifting suggests the effect changes over time. None when no day has both arms' values.
+    """
+    dates, series = cumulative_lifts(daily, control)
+    if not series:
+        return None
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(5.5, 2.8))
+        ax = fig.add_subplot()
+        ax.axhline(0, color=MUTED, linewidth=1)
+        for variant, lifts in series.items():
+            xs = [i for i, lift in enumerate(lifts) if lift is not None]
+            ax.plot(
+                xs, [lifts[i] for i in xs], marker="o", markersize=3, linewidth=1.8, color=colours.get(variant, GREY)
+            )
+        _date_axis(ax, dates)
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+        return _to_svg(fig, "cumulative-lift", "Cumulative relative lift of each treatment over time")
+
+
+def exposure_plot(daily: Sequence[DailyPoint], colours: dict[str, str]) -> Markup | None:
+    """Users first exposed per day, one bar per variant: arms should rise and fall together."""
+    if not daily:
+        return None
+    dates = sorted({p.date for p in daily})
+    position = {d: i for i, d in enumerate(dates)}
+    variants = list(dict.fromkeys(colours)) + [v for v in dict.fromkeys(p.variant for p in daily) if v not in colours]
+    present = [v for v in variants if any(p.variant == v for p in daily)]
+    width = 0.8 / len(present)
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(5.5, 2.8))
+        ax = fig.add_subplot()
+        for i, variant in enumerate(present):
+            points = [p for p in daily if p.variant == variant]
+            xs = [position[p.date] - 0.4 + width * (i + 0.5) for p in points]
+            ax.bar(xs, [p.users for p in points], width=width, color=colours.get(variant, GREY))
+        _date_axis(ax, dates)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))
+        ax.grid(axis="x", visible=False)
+        return _to_svg(fig, "exposures", "Users first exposed per day for each variant")

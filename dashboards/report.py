@@ -1,0 +1,83 @@
+"""Render one experiment's `Results` as a single self-contained HTML page, then refresh the index.
+
+Self-contained means one file with inline CSS and inline SVG plots, no scripts and no external
+requests: it opens offline, can be mailed or attached to a launch review, and still reads the same
+years later. Layout on disk: see `dashboards.layout`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from analysis.results import Results
+from dashboards.errors import ReportLayoutError
+from dashboards.formatting import CORRECTION_LABELS, confidence_label, is_number
+from dashboards.index import write_index
+from dashboards.layout import REPORT_NAME, RESULTS_NAME, write_text_atomic
+from dashboards.notes import method_notes
+from dashboards.plots import cumulative_lift_plot, exposure_plot, forest_plot, variant_colours
+from dashboards.tables import arm_traffic, guardrail_rows, ordered_rows, variant_metrics, variant_order
+from dashboards.templating import environment
+from dashboards.verdict import treatment_variants, verdicts
+
+logger = logging.getLogger(__name__)
+
+KIND_LABELS = {
+    "win": "significant gain",
+    "loss": "significant loss",
+    "flat": "no significant change",
+    "no_data": "not enough data",
+    "withheld": "withheld",
+}
+
+
+def render_html(results: Results) -> str:
+    """The report page as a string (no files touched), for callers that put it somewhere else."""
+    rows = ordered_rows(results)
+    colours = variant_colours(variant_order(results), results.control)
+    online_names, offline_names, variant_rows = variant_metrics(results)
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            r=results,
+            verdicts=verdicts(results),
+            kind_labels=KIND_LABELS,
+            rows=rows,
+            guardrails=guardrail_rows(results),
+            forest=forest_plot(rows) if any(is_number(r.rel_lift) for r in rows) else None,
+            cumulative=cumulative_lift_plot(results.daily, results.control, colours),
+            exposures=exposure_plot(results.daily, colours),
+            colours=colours,
+            treatments=treatment_variants(results),
+            traffic=arm_traffic(results),
+            online_names=online_names,
+            offline_names=offline_names,
+            variant_rows=variant_rows,
+            notes=method_notes(results),
+            confidence=confidence_label(results.alpha),
+            correction=CORRECTION_LABELS[results.correction],
+        )
+    )
+
+
+def render_report(results: Results, out_path: Path) -> Path:
+    """Write the report to `out_path` (`reports_dir/<experiment>/report.html`) and rewrite `reports_dir/index.html`.
+
+    The index is built from each folder's `results.json`, so write that first (`Results.write`) or
+    the experiment will be missing from the index. Raises `ReportLayoutError` for any other file
+    name, because the index lives two folders up and must not land in an arbitrary directory.
+    """
+    out_path = Path(out_path)
+    if out_path.name != REPORT_NAME:
+        raise ReportLayoutError(
+            f"report path must be reports_dir/<experiment>/{REPORT_NAME}, got {out_path} "
+            "(use dashboards.render_html for a page written elsewhere)"
+        )
+    write_text_atomic(out_path, render_html(results))
+    logger.info("wrote report %s", out_path)
+    if not (out_path.parent / RESULTS_NAME).exists():
+        logger.warning("no %s beside %s: the index will not list this experiment", RESULTS_NAME, out_path)
+    write_index(out_path.parent.parent)
+    return out_path

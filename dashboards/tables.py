@@ -1,0 +1,137 @@
+"""The report's tables as plain rows: ordering, guardrail status, and online metrics beside offline ones.
+
+Templates stay dumb: every decision about order, labels and missing values is made here or in
+`formatting`, where it can be tested without parsing HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from analysis.results import GuardrailResult, MetricResult, Results
+from dashboards.formatting import MISSING, metric_label, num
+from dashboards.verdict import preferred_row, treatment_variants
+
+GuardrailStatus = Literal["ok", "violated", "unknown"]
+
+# Methods in the order a reader compares them: the plain test, then its refinements.
+READING_ORDER = ("delta", "cuped", "sequential", "interleaving")
+
+
+def variant_order(results: Results) -> list[str]:
+    """Control first, then treatments in the order they appear."""
+    return [results.control, *treatment_variants(results)]
+
+
+def metric_order(results: Results) -> list[str]:
+    """The primary metric first, then the others in the order the analysis wrote them."""
+    names = [results.primary_metric] + [row.metric for row in results.results]
+    present = {row.metric for row in results.results}
+    return [name for name in dict.fromkeys(names) if name in present]
+
+
+def ordered_rows(results: Results) -> list[MetricResult]:
+    """Every result row, grouped by metric (primary first), then variant, then method."""
+    metric_rank = {m: i for i, m in enumerate(metric_order(results))}
+    variant_rank = {v: i for i, v in enumerate(variant_order(results))}
+    method_rank = {m: i for i, m in enumerate(READING_ORDER)}
+    return sorted(
+        results.results,
+        key=lambda r: (metric_rank[r.metric], variant_rank.get(r.variant, 0), method_rank.get(r.method, 9)),
+    )
+
+
+@dataclass(frozen=True)
+class GuardrailRow:
+    metric: str
+    variant: str
+    value: str
+    bound: str
+    status: GuardrailStatus
+
+
+def _bound(guardrail: GuardrailResult) -> str:
+    if guardrail.min is not None and guardrail.max is not None:
+        return f"{num(guardrail.min)} – {num(guardrail.max)}"
+    if guardrail.max is not None:
+        return f"≤ {num(guardrail.max)}"
+    if guardrail.min is not None:
+        return f"≥ {num(guardrail.min)}"
+    return MISSING
+
+
+def guardrail_rows(results: Results) -> list[GuardrailRow]:
+    status: dict[bool | None, GuardrailStatus] = {True: "ok", False: "violated", None: "unknown"}
+    return [
+        GuardrailRow(metric_label(g.metric), g.variant, num(g.value), _bound(g), status[g.ok])
+        for g in results.guardrails
+    ]
+
+
+@dataclass(frozen=True)
+class VariantMetrics:
+    """One variant's online means (with lift against control) beside its encoder's offline metrics."""
+
+    variant: str
+    encoder: str | None
+    index: str | None
+    online: dict[str, tuple[float | None, float | None]]
+    offline: dict[str, float]
+
+
+def _online(results: Results, variant: str, metric: str) -> tuple[float | None, float | None]:
+    """(mean, relative lift) of `variant` on `metric`, read from the rows verdicts rest on."""
+    if variant != results.control:
+        row = preferred_row(results, metric, variant)
+        return (row.treatment_mean, row.rel_lift) if row else (None, None)
+    for treatment in treatment_variants(results):
+        row = preferred_row(results, metric, treatment)
+        if row is not None and row.control_mean is not None:
+            return row.control_mean, None
+    return None, None
+
+
+def variant_metrics(results: Results) -> tuple[list[str], list[str], list[VariantMetrics]]:
+    """(online metric names, offline metric names, one row per variant) for the side-by-side table."""
+    online_names = metric_order(results)
+    offline = {o.variant: o for o in results.offline}
+    offline_names = list(dict.fromkeys(name for o in results.offline for name in o.metrics))
+    variants = variant_order(results) + [v for v in offline if v not in variant_order(results)]
+    rows = [
+        VariantMetrics(
+            variant=v,
+            encoder=offline[v].encoder if v in offline else None,
+            index=offline[v].index if v in offline else None,
+            online={m: _online(results, v, m) for m in online_names},
+            offline=offline[v].metrics if v in offline else {},
+        )
+        for v in variants
+    ]
+    return online_names, offline_names, rows
+
+
+@dataclass(frozen=True)
+class ArmTraffic:
+    """Users in one arm against the designed split (shares, so expected counts or weights both work)."""
+
+    variant: str
+    users: int
+    share: float | None
+    expected_share: float | None
+
+
+def arm_traffic(results: Results) -> list[ArmTraffic]:
+    observed, expected = results.srm.observed, results.srm.expected
+    total_observed, total_expected = sum(observed.values()), sum(expected.values())
+    variants = variant_order(results) + [v for v in observed if v not in variant_order(results)]
+    return [
+        ArmTraffic(
+            variant=v,
+            users=observed.get(v, 0),
+            share=observed.get(v, 0) / total_observed if total_observed else None,
+            expected_share=expected[v] / total_expected if v in expected and total_expected else None,
+        )
+        for v in variants
+        if v in observed or v in expected
+    ]

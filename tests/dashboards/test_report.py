@@ -1,0 +1,132 @@
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from analysis.results import Results
+from dashboards.errors import ReportLayoutError
+from dashboards.report import render_html, render_report
+
+
+def visible_text(page: str) -> str:
+    """The page's text as a reader sees it (tags stripped, entities decoded, whitespace collapsed)."""
+    body = re.sub(r"<style>.*?</style>", " ", page, flags=re.DOTALL)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+@pytest.fixture(scope="module")
+def page(results: Results) -> str:
+    return render_html(results)
+
+
+@pytest.fixture(scope="module")
+def srm_page(srm_failed_results: Results) -> str:
+    return render_html(srm_failed_results)
+
+
+def write_report(results: Results, reports_dir: Path) -> Path:
+    folder = reports_dir / results.experiment
+    results.write(folder / "results.json")
+    return render_report(results, folder / "report.html")
+
+
+def test_report_states_the_verdict_in_plain_words(page):
+    text = visible_text(page)
+    assert "Verdict on CTR" in text
+    assert "treatment_a raised CTR by +4.3% (95% CI +2.7% to +5.9%, p<0.0001, Holm-adjusted, CUPED) — ship it?" in text
+    assert "No significant change in CTR for treatment_b" in text
+    assert "Guardrail violated: latency p95 ms = 268.4 (max 250)" in text
+    assert "Sample-ratio mismatch" not in text
+
+
+def test_report_has_every_section(page):
+    text = visible_text(page)
+    for section in ("verdict", "lifts", "over-time", "guardrails", "results", "online-offline", "method"):
+        assert f'id="{section}"' in page
+    assert page.count("<svg") == 3
+    assert "Relative lift by metric" in text and "Users first exposed per day" in text
+
+
+def test_results_table_shows_every_row_as_percentages(page, results):
+    table = page[page.index('id="results"') : page.index('id="online-offline"')]
+    assert table.count("<tr class=") == len(results.results)
+    text = visible_text(table)
+    assert "+4.1% +2.0% to +6.2%" in text  # relative lift 0.041 with its CI
+    assert "0.0003" in text and "0.0016" in text  # adjusted p-values
+    assert "5,000 / 5,037" in text
+
+
+def test_guardrails_offline_and_method_notes(page):
+    text = visible_text(page)
+    assert "latency p95 ms treatment_b 268.4 ≤ 250 violated" in text
+    assert "zero result rate treatment_a — ≤ 0.02 unknown" in text
+    assert "P@10 MRR@10 nDCG@10 ANN recall@10" in text
+    assert "treatment_b resnet18-simclr@2 HNSW32" in text and "0.962" in text
+    assert "Welch's t-test" in text
+    assert "Variance reduction achieved: CTR 23.4% (treatment_a), 22.9% (treatment_b)." in text
+    assert "Holm (controls the family-wise error rate)" in text
+    assert "dwell_seconds excludes sessions shorter than 1 s (bot filter)." in text
+
+
+def test_srm_failure_shows_a_red_banner_and_withholds_verdicts(srm_page):
+    text = visible_text(srm_page)
+    assert 'class="banner banner-srm" id="srm-banner" role="alert"' in srm_page
+    assert "Sample-ratio mismatch — verdict withheld" in text
+    assert "differs from the designed split by more than chance allows (chi-square test, p<0.0001)" in text
+    assert "treatment_a 31.0%" in text  # observed share beside the designed 33.3%
+    assert "ship it?" not in text
+    assert text.count("Verdict withheld for") == 2
+
+
+def test_none_values_render_as_dashes_never_nan(no_data_results):
+    page = render_html(no_data_results)
+    text = visible_text(page)
+    assert "Not enough data to call CTR for treatment_a yet: no exposures logged yet" in text
+    assert "No daily values for CTR yet." in text
+    assert "No daily exposure counts yet." in text
+    assert "—" in text
+    assert not re.search(r"\bnan\b", page, re.IGNORECASE)
+    assert not re.search(r"\bNone\b", text)
+
+
+def test_nan_values_never_leak(results):
+    nan = float("nan")
+    row = results.results[0].model_copy(update={"rel_lift": nan, "ci_low": nan, "p_value": nan, "control_mean": nan})
+    guardrail = results.guardrails[0].model_copy(update={"value": nan})
+    broken = results.model_copy(update={"results": [row, *results.results[1:]], "guardrails": [guardrail]})
+    page = render_html(broken)
+    assert not re.search(r"\bnan\b", page, re.IGNORECASE)
+
+
+def test_names_are_escaped(results_factory):
+    evil = results_factory(experiment="<script>alert(1)</script>", status='"><img src=x onerror=alert(2)>')
+    page = render_html(evil)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert not re.search(r"<script", page, re.IGNORECASE)
+    assert not re.search(r"<img", page, re.IGNORECASE)
+
+
+def test_report_is_self_contained(page):
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.IGNORECASE)
+    assert not re.search(r"<(?:script|link|iframe|img)\b", page, re.IGNORECASE)
+    assert "@import" not in page and "url(http" not in page
+
+
+def test_render_report_writes_the_file_and_the_index(results, tmp_path):
+    path = write_report(results, tmp_path)
+    assert path == tmp_path / "encoder-v2-vs-v1" / "report.html"
+    assert "<title>encoder-v2-vs-v1 — experiment report</title>" in path.read_text()
+    assert 'href="encoder-v2-vs-v1/report.html"' in (tmp_path / "index.html").read_text()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_render_report_refuses_paths_outside_the_layout(results, tmp_path):
+    with pytest.raises(ReportLayoutError, match="reports_dir/<experiment>/report.html"):
+        render_report(results, tmp_path / "x.html")
+    assert not list(tmp_path.iterdir())
+
+
+def test_rendering_is_deterministic(page, results):
+    assert render_html(results) == page

@@ -1,0 +1,43 @@
+import pytest
+
+from dashboards.tables import arm_traffic, guardrail_rows, metric_order, ordered_rows, variant_metrics
+
+
+def test_rows_are_grouped_primary_metric_first(results_factory):
+    results = results_factory(primary_metric="dwell_seconds")
+    assert metric_order(results) == ["dwell_seconds", "ctr", "zero_click_rate"]
+    keys = [(r.metric, r.variant, r.method) for r in ordered_rows(results)][:4]
+    assert keys == [
+        ("dwell_seconds", "treatment_a", "delta"),
+        ("dwell_seconds", "treatment_b", "delta"),
+        ("ctr", "treatment_a", "delta"),
+        ("ctr", "treatment_a", "cuped"),
+    ]
+
+
+def test_guardrail_rows_have_status_and_bound(results):
+    rows = guardrail_rows(results)
+    assert [(r.metric, r.status, r.bound) for r in rows] == [
+        ("latency p95 ms", "ok", "≤ 250"),
+        ("latency p95 ms", "violated", "≤ 250"),
+        ("zero result rate", "unknown", "≤ 0.02"),
+    ]
+    assert rows[2].value == "—"
+
+
+def test_variant_metrics_put_online_means_beside_offline_scores(results):
+    online, offline, rows = variant_metrics(results)
+    assert online == ["ctr", "dwell_seconds", "zero_click_rate"]
+    assert offline == ["precision@10", "mrr@10", "ndcg@10", "ann_recall@10"]
+    assert [r.variant for r in rows] == ["control", "treatment_a", "treatment_b"]
+    control, treatment_a, _ = rows
+    assert control.online["ctr"] == (pytest.approx(0.052), None)
+    assert treatment_a.online["ctr"] == (pytest.approx(0.052 * 1.043), pytest.approx(0.043))  # CUPED row
+    assert treatment_a.encoder == "resnet18-simclr@2" and treatment_a.offline["ndcg@10"] == 0.772
+
+
+def test_arm_traffic_normalises_expected_counts_to_shares(srm_failed_results):
+    arms = {a.variant: a for a in arm_traffic(srm_failed_results)}
+    assert arms["treatment_a"].users == 4480
+    assert arms["treatment_a"].share == pytest.approx(4480 / 14468)
+    assert arms["treatment_a"].expected_share == pytest.approx(1 / 3)
