@@ -7,3 +7,31 @@ The `vsx` command line turns any `AnalysisError` into a one-line message and exi
 
 class AnalysisError(Exception):
     """Base of every expected error raised by `analysis`."""
+
+
+class StatsInputError(AnalysisError, ValueError):
+    """Malformed input to the stats engine: negative counts, non-finite sums, mismatched statistic types.
+
+    A *degenerate* experiment (zero variance, zero baseline, too few users) is not an error: it gets a
+    `Comparison` with `None` fields and a note code instead.
+    """
+
+
+class NoDataError(AnalysisError, LookupError):
+    """The experiment has no exposed users in the source (wrong name, wrong store, nothing logged yet)."""
+
+
+class PerUserFileError(AnalysisError, ValueError):
+    """A per-user file that cannot be read: missing columns, non-numeric values (line and column named)."""
+
+
+class UnknownMetricError(AnalysisError, LookupError):
+    """A metric name the catalogue does not know."""
+
+
+class UnknownVariantError(AnalysisError, LookupError):
+    """The control (or a `--weights` entry) names a variant absent from the data."""
+
+
+class AnalysisPlanError(AnalysisError, ValueError):
+    """An analysis plan that cannot be carried out (no start time for an event store, bad weights)."""

@@ -1,0 +1,58 @@
+"""The statistics engine: pure functions from per-arm sufficient statistics to frozen `Comparison`s.
+
+No I/O and no data frames: the data path builds the statistics from SQL sums (or numpy arrays via
+`from_values`) and copies each `Comparison` into an `analysis.results.MetricResult`.
+"""
+
+from analysis.stats.comparison import (
+    BASELINE_ZERO,
+    CUPED_PRE_VARIANCE_ZERO,
+    NOT_ENOUGH_DATA,
+    ZERO_VARIANCE,
+    Comparison,
+)
+from analysis.stats.cuped import compare_cuped, cuped_theta
+from analysis.stats.delta import ratio_variance, relative_variance
+from analysis.stats.multiple import Correction, adjust_p_values
+from analysis.stats.quantile import QuantileStats, compare_quantiles, outer_levels
+from analysis.stats.sequential import DEFAULT_TUNING, compare_sequential
+from analysis.stats.srm import SRM_THRESHOLD, SrmCheck, srm
+from analysis.stats.sufficient import (
+    ArmStats,
+    CovariateMeanStats,
+    CovariateRatioStats,
+    CovariateStats,
+    MeanStats,
+    RatioStats,
+)
+from analysis.stats.welch import compare_means, compare_ratios
+
+__all__ = [
+    "BASELINE_ZERO",
+    "CUPED_PRE_VARIANCE_ZERO",
+    "DEFAULT_TUNING",
+    "NOT_ENOUGH_DATA",
+    "SRM_THRESHOLD",
+    "ZERO_VARIANCE",
+    "ArmStats",
+    "Comparison",
+    "Correction",
+    "CovariateMeanStats",
+    "CovariateRatioStats",
+    "CovariateStats",
+    "MeanStats",
+    "QuantileStats",
+    "RatioStats",
+    "SrmCheck",
+    "adjust_p_values",
+    "compare_cuped",
+    "compare_means",
+    "compare_quantiles",
+    "compare_ratios",
+    "compare_sequential",
+    "cuped_theta",
+    "outer_levels",
+    "ratio_variance",
+    "relative_variance",
+    "srm",
+]

@@ -1,0 +1,38 @@
+"""Multiple-comparison corrections, checked against statsmodels; None rows pass through."""
+
+from __future__ import annotations
+
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from analysis.errors import StatsInputError
+from analysis.stats import adjust_p_values
+
+P_VALUES = [0.001, 0.04, 0.03, 0.2, 0.011]
+
+
+@pytest.mark.parametrize(("method", "reference"), [("holm", "holm"), ("bh", "fdr_bh")])
+def test_matches_statsmodels(method, reference):
+    assert adjust_p_values(P_VALUES, method) == pytest.approx(list(multipletests(P_VALUES, method=reference)[1]))
+
+
+def test_fixed_numbers():
+    assert adjust_p_values(P_VALUES) == pytest.approx([0.005, 0.09, 0.09, 0.2, 0.044], abs=1e-5)
+    assert adjust_p_values(P_VALUES, "bh") == pytest.approx([0.005, 0.05, 0.05, 0.2, 0.0275], abs=1e-5)
+
+
+def test_none_passes_through_and_does_not_count():
+    adjusted = adjust_p_values([None, 0.01, None, 0.04], "holm")
+    assert adjusted[0] is None and adjusted[2] is None
+    assert adjusted[1:4:2] == pytest.approx([0.02, 0.04])
+    assert adjust_p_values([None, None]) == [None, None]
+    assert adjust_p_values([]) == []
+
+
+def test_malformed_inputs_raise():
+    with pytest.raises(StatsInputError):
+        adjust_p_values([0.1, 1.2])
+    with pytest.raises(StatsInputError):
+        adjust_p_values([0.1, float("nan")])
+    with pytest.raises(StatsInputError):
+        adjust_p_values([0.1], "bonferroni")  # type: ignore[arg-type]
