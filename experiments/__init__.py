@@ -1,1 +1,57 @@
 """Experiments as YAML: schema, validation, deterministic assignment, power."""
+
+from experiments.assign import ServedVariant, assign, in_holdout, resolve
+from experiments.errors import (
+    ConfigIssue,
+    ExperimentConfigError,
+    ExperimentsError,
+    UnknownExperimentError,
+    UnsupportedHashVersionError,
+)
+from experiments.experiment_set import ExperimentSet
+from experiments.hashing import BUCKETS, HASH_VERSIONS, bucket
+from experiments.loader import load_experiments, load_files
+from experiments.plan import Assignment
+from experiments.schema import (
+    GUARDRAIL_METRICS,
+    METRICS,
+    AnalysisOptions,
+    DefaultVariant,
+    Experiment,
+    Guardrail,
+    Holdout,
+    Platform,
+    RerankStep,
+    Variant,
+)
+from experiments.validate import ArtifactExists
+
+__all__ = [
+    "BUCKETS",
+    "GUARDRAIL_METRICS",
+    "HASH_VERSIONS",
+    "METRICS",
+    "AnalysisOptions",
+    "ArtifactExists",
+    "Assignment",
+    "ConfigIssue",
+    "DefaultVariant",
+    "Experiment",
+    "ExperimentConfigError",
+    "ExperimentSet",
+    "ExperimentsError",
+    "Guardrail",
+    "Holdout",
+    "Platform",
+    "RerankStep",
+    "ServedVariant",
+    "UnknownExperimentError",
+    "UnsupportedHashVersionError",
+    "Variant",
+    "assign",
+    "bucket",
+    "in_holdout",
+    "load_experiments",
+    "load_files",
+    "resolve",
+]

@@ -1,0 +1,229 @@
+"""The experiment YAML contract: one `Experiment` per file plus an optional `platform.yaml`.
+
+Every model forbids unknown keys so a typo (`wieght: 0.5`) fails validation instead of silently falling
+back to a default. Models are frozen: the loaded configuration is shared by every request in serving.
+Checks that need more than one field's value and a line number to report (weights summing to 1, the
+control naming a variant, ...) live in `experiments/validate.py`, which sees every file at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from experiments.hashing import HASH_VERSIONS
+
+METRICS: tuple[str, ...] = (
+    "ctr",
+    "dwell_per_click",
+    "clicks_per_user",
+    "searches_per_user",
+    "dwell_per_user",
+    "search_success_rate",
+    "dwell_p50",
+    "dwell_p90",
+    "latency_p95",
+)
+"""Metric names the analysis package computes; primary and secondary metrics must be among them."""
+
+GUARDRAIL_METRICS: tuple[str, ...] = (*METRICS, "error_rate", "zero_result_rate")
+"""Guardrails may also watch operational rates that are never a success metric."""
+
+SERVING_FIELDS: tuple[str, ...] = ("encoder", "index", "index_params", "rerank", "k")
+"""The fields a variant may set; the served configuration is `default` overlaid with them."""
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_ARTIFACT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*@[1-9][0-9]*$")
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{value!r} must match [a-z0-9][a-z0-9_-]* (lower case, digits, '-', '_')")
+    return value
+
+
+def _artifact_ref(value: str) -> str:
+    if not _ARTIFACT_REF.match(value):
+        raise ValueError(f"{value!r} must be name@version with a positive integer version, e.g. cnn@1")
+    return value
+
+
+def _metric(value: str) -> str:
+    if value not in METRICS:
+        raise ValueError(f"unknown metric {value!r} (known: {', '.join(METRICS)})")
+    return value
+
+
+def _guardrail_metric(value: str) -> str:
+    if value not in GUARDRAIL_METRICS:
+        raise ValueError(f"unknown guardrail metric {value!r} (known: {', '.join(GUARDRAIL_METRICS)})")
+    return value
+
+
+def _hash_version(value: int) -> int:
+    if value not in HASH_VERSIONS:
+        raise ValueError(f"unsupported hash_version {value} (supported: {', '.join(map(str, HASH_VERSIONS))})")
+    return value
+
+
+def _scalar_params(value: dict[str, Any]) -> dict[str, Any]:
+    for key, param in value.items():
+        if not isinstance(param, str | int | float | bool):
+            raise ValueError(f"{key!r} must be a number, string or boolean (query-time index parameter)")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+Name = Annotated[str, AfterValidator(_name)]
+ArtifactRefText = Annotated[str, AfterValidator(_artifact_ref)]
+Metric = Annotated[str, AfterValidator(_metric)]
+GuardrailMetric = Annotated[str, AfterValidator(_guardrail_metric)]
+IndexParams = Annotated[dict[str, Any], AfterValidator(_scalar_params)]
+ResultCount = Annotated[int, Field(ge=1, le=100, strict=True)]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RerankStep(BaseModel):
+    """One re-ranking step: `name` picks it from search_core's registry, the other keys are its parameters."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: Annotated[str, Field(min_length=1)]
+
+
+class Variant(_Model):
+    """One arm. Serving fields left out (None) are taken from the platform default or another layer."""
+
+    name: Name
+    weight: float = Field(gt=0, le=1)
+    encoder: ArtifactRefText | None = None
+    index: ArtifactRefText | None = None
+    index_params: IndexParams | None = None
+    rerank: tuple[RerankStep, ...] | None = None
+    k: ResultCount | None = None
+
+    @model_validator(mode="after")
+    def _encoder_with_index(self) -> Variant:
+        if (self.encoder is None) != (self.index is None):
+            raise ValueError("encoder and index must be set together (an index is built from one encoder)")
+        return self
+
+    def serving_fields(self) -> dict[str, Any]:
+        """The serving fields this variant sets, as plain data (what `resolve` overlays)."""
+        return {f: _plain(getattr(self, f)) for f in SERVING_FIELDS if getattr(self, f) is not None}
+
+
+class Guardrail(_Model):
+    """A bound on a metric's absolute value in the treatment arm; crossing it flags the experiment."""
+
+    metric: GuardrailMetric
+    max: float | None = None
+    min: float | None = None
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> Guardrail:
+        if self.max is None and self.min is None:
+            raise ValueError("a guardrail needs max, min or both")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class AnalysisOptions(_Model):
+    """How the analysis package tests this experiment."""
+
+    correction: Literal["holm", "bh"] = "holm"
+    sequential: bool = False
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+
+
+class Experiment(_Model):
+    """One experiment file. `salt` defaults to `name`; pin it so a rename does not re-randomise users."""
+
+    name: Name
+    description: str = ""
+    owner: str = Field(min_length=1)
+    status: Literal["draft", "running", "stopped"]
+    type: Literal["ab", "interleaving"] = "ab"
+    layer: Name
+    traffic: float = Field(default=1.0, gt=0, le=1)
+    offset: float = Field(default=0.0, ge=0, lt=1)
+    salt: str = Field(min_length=1)
+    hash_version: Annotated[int, Field(strict=True), AfterValidator(_hash_version)] = 1
+    start: UtcDatetime
+    end: UtcDatetime | None = None
+    control: str
+    variants: tuple[Variant, ...] = Field(min_length=1)
+    primary_metric: Metric
+    secondary_metrics: tuple[Metric, ...] = ()
+    guardrails: tuple[Guardrail, ...] = ()
+    targeting: dict[str, Annotated[tuple[str, ...], Field(min_length=1)]] | None = None
+    analysis: AnalysisOptions = AnalysisOptions()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _salt_defaults_to_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "salt" not in data:
+            # str(): with the name missing or mistyped, the name's own error is enough; no second one for salt
+            return {**data, "salt": str(data.get("name"))}
+        return data
+
+    def in_window(self, now: datetime) -> bool:
+        """Whether `now` lies in [start, end): only then does a running experiment take users."""
+        return self.start <= now and (self.end is None or now < self.end)
+
+
+class Holdout(_Model):
+    """Users held out of every experiment, to measure the platform's cumulative effect."""
+
+    share: float = Field(default=0.0, ge=0, le=0.5)
+    salt: str = Field(default="global-holdout", min_length=1)
+
+
+class DefaultVariant(_Model):
+    """What holdout, untargeted and unassigned users get; every serving field is set."""
+
+    encoder: ArtifactRefText = "pixels@1"
+    index: ArtifactRefText = "pixels-flat@1"
+    index_params: IndexParams = Field(default_factory=dict)
+    rerank: tuple[RerankStep, ...] = (RerankStep(name="drop_query"),)
+    k: ResultCount = 20
+
+    def serving_fields(self) -> dict[str, Any]:
+        return {f: _plain(getattr(self, f)) for f in SERVING_FIELDS}
+
+
+class Platform(_Model):
+    """`platform.yaml`: the global holdout and the default variant."""
+
+    holdout: Holdout = Holdout()
+    default: DefaultVariant = DefaultVariant()
+
+
+SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
+    Experiment,
+    Variant,
+    Guardrail,
+    AnalysisOptions,
+    Platform,
+    Holdout,
+    DefaultVariant,
+)
+
+
+def _plain(value: Any) -> Any:
+    """Serving fields as plain data: rerank steps become `{"name": ..., **params}` dicts search_core accepts."""
+    if isinstance(value, tuple):
+        return tuple(step.model_dump() for step in value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
