@@ -41,7 +41,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 bench: setup
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python -P $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

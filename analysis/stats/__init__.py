@@ -13,6 +13,7 @@ from analysis.stats.comparison import (
 )
 from analysis.stats.cuped import compare_cuped, cuped_theta
 from analysis.stats.delta import ratio_variance, relative_variance
+from analysis.stats.interleaving import InterleavingStats, QueryOutcome, compare_interleaving, query_outcome
 from analysis.stats.multiple import Correction, adjust_p_values
 from analysis.stats.quantile import QuantileStats, compare_quantiles, outer_levels
 from analysis.stats.sequential import DEFAULT_TUNING, compare_sequential
@@ -40,18 +41,22 @@ __all__ = [
     "CovariateMeanStats",
     "CovariateRatioStats",
     "CovariateStats",
+    "InterleavingStats",
     "MeanStats",
     "QuantileStats",
+    "QueryOutcome",
     "RatioStats",
     "SrmCheck",
     "adjust_p_values",
     "compare_cuped",
+    "compare_interleaving",
     "compare_means",
     "compare_quantiles",
     "compare_ratios",
     "compare_sequential",
     "cuped_theta",
     "outer_levels",
+    "query_outcome",
     "ratio_variance",
     "relative_variance",
     "srm",
