@@ -7,6 +7,9 @@ fill them; library code receives them as arguments and never reads the environme
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -18,6 +21,34 @@ class KafkaConfig(BaseModel):
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     consumer_group: str = "vsx-ingest"
+    # Producer tuning (measured in benchmarks/events.py): events of one user travel packed together, up to
+    # `max_events_per_message` per Kafka message (newline-separated JSON), which amortises the per-message
+    # cost of kafka-python; `linger_ms` lets the batch of a partition fill; lz4 is cheaper on CPU than gzip.
+    linger_ms: int = Field(default=20, ge=0)
+    batch_bytes: int = Field(default=1_048_576, ge=16_384)
+    compression: Literal["none", "gzip", "lz4"] = "lz4"
+    max_events_per_message: int = Field(default=500, ge=1)
+    acks: Literal["all", "1"] = "all"
+    request_timeout_ms: int = Field(default=5_000, ge=100)
+    # How long the sender waits for acknowledgements before treating the broker as down and spooling.
+    send_timeout_s: float = Field(default=10.0, gt=0)
+    queue_max_events: int = Field(default=500_000, ge=1)
+    # Consumer: Tansu (and small clusters) join faster with a short session; Kafka accepts these too.
+    session_timeout_ms: int = Field(default=6_000, ge=1_000)
+    heartbeat_interval_ms: int = Field(default=2_000, ge=100)
+
+
+class SpoolConfig(BaseModel):
+    """On-disk spool of the producer: where, how big, and when data reaches the disk.
+
+    `fsync="batch"` syncs once per batch the sender writes (one linger interval of events at risk on power
+    loss, none on a process crash); `"never"` leaves it to the OS page cache.
+    """
+
+    directory: Path = Path("var/data/spool")
+    max_bytes: int = Field(default=1 << 30, ge=1024)
+    segment_bytes: int = Field(default=16 << 20, ge=1024)
+    fsync: Literal["batch", "never"] = "batch"
 
 
 class ClickHouseConfig(BaseModel):

@@ -7,3 +7,19 @@ The `vsx` command line turns any `EventLoggingError` into a one-line message and
 
 class EventLoggingError(Exception):
     """Base of every expected error raised by `event_logging`."""
+
+
+class EventBusUnavailable(EventLoggingError, ConnectionError):
+    """The Kafka cluster cannot be reached or did not acknowledge in time; the producer answers by spooling."""
+
+
+class EventStoreUnavailable(EventLoggingError, ConnectionError):
+    """ClickHouse cannot be reached; the consumer retries with back-off and moves no offset."""
+
+
+class EventStoreError(EventLoggingError, RuntimeError):
+    """The event store rejected a statement (bad SQL, missing table): retrying will not help."""
+
+
+class MigrationError(EventLoggingError, RuntimeError):
+    """A migration file is malformed, or an applied migration changed after it was recorded."""

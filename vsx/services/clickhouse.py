@@ -75,9 +75,13 @@ def _http_ping(port: int) -> bool:
         return False
 
 
-def start_clickhouse(workdir: Path, timeout: float = 60.0) -> ServiceProcess:
-    """Write a config into `workdir`, start the server on free loopback ports and wait for /ping."""
-    tcp_port, http_port = free_port(), free_port()
+def start_clickhouse(workdir: Path, timeout: float = 60.0, ports: dict[str, int] | None = None) -> ServiceProcess:
+    """Write a config into `workdir`, start the server on free loopback ports and wait for /ping.
+
+    `ports` (`{"tcp": …, "http": …}`, e.g. a stopped server's `.ports`) with the same `workdir` restarts
+    that server with its data (fault tests).
+    """
+    tcp_port, http_port = (ports["tcp"], ports["http"]) if ports else (free_port(), free_port())
     for sub in ("log", "data", "tmp", "user_files", "format_schemas"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     config = workdir / "config.xml"

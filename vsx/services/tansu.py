@@ -25,9 +25,12 @@ def tansu_binary() -> Path:
     return path
 
 
-def start_tansu(workdir: Path, timeout: float = 30.0) -> ServiceProcess:
-    """Start a broker on a free loopback port and wait until it accepts connections."""
-    port = free_port()
+def start_tansu(workdir: Path, timeout: float = 30.0, port: int | None = None) -> ServiceProcess:
+    """Start a broker on `port` (default: a free loopback port) and wait until it accepts connections.
+
+    Passing the port of a stopped broker restarts "the same" broker for clients (fault tests).
+    """
+    port = port or free_port()
     url = f"tcp://{LOOPBACK}:{port}"
     argv = [
         str(tansu_binary()),

@@ -1,0 +1,256 @@
+"""Event pipeline throughput, end to end: producers → Tansu → `Ingestor` processes → ClickHouse 18.16.
+
+Two pipelines in one run, each counted by distinct `event_id` in ClickHouse (lost = sent − distinct,
+duplicates = rows − distinct):
+- naive baseline: ONE kafka-python producer sending `json.dumps(model_dump())` one event per message,
+  without the crc32c extension (kafka-python falls back to pure-Python CRC);
+- vsx: `--producers` processes, each a `KafkaEventSink` (events of one user packed up to 500 per Kafka
+  message, lz4, linger 20 ms, crc32c), events built with `Event.trusted`.
+Both feed the same consumers: `--ingesters` `Ingestor` processes in one consumer group.
+Also measured: the request-path cost of logging one search with 10 impressions (build 11 events +
+`sink.log_many`), with `trusted` construction and with validating constructors.
+
+    .venv/bin/python benchmarks/events.py            # 1M events (baseline: 200k)
+    .venv/bin/python benchmarks/events.py --quick    # 100k events (baseline: 50k)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from event_logging.clickhouse_store import ClickHouseStore
+from event_logging.config import ClickHouseConfig, KafkaConfig, SpoolConfig
+from event_logging.kafka_sink import KafkaEventSink
+from event_logging.schema import BaseEvent, ImpressionEvent, SearchEvent
+from event_logging.store import deduped_events_sql
+from event_logging.topics import ensure_topic
+from vsx.services import bootstrap_servers, clickhouse_url, start_clickhouse, start_tansu
+
+USERS = 5_000
+IMPRESSIONS = 10
+
+
+def request_events(i: int, *, trusted: bool = True) -> list[BaseEvent]:
+    """One search request: a search event and 10 impressions, as serving logs them."""
+    now = datetime.now(UTC)
+    common = dict(
+        request_id=f"req{i}",
+        user_id=f"user{i % USERS}",
+        experiment="bench",
+        ts=now,
+        variant="treatment" if i % 2 else "control",
+        query_image_id=f"q{i % 997}",
+    )
+    if trusted:
+        events: list[BaseEvent] = [SearchEvent.trusted(**common, latency_ms=8.5, result_count=IMPRESSIONS)]
+        events += [
+            ImpressionEvent.trusted(**common, result_image_id=f"img{p * 31 % 70000}", position=p, score=1.0 / p)
+            for p in range(1, IMPRESSIONS + 1)
+        ]
+        return events
+    events = [SearchEvent(**common, latency_ms=8.5, result_count=IMPRESSIONS)]
+    events += [
+        ImpressionEvent(**common, result_image_id=f"img{p * 31 % 70000}", position=p, score=1.0 / p)
+        for p in range(1, IMPRESSIONS + 1)
+    ]
+    return events
+
+
+# -- processes -------------------------------------------------------------------------------------
+def vsx_producer(kafka_json: str, spool_dir: str, first: int, requests: int, out: mp.Queue) -> None:
+    sink = KafkaEventSink(KafkaConfig.model_validate_json(kafka_json), SpoolConfig(directory=Path(spool_dir)))
+    start = time.perf_counter()
+    for i in range(first, first + requests):
+        sink.log_many(request_events(i))
+        if i % 1_000 == 0:  # a load generator, not a server: don't outrun the sender thread without bound
+            counts = sink.counters()
+            while counts["logged"] - counts["sent"] - counts["spooled"] - counts["dropped"] > 200_000:
+                time.sleep(0.01)
+                counts = sink.counters()
+    sink.flush(600)
+    sink.close()
+    out.put(("producer", time.perf_counter() - start, sink.counters()))
+
+
+def naive_producer(kafka_json: str, requests: int, out: mp.Queue) -> None:
+    sys.modules["crc32c"] = None  # type: ignore[assignment]  # as if the extension were not installed
+    from kafka import KafkaProducer
+
+    kafka = KafkaConfig.model_validate_json(kafka_json)
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    start = time.perf_counter()
+    sent = 0
+    for i in range(requests):
+        for event in request_events(i, trusted=False):
+            producer.send(
+                kafka.topic, key=event.user_id.encode(), value=json.dumps(event.model_dump(mode="json")).encode()
+            )
+            sent += 1
+    producer.flush()
+    producer.close()
+    out.put(("producer", time.perf_counter() - start, {"sent": sent}))
+
+
+def ingester(kafka_json: str, url: str, stop: mp.Event, out: mp.Queue) -> None:
+    import threading
+
+    from event_logging.consumer import Ingestor
+
+    kafka = KafkaConfig.model_validate_json(kafka_json)
+    store = ClickHouseStore(ClickHouseConfig(url=url))
+    local_stop = threading.Event()
+    threading.Thread(target=lambda: (stop.wait(), local_stop.set()), daemon=True).start()
+    stats = Ingestor(kafka, store, batch_size=50_000, batch_timeout_s=1.0).run(local_stop)
+    out.put(("ingester", stats.inserted, stats.batches))
+
+
+# -- orchestration ---------------------------------------------------------------------------------
+def run_pipeline(
+    name: str, kafka: KafkaConfig, ch_base: str, events: int, producers: int, ingesters: int, tmp: Path, naive: bool
+) -> dict[str, float]:
+    ctx = mp.get_context("spawn")
+    url = f"{ch_base}/bench_{name}"
+    store = ClickHouseStore(ClickHouseConfig(url=url))
+    store.migrate()
+    ensure_topic(kafka)
+    out, stop = ctx.Queue(), ctx.Event()
+    consumers = [ctx.Process(target=ingester, args=(kafka.model_dump_json(), url, stop, out)) for _ in range(ingesters)]
+    for p in consumers:
+        p.start()
+    time.sleep(8.0)  # let the group form (Tansu: join waits session_timeout/2) before the clock starts
+    requests = events // (IMPRESSIONS + 1)
+    if naive:
+        procs = [ctx.Process(target=naive_producer, args=(kafka.model_dump_json(), requests, out))]
+    else:
+        share = requests // producers
+        procs = [
+            ctx.Process(
+                target=vsx_producer,
+                args=(kafka.model_dump_json(), str(tmp / f"spool-{name}-{k}"), k * share, share, out),
+            )
+            for k in range(producers)
+        ]
+        requests = share * producers
+    expected = requests * (IMPRESSIONS + 1)
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    db = store.database
+    distinct, last_change, last = 0, time.perf_counter(), -1
+    while distinct < expected and time.perf_counter() - last_change < 60:
+        time.sleep(0.5)
+        ((distinct,),) = store.query(f"SELECT uniqExact(event_id) FROM {db}.events")
+        if distinct != last:
+            last, last_change = distinct, time.perf_counter()
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join()
+    produced = [out.get() for _ in procs]
+    stop.set()
+    for p in consumers:
+        p.join(60)
+    ((rows,),) = store.query(f"SELECT count() FROM {db}.events")
+    ((distinct,),) = store.query(f"SELECT count() FROM {deduped_events_sql(db)}")
+    store.close()
+    produce_s = max(t for _, t, _ in produced)
+    return {
+        "events": expected,
+        "seconds": elapsed,
+        "rate": distinct / elapsed,
+        "lost": expected - distinct,
+        "duplicates": rows - distinct,
+        "producer_rate": expected / produce_s,
+    }
+
+
+def request_path_cost(kafka: KafkaConfig, tmp: Path, n: int) -> dict[str, float]:
+    """µs to build one search + 10 impressions and hand them to a connected sink (median and p99)."""
+    sink = KafkaEventSink(kafka.model_copy(update={"topic": "bench-request-path"}), SpoolConfig(directory=tmp / "rp"))
+    sink.log_many(request_events(0))
+    sink.flush(30)
+    result = {}
+    for label, trusted in (("trusted", True), ("validated", False)):
+        samples = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            sink.log_many(request_events(i, trusted=trusted))
+            samples.append((time.perf_counter() - t0) * 1e6)
+            if i % 500 == 0:
+                sink.flush(30)  # keep the sender from piling up work between samples
+        samples.sort()
+        result[f"{label}_median_us"] = statistics.median(samples)
+        result[f"{label}_p99_us"] = samples[int(len(samples) * 0.99)]
+    sink.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="100k events, 50k for the baseline")
+    parser.add_argument("--events", type=int, default=None)
+    parser.add_argument("--baseline-events", type=int, default=None)
+    parser.add_argument("--producers", type=int, default=2)
+    parser.add_argument("--ingesters", type=int, default=2)
+    args = parser.parse_args()
+    events = args.events or (100_000 if args.quick else 1_000_000)
+    baseline_events = args.baseline_events or (50_000 if args.quick else 200_000)
+    logging.basicConfig(level=logging.WARNING)
+    tmp = Path(tempfile.mkdtemp(prefix="vsx-bench-events-"))
+    tansu, clickhouse = start_tansu(tmp / "tansu"), start_clickhouse(tmp / "clickhouse")
+    try:
+        base = KafkaConfig(bootstrap_servers=bootstrap_servers(tansu), partitions=6)
+        ch_base = clickhouse_url(clickhouse, "").rstrip("/")
+        cost = request_path_cost(base, tmp, 2_000 if args.quick else 10_000)
+        print(
+            f"request path (search + {IMPRESSIONS} impressions → sink.log_many): "
+            f"trusted median {cost['trusted_median_us']:.1f} µs (p99 {cost['trusted_p99_us']:.1f}); "
+            f"validated median {cost['validated_median_us']:.1f} µs (p99 {cost['validated_p99_us']:.1f})"
+        )
+        naive = run_pipeline(
+            "naive",
+            base.model_copy(update={"topic": "bench-naive", "consumer_group": "bench-naive"}),
+            ch_base,
+            baseline_events,
+            1,
+            args.ingesters,
+            tmp,
+            naive=True,
+        )
+        ours = run_pipeline(
+            "vsx",
+            base.model_copy(update={"topic": "bench-vsx", "consumer_group": "bench-vsx"}),
+            ch_base,
+            events,
+            args.producers,
+            args.ingesters,
+            tmp,
+            naive=False,
+        )
+        for label, r in (
+            ("naive baseline (1 producer, json.dumps, 1 event/message, no crc32c)", naive),
+            (f"vsx ({args.producers} producers, packed batches, lz4, crc32c)", ours),
+        ):
+            print(
+                f"{label}: {r['events']:,} events in {r['seconds']:.1f} s = {r['rate']:,.0f} events/s end to end "
+                f"(producer side {r['producer_rate']:,.0f}/s), lost {r['lost']}, duplicates {r['duplicates']}"
+            )
+        print(
+            f"ratio vsx / naive end to end: {ours['rate'] / naive['rate']:.2f}x "
+            f"({args.ingesters} ingest processes in one consumer group, machine has {mp.cpu_count()} cores)"
+        )
+    finally:
+        tansu.stop()
+        clickhouse.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""EventStore on embedded chdb (an in-process ClickHouse engine), on disk, for `vsx demo` and tests.
+
+chdb allows one session per process, so stores are cached by path (`ChdbStore.open`) and share it;
+opening another path closes the previous session. Results come back as `JSONCompact`, whose column types
+turn values into the same Python types clickhouse-driver returns (Date → date, DateTime → naive UTC
+datetime, 64-bit integers → int); rows go in as inline `JSONEachRow`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import orjson
+from chdb import session as chdb_session
+
+from event_logging.errors import EventStoreError
+from event_logging.store import EventStore
+
+logger = logging.getLogger(__name__)
+
+
+def _converter(type_name: str) -> Callable[[Any], Any] | None:
+    """How to turn one JSONCompact value of this ClickHouse type into the clickhouse-driver Python value."""
+    if type_name.startswith("Nullable("):
+        inner = _converter(type_name[len("Nullable(") : -1])
+        return None if inner is None else (lambda v: None if v is None else inner(v))
+    if type_name == "Date" or type_name == "Date32":
+        return date.fromisoformat
+    if type_name == "DateTime" or type_name.startswith("DateTime("):
+        return datetime.fromisoformat
+    if type_name.startswith(("Int", "UInt")):
+        return int
+    if type_name.startswith("Float"):
+        return lambda v: float(v) if v is not None else float("nan")
+    return None
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+class ChdbStore(EventStore):
+    """One process-wide chdb session per path, serialised by a lock."""
+
+    _open: ClassVar[dict[Path, ChdbStore]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path, database: str = "vsx") -> ChdbStore:
+        """The store for `path`, created on first use and shared afterwards."""
+        key = path.resolve()
+        with cls._registry_lock:
+            store = cls._open.get(key)
+            if store is None:
+                for other in list(cls._open.values()):
+                    logger.warning("chdb allows one session per process: closing %s to open %s", other.path, key)
+                    other.close()
+                store = cls._open[key] = cls(key, database)
+            return store
+
+    def __init__(self, path: Path, database: str = "vsx") -> None:
+        super().__init__(database)
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self._session = chdb_session.Session(str(path))
+        self._lock = threading.Lock()
+
+    def _query(self, sql: str, fmt: str = "CSV") -> Any:
+        with self._lock:
+            try:
+                return self._session.query(sql, fmt)
+            except RuntimeError as exc:
+                raise EventStoreError(f"chdb refused the statement: {exc}") from exc
+
+    def _execute(self, sql: str) -> None:
+        self._query(sql)
+
+    def _select(self, sql: str) -> list[tuple[Any, ...]]:
+        raw = self._query(sql, "JSONCompact").bytes()
+        if not raw.strip():
+            return []
+        result = orjson.loads(raw)
+        converters = [_converter(col["type"]) for col in result["meta"]]
+        return [
+            tuple(
+                value if conv is None or value is None else conv(value)
+                for conv, value in zip(converters, row, strict=True)
+            )
+            for row in result["data"]
+        ]
+
+    def _insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        lines = b"\n".join(orjson.dumps({c: _json_value(v) for c, v in zip(columns, row, strict=True)}) for row in rows)
+        sql = f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) FORMAT JSONEachRow\n"
+        self._query(sql + lines.decode())
+
+    def close(self) -> None:
+        with self._registry_lock:
+            if self._open.get(self.path) is self:
+                del self._open[self.path]
+        with self._lock:
+            self._session.close()

@@ -1,0 +1,165 @@
+"""Where the request path hands events: an in-memory queue drained by one background thread.
+
+`log`/`log_many` only append to a `collections.deque` (atomic under the GIL, well under a microsecond):
+no lock, no I/O, no exception, so logging can never slow down or fail a search. The sender thread wakes
+every `linger_s` (or at once when a batch is ready), takes up to `max_batch` events and hands them to
+`_deliver`, which the Kafka and embedded sinks implement. When the queue is full (the sender cannot keep
+up even by spooling) events are dropped with a counter and a loud, rate-limited log line.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+
+from event_logging.schema import BaseEvent
+
+logger = logging.getLogger(__name__)
+
+COUNTERS = ("logged", "sent", "spooled", "dropped", "replayed")
+DROP_LOG_INTERVAL_S = 10.0
+
+
+class EventSink(abc.ABC):
+    """What serving logs to. Implementations never block the caller and never raise on outages."""
+
+    @abc.abstractmethod
+    def log(self, event: BaseEvent) -> None: ...
+
+    @abc.abstractmethod
+    def log_many(self, events: Iterable[BaseEvent]) -> None: ...
+
+    @abc.abstractmethod
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything logged so far was delivered (or spooled); False on timeout."""
+
+    @abc.abstractmethod
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush, or spool what cannot be sent before `timeout`; then stop the background thread."""
+
+    @abc.abstractmethod
+    def counters(self) -> dict[str, int]:
+        """Event counts since start: logged, sent, spooled, dropped, replayed (for /metrics)."""
+
+
+class QueuedSink(EventSink):
+    """The shared queue + sender thread; subclasses say how a batch is delivered."""
+
+    def __init__(self, *, name: str, max_queue: int, max_batch: int, linger_s: float) -> None:
+        self._queue: deque[BaseEvent] = deque()
+        self._max_queue = max_queue
+        self._max_batch = max_batch
+        self._linger_s = linger_s
+        self._counts = dict.fromkeys(COUNTERS, 0)
+        self._taken = 0
+        self._dropped_at_queue = 0
+        self._busy = False
+        self._close_deadline: float | None = None
+        self._closing = threading.Event()
+        self._drop_lock = threading.Lock()
+        self._last_drop_log = 0.0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # -- request path -------------------------------------------------------------------------------
+    def log(self, event: BaseEvent) -> None:
+        if len(self._queue) >= self._max_queue:
+            self._drop_at_queue(1)
+            return
+        self._queue.append(event)
+
+    def log_many(self, events: Iterable[BaseEvent]) -> None:
+        if len(self._queue) >= self._max_queue:
+            self._drop_at_queue(sum(1 for _ in events))
+            return
+        self._queue.extend(events)
+
+    # -- control ------------------------------------------------------------------------------------
+    def flush(self, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while self._queue or self._busy or self._pending_work():
+            if time.monotonic() >= deadline or not self._thread.is_alive():
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._close_deadline = time.monotonic() + timeout
+        self._closing.set()
+        self._thread.join(timeout + 5.0)
+        if self._thread.is_alive():
+            logger.error("event sink thread did not stop within %.0f s; %d events left", timeout, len(self._queue))
+
+    def counters(self) -> dict[str, int]:
+        counts = dict(self._counts)
+        counts["logged"] = self._taken + len(self._queue) + self._dropped_at_queue
+        return counts
+
+    # -- sender thread ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                closing = self._closing.is_set()
+                if not self._queue:
+                    if closing:
+                        break
+                    self._idle()
+                    if len(self._queue) < self._max_batch:
+                        self._closing.wait(self._linger_s)
+                    continue
+                self._busy = True  # before taking, so flush() never sees an empty queue and an idle sender mid-batch
+                batch = self._take()
+                try:
+                    self._deliver(batch)
+                except Exception:  # a bug here must not silently stop logging for the life of the process
+                    logger.exception("event sink failed to deliver a batch")
+                    self._count_dropped(len(batch), "delivery raised")
+                finally:
+                    self._busy = False
+        finally:
+            self._shutdown()
+
+    def _take(self) -> list[BaseEvent]:
+        queue, batch = self._queue, []
+        for _ in range(min(len(queue), self._max_batch)):
+            batch.append(queue.popleft())
+        self._taken += len(batch)
+        return batch
+
+    def _count(self, name: str, n: int) -> None:
+        """Counters other than `dropped` have one writer, the sender thread, so plain `+=` is exact."""
+        self._counts[name] += n
+
+    def _drop_at_queue(self, n: int) -> None:
+        with self._drop_lock:
+            self._dropped_at_queue += n
+        self._count_dropped(n, "in-memory queue full")
+
+    def _count_dropped(self, n: int, why: str) -> None:
+        with self._drop_lock:
+            self._counts["dropped"] += n
+            now = time.monotonic()
+            if now - self._last_drop_log >= DROP_LOG_INTERVAL_S:
+                self._last_drop_log = now
+                logger.error("EVENTS DROPPED: %d (%s); %d dropped since start", n, why, self._counts["dropped"])
+
+    def _closing_deadline(self) -> float | None:
+        """Monotonic time by which close() wants the thread gone, or None while running."""
+        return self._close_deadline if self._closing.is_set() else None
+
+    def _pending_work(self) -> bool:
+        """Subclasses with their own backlog (the spool) report it here, so `flush` waits for it."""
+        return False
+
+    def _idle(self) -> None:
+        """Called when the queue is empty: a chance to replay a backlog."""
+
+    @abc.abstractmethod
+    def _deliver(self, events: list[BaseEvent]) -> None: ...
+
+    def _shutdown(self) -> None:
+        """Release resources when the sender thread ends."""

@@ -1,0 +1,76 @@
+"""One contract, two backends: every test here runs against ClickHouse 18.16 and against chdb."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from event_logging.errors import EventStoreError, MigrationError
+from event_logging.schema import EVENT_COLUMNS, to_row
+from event_logging.store import DeadLetter, EventStore, deduped_events_sql
+from tests.event_logging.event_helpers import searches, stored_counts
+
+pytestmark = pytest.mark.integration
+
+
+def test_migrate_applies_once_and_records(store: EventStore) -> None:
+    assert store.migrate() == ["0001_events", "0002_dead_letters"]
+    assert store.migrate() == []
+    rows = store.query(f"SELECT version, name FROM {store.database}.schema_migrations ORDER BY version")
+    assert rows == [(1, "events"), (2, "dead_letters")]
+    columns = store.query(f"DESCRIBE TABLE {store.database}.events")
+    assert tuple(c[0] for c in columns) == (*EVENT_COLUMNS, "inserted_at")
+
+
+def test_changed_migration_is_refused(store: EventStore) -> None:
+    store.migrate()
+    store.query(f"ALTER TABLE {store.database}.schema_migrations DELETE WHERE version = 2")  # async on 18.16
+    store._insert("schema_migrations", ("version", "name", "checksum"), [(2, "dead_letters", "0" * 16)])
+    with pytest.raises(MigrationError):
+        store.migrate()
+
+
+def test_events_round_trip_with_identical_python_types(store: EventStore) -> None:
+    store.migrate()
+    events = searches(3)
+    store.insert_events(events)
+    rows = store.query(
+        f"SELECT {', '.join(EVENT_COLUMNS)} FROM {store.database}.events ORDER BY ts_ms, event_type, position"
+    )
+    expected = sorted((to_row(e) for e in events), key=lambda r: (r[2], r[4], r[12]))
+    assert rows == expected
+    assert isinstance(rows[0][0], date) and isinstance(rows[0][1], datetime) and rows[0][1].tzinfo is None
+
+
+def test_duplicates_are_removed_in_the_read_path(store: EventStore) -> None:
+    store.migrate()
+    events = searches(10)
+    store.insert_events(events)
+    store.insert_events(events[:7])  # redelivery of part of the stream
+    assert stored_counts(store) == (len(events) + 7, len(events))
+    per_variant = store.query(
+        f"SELECT variant, countIf(event_type = 'click') FROM {deduped_events_sql(store.database)} "
+        "GROUP BY variant ORDER BY variant"
+    )
+    assert per_variant == [("control", 2), ("treatment", 2)]
+
+
+def test_dead_letters_keep_raw_payload_and_reason(store: EventStore) -> None:
+    store.migrate()
+    store.insert_dead_letters([DeadLetter("t", 3, 42, "not JSON: x", b"\xffnot json'\n")])
+    rows = store.query(f"SELECT topic, partition, offset, reason, raw FROM {store.database}.dead_letters")
+    assert rows == [("t", 3, 42, "not JSON: x", "\\xffnot json'\n")]
+
+
+def test_query_parameters_are_escaped_identically(store: EventStore) -> None:
+    rows = store.query(
+        "SELECT %(s)s, %(n)s, toDate(%(d)s), %(items)s",
+        {"s": "a'b\\c", "n": 7, "d": date(2024, 2, 3), "items": ["x", "y"]},
+    )
+    assert rows == [("a'b\\c", 7, date(2024, 2, 3), ["x", "y"])]
+
+
+def test_bad_sql_raises_store_error(store: EventStore) -> None:
+    with pytest.raises(EventStoreError):
+        store.query("SELECT * FROM no_such_database.no_such_table")
