@@ -4,7 +4,7 @@ Four event types share a common envelope. `event_id` (UUID) is the dedupe key: d
 at-least-once, analysis counts each `event_id` once. `ts` is UTC. `experiment` is "" and
 `variant` is "default" for traffic outside any experiment (holdout, no running experiment).
 
-Schema versions: 1 is the first. A new field is a new version; old versions stay parseable, and the
+Schema versions: 1 is the first; 2 adds `team` to impressions (interleaving). A new field is a new version; old versions stay parseable, and the
 ClickHouse columns of fields an old event lacks take their defaults.
 """
 
@@ -22,8 +22,8 @@ from pydantic_core import PydanticUndefined
 
 from event_logging.errors import EventLoggingError
 
-SCHEMA_VERSION = 1
-SUPPORTED_VERSIONS = frozenset({1})
+SCHEMA_VERSION = 2
+SUPPORTED_VERSIONS = frozenset({1, 2})
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 
@@ -150,12 +150,17 @@ class SearchEvent(BaseEvent):
 
 
 class ImpressionEvent(BaseEvent):
-    """One per result shown; position is 1-based."""
+    """One per result shown; position is 1-based.
+
+    `team` (schema version 2) says which ranker of an interleaving experiment placed the result ("A" or
+    "B"); "" for A/B traffic and for version-1 events, which stay readable.
+    """
 
     event_type: Literal["impression"] = "impression"
     result_image_id: Id
     position: int = Field(ge=1)
     score: float
+    team: Literal["", "A", "B"] = ""
 
 
 class ClickEvent(BaseEvent):
@@ -183,7 +188,7 @@ _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 EVENT_COLUMNS = (
     "event_date", "ts", "ts_ms", "event_id", "event_type", "schema_version", "request_id", "user_id",
     "experiment", "variant", "query_image_id", "result_image_id", "position", "score", "latency_ms",
-    "result_count", "status_code", "dwell_ms", "layer", "salt", "hash_version",
+    "result_count", "status_code", "dwell_ms", "layer", "salt", "hash_version", "team",
 )  # fmt: skip
 
 
@@ -235,5 +240,5 @@ def to_row(event: BaseEvent) -> tuple[Any, ...]:
         get("event_type"), event.schema_version, event.request_id, event.user_id, event.experiment, event.variant,
         event.query_image_id, get("result_image_id", ""), get("position", 0), float(get("score", 0.0)),
         float(get("latency_ms", 0.0)), get("result_count", 0), get("status_code", 0), float(get("dwell_ms", 0.0)),
-        get("layer", ""), get("salt", ""), get("hash_version", 0),
+        get("layer", ""), get("salt", ""), get("hash_version", 0), get("team", ""),
     )  # fmt: skip

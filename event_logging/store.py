@@ -88,8 +88,8 @@ class EventStore(abc.ABC):
         """Apply pending migrations in version order; return the names applied (empty when up to date).
 
         A recorded migration whose file changed since is an error: applied DDL is history, a change is a
-        new migration. Every statement is `IF NOT EXISTS`, so a run interrupted between a statement and
-        its record is safe to repeat.
+        new migration. CREATE statements are `IF NOT EXISTS`, so a run interrupted between a statement and
+        its record is safe to repeat (0003's ALTER cannot be: 18.16 lacks ADD COLUMN IF NOT EXISTS).
         """
         for statement in bootstrap_statements(self.database, self.cluster):
             self._execute(statement)

@@ -1,0 +1,37 @@
+"""Schema versions: a version-1 event stays readable after version 2 added `team` to impressions."""
+
+from __future__ import annotations
+
+import pytest
+
+from event_logging.schema import SCHEMA_VERSION, ImpressionEvent, MalformedEventError, parse_event, serialize, to_row
+
+V1_IMPRESSION = {
+    "schema_version": 1,
+    "event_type": "impression",
+    "event_id": "6610bdb3-797f-432f-9037-2c165493a237",
+    "ts": "2026-11-25T13:46:10Z",
+    "request_id": "r1",
+    "user_id": "u1",
+    "result_image_id": "fmnist-train-000001",
+    "position": 1,
+    "score": 0.9,
+}
+
+
+def test_version_1_impression_parses_with_empty_team() -> None:
+    event = parse_event(V1_IMPRESSION)
+    assert event.schema_version == 1
+    assert event.team == ""
+    assert to_row(event)[-1] == ""
+
+
+def test_version_2_impression_round_trips_its_team() -> None:
+    event = ImpressionEvent(request_id="r", user_id="u", result_image_id="x", position=2, score=0.5, team="B")
+    assert event.schema_version == SCHEMA_VERSION == 2
+    assert parse_event(serialize(event)).team == "B"
+
+
+def test_unknown_team_is_refused() -> None:
+    with pytest.raises(MalformedEventError, match="team"):
+        parse_event({**V1_IMPRESSION, "schema_version": 2, "team": "C"})
