@@ -79,6 +79,20 @@ def score(value: float | None) -> str:
     return f"{value:.3f}" if is_number(value) else MISSING
 
 
+def score_delta(value: float | None) -> str:
+    """A difference of offline scores (treatment − control), signed to three decimals: "+0.032", "0.000"."""
+    if not is_number(value):
+        return MISSING
+    return "0.000" if round(value, 3) == 0 else _minus(f"{value:+.3f}")
+
+
+def coefficient(value: float | None) -> str:
+    """A correlation coefficient in [−1, 1], signed to two decimals: "+0.80", "−0.33"."""
+    if not is_number(value):
+        return MISSING
+    return "0.00" if round(value, 2) == 0 else _minus(f"{value:+.2f}")
+
+
 def count(value: int | None) -> str:
     return MISSING if value is None else f"{value:,}"
 

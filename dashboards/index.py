@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from dashboards.errors import ResultsFileError
-from dashboards.layout import INDEX_NAME, REPORT_NAME, RESULTS_NAME, read_results, write_text_atomic
+from dashboards.layout import HISTORY_NAME, INDEX_NAME, REPORT_NAME, RESULTS_NAME, read_results, write_text_atomic
 from dashboards.templating import environment
 from dashboards.verdict import Verdict, verdicts
 
@@ -65,10 +65,15 @@ def index_entries(reports_dir: Path) -> list[IndexEntry]:
 
 
 def write_index(reports_dir: Path) -> Path:
-    """Write `reports_dir/index.html` listing every experiment folder; returns its path."""
+    """Write `reports_dir/index.html` listing every experiment folder (and the history page, once written)."""
     reports_dir = Path(reports_dir)
     entries = index_entries(reports_dir)
-    html = environment().get_template("index.html.j2").render(entries=entries, generated_at=datetime.now(UTC))
+    history_href = HISTORY_NAME if (reports_dir / HISTORY_NAME).exists() else None
+    html = (
+        environment()
+        .get_template("index.html.j2")
+        .render(entries=entries, history_href=history_href, generated_at=datetime.now(UTC))
+    )
     path = write_text_atomic(reports_dir / INDEX_NAME, html)
     logger.info("wrote index of %d experiments to %s", len(entries), path)
     return path

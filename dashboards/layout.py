@@ -4,6 +4,7 @@ Layout (one folder per experiment, an index beside them)::
 
     reports_dir/
         index.html                 every experiment: status, verdict, link (rewritten on each report)
+        history.html               offline against online deltas across experiments (`vsx history`)
         <experiment>/results.json  written by the analysis (`Results.write`)
         <experiment>/report.html   written by `dashboards.render_report`
 
@@ -23,6 +24,7 @@ from analysis.results import Results
 from dashboards.errors import ResultsFileError
 
 INDEX_NAME = "index.html"
+HISTORY_NAME = "history.html"
 REPORT_NAME = "report.html"
 RESULTS_NAME = "results.json"
 

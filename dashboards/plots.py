@@ -13,6 +13,7 @@ import io
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import matplotlib
 from markupsafe import Markup
@@ -20,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from analysis.results import DailyPoint, MetricResult
-from dashboards.formatting import is_number, method_label, metric_label, pct, pct_interval
+from dashboards.formatting import is_number, method_label, metric_label, pct, pct_interval, score_delta
 
 GREEN, RED, GREY, INK, MUTED, RULE = "#1a7f37", "#cf222e", "#6e7781", "#1f2328", "#57606a", "#d0d7de"
 CONTROL_COLOUR = GREY
@@ -78,10 +79,15 @@ def variant_colours(variants: Sequence[str], control: str) -> dict[str, str]:
     return {control: CONTROL_COLOUR, **colours}
 
 
-def _row_colour(row: MetricResult) -> str:
-    if not row.significant:
+def _lift_colour(significant: bool, lift: float | None) -> str:
+    """Green and red mark significant gains and losses; grey is "could be zero"."""
+    if not significant:
         return GREY
-    return GREEN if (row.rel_lift or 0) > 0 else RED
+    return GREEN if (lift or 0) > 0 else RED
+
+
+def _row_colour(row: MetricResult) -> str:
+    return _lift_colour(row.significant, row.rel_lift)
 
 
 def forest_plot(rows: Sequence[MetricResult]) -> Markup:
@@ -212,3 +218,94 @@ def exposure_plot(daily: Sequence[DailyPoint], colours: dict[str, str]) -> Marku
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))
         ax.grid(axis="x", visible=False)
         return _to_svg(fig, "exposures", "Users first exposed per day for each variant")
+
+
+@dataclass(frozen=True)
+class ScatterPoint:
+    """One treatment in an offline-against-online plot: x its offline Δ, y its online lift and interval."""
+
+    x: float
+    y: float
+    ci_low: float | None
+    ci_high: float | None
+    label: str
+    significant: bool
+    faded: bool = False
+
+
+def _labels_on_left(points: Sequence[ScatterPoint]) -> list[bool]:
+    """Which point labels go left of their point: those whose right side an earlier, nearby label took.
+
+    "Nearby" is within 4 % of the x range and 8 % of the y range (intervals included, as on the axis),
+    about a label's size at this figure size; ties in x (an index change leaves most offline scores
+    equal) are the usual case.
+    """
+    xs = [p.x for p in points]
+    ys = [y for p in points for y in (p.y, p.ci_low, p.ci_high) if is_number(y)]  # the y axis spans the intervals
+    x_near = 0.04 * ((max(xs) - min(xs)) if points else 0) or 1e-12
+    y_near = 0.08 * ((max(ys) - min(ys)) if points else 0) or 1e-12
+    left: list[bool] = []
+    for i, point in enumerate(points):
+        taken = [
+            left[j] for j in range(i) if abs(points[j].x - point.x) <= x_near and abs(points[j].y - point.y) <= y_near
+        ]
+        left.append(False in taken)
+    return left
+
+
+def agreement_plot(
+    points: Sequence[ScatterPoint], *, name: str, x_label: str, y_label: str, description: str
+) -> Markup:
+    """Online lift (y, interval as a vertical bar) against offline Δ (x), one point per treatment.
+
+    Colours follow the forest plot (green/red significant gain/loss, grey could be zero); faded
+    points come from experiments still running. Each point carries a short label (its row number in
+    the page's table), because experiment names are too long to print beside a point. The zero lines
+    split the plane into quadrants: points in the top-right and bottom-left are agreements.
+    `name` must be unique on the page and safe in an id (it prefixes the SVG's ids).
+    """
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(5.2, 3.2))
+        ax = fig.add_subplot()
+        ax.axhline(0, color=MUTED, linewidth=0.8, zorder=1)
+        ax.axvline(0, color=MUTED, linewidth=0.8, zorder=1)
+        for i, (point, on_left) in enumerate(zip(points, _labels_on_left(points), strict=True)):
+            colour = _lift_colour(point.significant, point.y)
+            alpha = 0.45 if point.faded else 1.0
+            if is_number(point.ci_low) and is_number(point.ci_high):
+                ax.plot(
+                    [point.x, point.x],
+                    [point.ci_low, point.ci_high],
+                    color=colour,
+                    linewidth=1.6,
+                    alpha=alpha,
+                    zorder=2,
+                )
+            ax.plot(
+                [point.x],
+                [point.y],
+                marker="o",
+                markersize=6.5,
+                color=colour,
+                markeredgecolor="white",
+                alpha=alpha,
+                zorder=3,
+                gid=f"point-{i}",
+            )
+            ax.annotate(
+                point.label,
+                xy=(point.x, point.y),
+                xytext=(-5 if on_left else 5, 3),
+                textcoords="offset points",
+                ha="right" if on_left else "left",
+                color=MUTED,
+                fontsize=8,
+            )
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: score_delta(value)))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+        ax.margins(x=0.12, y=0.1)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(y_label)
+        return _to_svg(fig, name, description)

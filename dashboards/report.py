@@ -17,7 +17,14 @@ from dashboards.index import write_index
 from dashboards.layout import REPORT_NAME, RESULTS_NAME, write_text_atomic
 from dashboards.notes import method_notes
 from dashboards.plots import cumulative_lift_plot, exposure_plot, forest_plot, variant_colours
-from dashboards.tables import arm_traffic, guardrail_rows, ordered_rows, variant_metrics, variant_order
+from dashboards.tables import (
+    arm_traffic,
+    guardrail_rows,
+    interleaving_metrics,
+    ordered_rows,
+    variant_metrics,
+    variant_order,
+)
 from dashboards.templating import environment
 from dashboards.verdict import treatment_variants, verdicts
 
@@ -54,6 +61,7 @@ def render_html(results: Results) -> str:
             traffic=arm_traffic(results),
             online_names=online_names,
             offline_names=offline_names,
+            preference_names=interleaving_metrics(results),
             variant_rows=variant_rows,
             notes=method_notes(results),
             confidence=confidence_label(results.alpha),

@@ -6,7 +6,7 @@ Templates stay dumb: every decision about order, labels and missing values is ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from analysis.results import GuardrailResult, MetricResult, Results
@@ -71,13 +71,18 @@ def guardrail_rows(results: Results) -> list[GuardrailRow]:
 
 @dataclass(frozen=True)
 class VariantMetrics:
-    """One variant's online means (with lift against control) beside its encoder's offline metrics."""
+    """One variant's online means (with lift against control) beside its encoder's offline metrics.
+
+    `preference` holds interleaving results per metric as (preference, CI low, CI high): a
+    preference is not a mean of this arm, so it gets its own columns instead of an A/B one.
+    """
 
     variant: str
     encoder: str | None
     index: str | None
     online: dict[str, tuple[float | None, float | None]]
     offline: dict[str, float]
+    preference: dict[str, tuple[float | None, float | None, float | None]] = field(default_factory=dict)
 
 
 def _online(results: Results, variant: str, metric: str) -> tuple[float | None, float | None]:
@@ -92,9 +97,25 @@ def _online(results: Results, variant: str, metric: str) -> tuple[float | None, 
     return None, None
 
 
+def interleaving_metrics(results: Results) -> list[str]:
+    """Metrics compared by interleaving, in `metric_order`: shown as preference columns."""
+    present = {r.metric for r in results.results if r.method == "interleaving"}
+    return [m for m in metric_order(results) if m in present]
+
+
+def _preference(results: Results, variant: str, metric: str) -> tuple[float | None, float | None, float | None]:
+    rows = [r for r in results.results if r.metric == metric and r.variant == variant and r.method == "interleaving"]
+    return (rows[0].rel_lift, rows[0].ci_low, rows[0].ci_high) if rows else (None, None, None)
+
+
 def variant_metrics(results: Results) -> tuple[list[str], list[str], list[VariantMetrics]]:
-    """(online metric names, offline metric names, one row per variant) for the side-by-side table."""
-    online_names = metric_order(results)
+    """(online metric names, offline metric names, one row per variant) for the side-by-side table.
+
+    Online names are the metrics with an A/B row; interleaving-only metrics appear in `preference`.
+    """
+    ab_metrics = {r.metric for r in results.results if r.method != "interleaving"}
+    online_names = [m for m in metric_order(results) if m in ab_metrics]
+    preference_names = interleaving_metrics(results)
     offline = {o.variant: o for o in results.offline}
     offline_names = list(dict.fromkeys(name for o in results.offline for name in o.metrics))
     variants = variant_order(results) + [v for v in offline if v not in variant_order(results)]
@@ -105,6 +126,7 @@ def variant_metrics(results: Results) -> tuple[list[str], list[str], list[Varian
             index=offline[v].index if v in offline else None,
             online={m: _online(results, v, m) for m in online_names},
             offline=offline[v].metrics if v in offline else {},
+            preference={m: _preference(results, v, m) for m in preference_names if v != results.control},
         )
         for v in variants
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from dashboards.formatting import (
+    coefficient,
     count,
     method_label,
     metric_label,
@@ -24,6 +25,7 @@ from dashboards.formatting import (
     pct_interval,
     pval,
     score,
+    score_delta,
     timestamp,
 )
 
@@ -49,6 +51,8 @@ def environment() -> Environment:
         count=count,
         pval=pval,
         score=score,
+        score_delta=score_delta,
+        coefficient=coefficient,
         p_phrase=p_phrase,
         timestamp=timestamp,
         metric=metric_label,

@@ -41,3 +41,23 @@ def test_arm_traffic_normalises_expected_counts_to_shares(srm_failed_results):
     assert arms["treatment_a"].users == 4480
     assert arms["treatment_a"].share == pytest.approx(4480 / 14468)
     assert arms["treatment_a"].expected_share == pytest.approx(1 / 3)
+
+
+def test_interleaving_rows_get_preference_columns_not_ab_ones(results_factory, row_factory):
+    from dashboards.report import render_html
+    from dashboards.tables import interleaving_metrics
+
+    preference = row_factory("ctr", "treatment_a", "interleaving", 0.5, 0.08, 0.03, 0.001, None)
+    results = results_factory(
+        results=[preference, row_factory("dwell_seconds", "treatment_a", "delta", 41.3, 0.01, 0.02, 0.3, 0.3)]
+    )
+    assert interleaving_metrics(results) == ["ctr"]
+    online, _, rows = variant_metrics(results)
+    assert online == ["dwell_seconds"]
+    control, treatment_a, treatment_b = rows
+    assert control.preference == {}
+    assert treatment_a.preference == {"ctr": (pytest.approx(0.08), pytest.approx(0.05), pytest.approx(0.11))}
+    assert treatment_b.preference == {"ctr": (None, None, None)}
+    page = render_html(results)
+    table = page[page.index('id="online-offline"') : page.index('id="method"')]
+    assert "interleaving preference" in table and "+8.0%" in table and "+5.0% to +11.0%" in table
