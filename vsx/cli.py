@@ -13,6 +13,7 @@ import pkgutil
 import sys
 
 import typer
+from rich.console import Console
 from rich.logging import RichHandler
 
 import vsx.commands
@@ -48,7 +49,7 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug log
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
-        handlers=[RichHandler(show_path=False, rich_tracebacks=False, console=None)],
+        handlers=[RichHandler(show_path=False, rich_tracebacks=False, console=Console(stderr=True))],
         force=True,
     )
     for noisy in ("kafka", "urllib3", "httpx", "matplotlib", "PIL", "numba"):
