@@ -1,0 +1,107 @@
+"""`vsx simulate` (simulated users against the serving app) and `vsx retrain` (next encoder from click pairs)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from search_core.artifacts import ArtifactRef, ArtifactStore
+from search_core.catalog import load_catalog
+from search_core.training import TRAIN_CONFIGS
+from vsx.pipelines.artifacts import OFFLINE_KEYS, ensure_index, ensure_trained, offline_metrics, train_config
+from vsx.pipelines.click_model import TrafficPlan
+from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config
+from vsx.pipelines.simulate import SimulationSummary, simulate
+from vsx.settings import get_settings
+
+
+def _print_events(summary: SimulationSummary) -> None:
+    table = Table(title=f"simulated events: {summary.events} from {summary.users} users")
+    for column in ("variant", "searches", "impressions", "clicks", "CTR"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for variant, row in sorted(summary.by_variant.items()):
+        ctr = row["clicks"] / row["impressions"] if row["impressions"] else 0.0
+        table.add_row(variant, str(row["searches"]), str(row["impressions"]), str(row["clicks"]), f"{ctr:.4f}")
+    Console().print(table)
+    Console().print(
+        f"search {summary.searches}, impression {summary.impressions}, click {summary.clicks}, dwell {summary.dwells};"
+        f" failed requests {summary.failed_requests}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("simulate")
+    def simulate_cmd(
+        users: int = typer.Option(500, min=1, help="Simulated users."),
+        days: int = typer.Option(7, min=1, help="Days of experiment traffic."),
+        pre_days: int = typer.Option(3, min=0, help="Days of traffic before START (CUPED's pre-period)."),
+        start: datetime = typer.Option(
+            datetime(2026, 1, 8), formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="Experiment start (UTC)."
+        ),
+        seed: int = typer.Option(0, help="Seed: the same seed and server give the same traffic."),
+        url: str | None = typer.Option(
+            None, help="Drive a running `vsx serve` (started with VSX_TRUST_CLIENT_TIME) instead of in-process."
+        ),
+    ) -> None:
+        """Simulated users search, click and dwell (position-biased click model) against the serving app.
+
+        Queries come from the catalog's gallery split only, never from the offline test queries. In-process
+        (default) the app is served from the settings' experiments and artifacts; events go to the embedded
+        store, or with VSX_EMBEDDED=false to Kafka and on into ClickHouse.
+        """
+        settings = get_settings()
+        catalog = load_catalog("fashion-mnist")
+        begin = start.replace(tzinfo=UTC)
+        plan = TrafficPlan(users=users, days=days, pre_days=pre_days, seed=seed)
+        first = begin - timedelta(days=pre_days)
+        if url:
+            with httpx.Client(base_url=url, timeout=30) as client:
+                summary = simulate(client, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan,
+                                   start=first)  # fmt: skip
+        else:
+            backend = Backend(
+                embedded=settings.embedded, chdb_path=settings.data_dir / "chdb", kafka=settings.kafka,
+                clickhouse=settings.clickhouse, spool_dir=settings.data_dir / "spool",
+            )  # fmt: skip
+            config = serving_config(settings.artifacts_dir, settings.experiments_dir, catalog, backend)
+            summary = run_traffic(config, catalog, plan=plan, start=first)
+            if not settings.embedded:
+                ingest(settings.kafka, settings.clickhouse, summary.events)
+        _print_events(summary)
+
+    @app.command("retrain")
+    def retrain_cmd(
+        parent: str = typer.Option(..., "--from", metavar="ENCODER@V", help="Encoder to continue from."),
+        pairs: Path = typer.Option(..., "--pairs", exists=True, dir_okay=False, help="Click pairs (.jsonl/.parquet)."),
+        config: str = typer.Option("quick", help=f"Training schedule: {', '.join(sorted(TRAIN_CONFIGS))}."),
+        epochs: int | None = typer.Option(None, min=1, help="Override the schedule's epochs."),
+        factory: str = typer.Option("HNSW32", help="Faiss factory string of the new index."),
+        eval_queries: int = typer.Option(2000, min=0, help="Seeded test queries for the offline eval (0 = all)."),
+    ) -> None:
+        """Train ENCODER@V+1 with the click pairs as extra positives, index it, evaluate it beside its parent."""
+        if config not in TRAIN_CONFIGS:
+            raise typer.BadParameter(
+                f"unknown schedule; known: {', '.join(sorted(TRAIN_CONFIGS))}", param_hint="--config"
+            )
+        settings = get_settings()
+        store = ArtifactStore(settings.artifacts_dir)
+        parent_ref = ArtifactRef.parse(parent)
+        catalog = load_catalog(store.manifest("encoder", parent_ref).catalog)
+        child = ensure_trained(store, catalog, name=parent_ref.name, config=train_config(config, epochs),
+                               parent=parent_ref, pairs_path=pairs)  # fmt: skip
+        rows = {}
+        for ref in (parent_ref, child):
+            index = ensure_index(store, catalog, ref, factory=factory, queries=eval_queries)
+            rows[str(ref)] = offline_metrics(store, index)
+        table = Table(title=f"{child}: retrained from {parent_ref} with {pairs}")
+        table.add_column("encoder")
+        for key in OFFLINE_KEYS:
+            table.add_column(key, justify="right")
+        for ref, metrics in rows.items():
+            table.add_row(ref, *(f"{metrics[k]:.4f}" if k in metrics else "—" for k in OFFLINE_KEYS))
+        Console().print(table)

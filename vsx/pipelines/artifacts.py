@@ -1,0 +1,104 @@
+"""Reuse-or-build steps for encoder and index artifacts, shared by `vsx demo` and `vsx retrain`.
+
+"Reuse what is valid": an artifact is reused when the latest version of that name exists, its hashes
+verify, and it was built from the same inputs (same parent, same pairs file hash, same config); otherwise
+the next version is built. Offline metrics are measured once, on a fixed seeded query subset, and stored
+in both the index manifest and its encoder's manifest (the encoder's offline quality *is* its index's).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from search_core.artifacts import ArtifactRef, ArtifactStore, Manifest, sha256_file
+from search_core.catalog import Catalog
+from search_core.encoders import load_encoder
+from search_core.evaluation import evaluate
+from search_core.index import load_index
+from search_core.index_artifact import build_index_artifact, sample_queries
+from search_core.training import TRAIN_CONFIGS, TrainConfig, build_pixels_encoder, train_encoder
+
+logger = logging.getLogger(__name__)
+
+OFFLINE_KEYS = ("precision@10", "mrr@10", "ndcg@10", "ann_recall@10")
+
+
+def _latest(store: ArtifactStore, kind: str, name: str) -> Manifest | None:
+    versions = [m for m in store.list(kind) if m.name == name]  # type: ignore[arg-type]
+    return max(versions, key=lambda m: m.version) if versions else None
+
+
+def _reusable(store: ArtifactStore, manifest: Manifest | None, **expected: Any) -> Manifest | None:
+    """The manifest if its files verify and every expected training field matches, else None."""
+    if manifest is None:
+        return None
+    try:
+        verified = store.manifest(manifest.kind, manifest.ref, verify=True)
+    except ValueError as exc:
+        logger.warning("not reusing %s %s: %s", manifest.kind, manifest.ref, exc)
+        return None
+    for key, value in expected.items():
+        if verified.training.get(key) != value:
+            return None
+    return verified
+
+
+def ensure_pixels(store: ArtifactStore, catalog: Catalog, name: str = "pixels") -> ArtifactRef:
+    """The raw-pixel baseline encoder (no training, so any valid version is the same thing)."""
+    found = _reusable(store, _latest(store, "encoder", name), pca_dim=None)
+    if found:
+        return found.ref
+    return build_pixels_encoder(store, name=name, catalog=catalog).ref
+
+
+def ensure_trained(
+    store: ArtifactStore,
+    catalog: Catalog,
+    *,
+    name: str,
+    config: TrainConfig,
+    parent: ArtifactRef | None = None,
+    pairs_path: Path | None = None,
+) -> ArtifactRef:
+    """Train `name` (from `parent`, with `pairs_path`) unless its latest version was trained the same way."""
+    latest = _reusable(store, _latest(store, "encoder", name), config=config.to_dict(),
+                       parent=str(parent) if parent else None)  # fmt: skip
+    if latest is not None:
+        recorded = latest.pairs.sha256 if latest.pairs else None
+        wanted = sha256_file(pairs_path) if pairs_path else None
+        if recorded == wanted:
+            logger.info("reusing encoder %s", latest.ref)
+            return latest.ref
+    return train_encoder(store, name=name, catalog=catalog, config=config, parent=parent, pairs_path=pairs_path).ref
+
+
+def ensure_index(
+    store: ArtifactStore, catalog: Catalog, encoder: ArtifactRef, *, factory: str, queries: int
+) -> ArtifactRef:
+    """An index of `encoder`'s gallery embeddings, evaluated offline (metrics in both manifests)."""
+    name = f"{encoder.name}-v{encoder.version}-{factory.lower().replace(',', '-')}"
+    found = _latest(store, "index", name)
+    if found is None or _reusable(store, found) is None:
+        found = build_index_artifact(store, encoder_ref=encoder, catalog=catalog, factory=factory, name=name)
+    if "precision@10" not in found.metrics:
+        query_ids = sample_queries(catalog, queries or None, seed=0)
+        metrics = evaluate(load_encoder(store, encoder), load_index(store, found.ref), catalog, query_ids)
+        metrics["eval_queries"] = float(len(query_ids))
+        found = store.update_metrics("index", found.ref, metrics)
+        store.update_metrics("encoder", encoder, {k: v for k, v in metrics.items() if k != "ann_recall@10"})
+    return found.ref
+
+
+def offline_metrics(store: ArtifactStore, index: ArtifactRef) -> dict[str, float]:
+    """The headline offline metrics of an index (as recorded in its manifest)."""
+    metrics = store.manifest("index", index, verify=False).metrics
+    return {k: metrics[k] for k in OFFLINE_KEYS if k in metrics}
+
+
+def train_config(name: str, epochs: int | None = None) -> TrainConfig:
+    """A named preset from `TRAIN_CONFIGS`, optionally with fewer/more epochs."""
+    config = TRAIN_CONFIGS[name]
+    return replace(config, epochs=epochs) if epochs else config

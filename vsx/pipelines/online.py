@@ -1,0 +1,96 @@
+"""Run an experiment online: serve the experiments folder, drive it with simulated users, flush the events.
+
+In embedded mode (the demo's default) the app runs in-process behind Starlette's TestClient (ASGI, no
+socket) and logs into the chdb store; with `--services` it logs to Kafka and `vsx ingest` logic moves
+the events into the ClickHouse server before analysis. Either way the simulator talks HTTP semantics to
+the real app: assignment, search, event validation and logging are the production code paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from event_logging.config import ClickHouseConfig, KafkaConfig
+from event_logging.consumer import Ingestor
+from event_logging.factory import open_store
+from event_logging.topics import ensure_topic
+from search_core.catalog import Catalog
+from serving.app import create_app
+from serving.config import ServingConfig
+from vsx.pipelines.click_model import ClickModel, TrafficPlan
+from vsx.pipelines.simulate import SimulationSummary, simulate
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where events go: the embedded chdb store, or a Kafka topic (ingested into ClickHouse afterwards)."""
+
+    embedded: bool
+    chdb_path: Path | None
+    kafka: KafkaConfig
+    clickhouse: ClickHouseConfig
+    spool_dir: Path
+
+
+def serving_config(artifacts_dir: Path, experiments_dir: Path, catalog: Catalog, backend: Backend) -> ServingConfig:
+    """The app configuration for simulated traffic: the simulator's clock is trusted (`X-Vsx-Time`)."""
+    return ServingConfig(
+        artifacts_dir=artifacts_dir,
+        experiments_dir=experiments_dir,
+        catalog=catalog.name,
+        embedded=backend.embedded,
+        kafka=backend.kafka,
+        chdb_path=backend.chdb_path,
+        spool_dir=backend.spool_dir,
+        trust_client_time=True,
+    )
+
+
+def run_traffic(
+    config: ServingConfig,
+    catalog: Catalog,
+    *,
+    plan: TrafficPlan,
+    start: datetime,
+    model: ClickModel | None = None,
+    user_prefix: str = "sim-user",
+) -> SimulationSummary:
+    """Serve `config` in-process and simulate `plan`; the app's sink is flushed and closed on exit."""
+    if not config.embedded:
+        ensure_topic(config.kafka)
+    app = create_app(config)
+    with TestClient(app, raise_server_exceptions=True) as client:
+        summary = simulate(
+            client, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan, start=start, model=model,
+            user_prefix=user_prefix,
+        )  # fmt: skip
+    return summary
+
+
+def ingest(kafka: KafkaConfig, clickhouse: ClickHouseConfig, events: int, timeout_s: float = 600.0) -> int:
+    """Move `events` events from Kafka into ClickHouse (what `vsx ingest` does, bounded by count and time).
+
+    The simulator knows exactly how many events it caused, so the loop waits for that many; on timeout
+    the analysis runs on what arrived and the shortfall is logged.
+    """
+    store = open_store(clickhouse=clickhouse)
+    store.migrate()
+    stop = threading.Event()
+    timer = threading.Timer(timeout_s, stop.set)
+    timer.start()
+    try:
+        stats = Ingestor(kafka, store).run(stop, max_events=events)
+    finally:
+        timer.cancel()
+        store.close()
+    if stats.inserted < events:
+        logger.warning("ingested %d of %d events before the %.0f s timeout", stats.inserted, events, timeout_s)
+    return stats.inserted

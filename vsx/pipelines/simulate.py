@@ -1,0 +1,156 @@
+"""Traffic simulator: simulated users drive the real serving app over HTTP (or in-process via ASGI).
+
+The simulator sees only what a browser would: it posts searches, reads the ranked results, and posts
+click and dwell events. Relevance (same class as the query) is known to the simulator alone, through the
+catalog labels, and shapes clicks through `ClickModel`. Simulated time is sent in the `X-Vsx-Time` header,
+which the server honours only when started with `trust_client_time` (simulation), so events carry
+simulated timestamps and the experiment's start date splits pre-period from experiment traffic.
+
+Queries are drawn from `traffic_ids` only — for Fashion-MNIST the gallery (train split) — so the offline
+evaluation queries (test split) never appear in traffic and click pairs cannot leak them into training.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+import numpy as np
+from tqdm import tqdm
+
+from vsx.errors import VsxError
+from vsx.pipelines.click_model import ClickModel, TrafficPlan
+
+logger = logging.getLogger(__name__)
+
+TIME_HEADER = "X-Vsx-Time"
+
+
+class SimulationError(VsxError, RuntimeError):
+    """The serving app refused simulated traffic (it answered with an error status)."""
+
+
+@dataclass
+class SimulationSummary:
+    """What the simulator caused: the server logs one search + one impression per result; we post the rest."""
+
+    users: int = 0
+    searches: int = 0
+    impressions: int = 0
+    clicks: int = 0
+    dwells: int = 0
+    failed_requests: int = 0
+    query_ids: set[str] = field(default_factory=set)
+    by_variant: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def events(self) -> int:
+        return self.searches + self.impressions + self.clicks + self.dwells
+
+    def count(self, variant: str, key: str, n: int = 1) -> None:
+        row = self.by_variant.setdefault(variant, {"searches": 0, "impressions": 0, "clicks": 0})
+        row[key] += n
+
+
+@dataclass(frozen=True)
+class _Search:
+    ts: datetime
+    user: int
+
+
+def schedule(plan: TrafficPlan, start: datetime, rng: np.random.Generator) -> list[_Search]:
+    """Search times of every user over pre_days + days, in time order.
+
+    Per-user activity is Gamma-distributed (a few heavy users, many light ones); each day a user has a
+    Poisson number of sessions, and after the first active day comes back with probability `return_rate`.
+    """
+    total_days = plan.pre_days + plan.days
+    activity = rng.gamma(shape=1.0, scale=1.0, size=plan.users)
+    searches: list[_Search] = []
+    for user in range(plan.users):
+        first_day = int(rng.integers(0, total_days))
+        for day in range(first_day, total_days):
+            if day > first_day and rng.random() > plan.return_rate:
+                continue
+            sessions = rng.poisson(plan.sessions_per_user_day * activity[user] * 2) + (day == first_day)
+            for _ in range(sessions):
+                at = start + timedelta(days=day, seconds=float(rng.uniform(0, 86_400)))
+                n = 1 + rng.poisson(plan.searches_per_session - 1) if plan.searches_per_session > 1 else 1
+                searches.extend(_Search(at + timedelta(seconds=30 * i), user) for i in range(n))
+    searches.sort(key=lambda s: (s.ts, s.user))
+    return searches
+
+
+def simulate(
+    client: httpx.Client,
+    *,
+    traffic_ids: Sequence[str],
+    label_of: Callable[[str], int],
+    plan: TrafficPlan,
+    start: datetime,
+    model: ClickModel | None = None,
+    user_prefix: str = "sim-user",
+    k: int | None = None,
+) -> SimulationSummary:
+    """Run the plan against the app behind `client`; return counts of everything it caused."""
+    model = model or ClickModel()
+    rng = np.random.default_rng(plan.seed)
+    traffic = np.asarray(traffic_ids)
+    labels = np.asarray([label_of(i) for i in traffic])
+    classes = np.unique(labels)
+    by_class = {c: traffic[labels == c] for c in classes}
+    # Users have tastes: each prefers a few classes (Dirichlet), so their queries are not uniform.
+    taste = rng.dirichlet(np.full(len(classes), 0.5), size=plan.users)
+    user_bias = rng.normal(0.0, model.user_bias_sd, size=plan.users)
+    summary = SimulationSummary()
+    seen_users: set[int] = set()
+    for search in tqdm(schedule(plan, start, rng), desc="simulating searches", unit="search", mininterval=1.0):
+        user_id = f"{user_prefix}-{search.user:06d}"
+        cls = classes[rng.choice(len(classes), p=taste[search.user])]
+        query_id = str(rng.choice(by_class[cls]))
+        body: dict[str, object] = {"image_id": query_id}
+        if k is not None:
+            body["k"] = k
+        headers = {"X-User-Id": user_id, TIME_HEADER: search.ts.isoformat()}
+        resp = client.post("/v1/search", json=body, headers=headers)
+        if resp.status_code != 200:
+            summary.failed_requests += 1
+            if summary.failed_requests > 10:
+                raise SimulationError(f"/v1/search answered {resp.status_code}: {resp.text[:300]}")
+            continue
+        seen_users.add(search.user)
+        summary.query_ids.add(query_id)
+        data = resp.json()
+        results = data["results"]
+        summary.searches += 1
+        summary.impressions += len(results)
+        summary.count(data["variant"], "searches")
+        summary.count(data["variant"], "impressions", len(results))
+        relevant = np.array([label_of(r["image_id"]) == label_of(query_id) for r in results], dtype=bool)
+        clicked = model.clicks(relevant, float(user_bias[search.user]), rng) if len(results) else []
+        events = []
+        at = search.ts
+        for result, rel, hit in zip(results, relevant, clicked, strict=True):
+            if not hit:
+                continue
+            at = at + timedelta(seconds=float(rng.uniform(1, 8)))
+            common = {"request_id": data["request_id"], "result_image_id": result["image_id"],
+                      "position": result["position"]}  # fmt: skip
+            events.append({"event_type": "click", **common})
+            events.append({"event_type": "dwell", "dwell_ms": round(model.dwell_ms(bool(rel), rng), 1), **common})
+        if events:
+            resp = client.post("/v1/events", json={"events": events}, headers=headers)
+            if resp.status_code != 202:
+                raise SimulationError(f"/v1/events answered {resp.status_code}: {resp.text[:300]}")
+            summary.clicks += len(events) // 2
+            summary.dwells += len(events) // 2
+            summary.count(data["variant"], "clicks", len(events) // 2)
+    summary.users = len(seen_users)
+    logger.info(
+        "simulated %d users: %d searches, %d impressions, %d clicks, %d dwells (%d events)",
+        summary.users, summary.searches, summary.impressions, summary.clicks, summary.dwells, summary.events,
+    )  # fmt: skip
+    return summary
