@@ -22,8 +22,9 @@ from pathlib import Path
 
 from analysis import Results
 from search_core.artifacts import ArtifactRef, ArtifactStore
-from search_core.catalog import load_catalog
+from search_core.catalog import Catalog, load_catalog
 from vsx.pipelines.artifacts import ensure_index, ensure_pixels, ensure_trained, offline_metrics, train_config
+from vsx.pipelines.catalog_subset import fashion_subset_folder
 from vsx.pipelines.click_model import TrafficPlan
 from vsx.pipelines.experiment_files import Arm, set_status, validated, write_experiment, write_platform
 from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config
@@ -49,6 +50,8 @@ class DemoSize:
     eval_queries: int
     factory: str = "HNSW32"
     k: int = 10
+    per_class: int | None = None
+    """Use a Fashion-MNIST subset folder of this many images per class instead of all 70k (quick runs)."""
 
 
 SIZES = {
@@ -84,11 +87,10 @@ def _checksum(path: Path) -> str:
 
 
 def _run_experiment(
-    settings: Settings, backend: Backend, store: ArtifactStore, *, name: str, description: str, control: Arm,
-    treatment: Arm, start: datetime, plan: TrafficPlan, size: DemoSize, source: str,
+    settings: Settings, backend: Backend, store: ArtifactStore, catalog: Catalog, *, name: str, description: str,
+    control: Arm, treatment: Arm, start: datetime, plan: TrafficPlan, size: DemoSize, source: str,
 ) -> ExperimentOutcome:  # fmt: skip
     """Write + validate the YAML, simulate traffic unless done before, analyse, report."""
-    catalog = load_catalog("fashion-mnist")
     end = start + timedelta(days=plan.days)
     path = write_experiment(settings.experiments_dir, name=name, description=description, control=control,
                             treatment=treatment, start=start, end=end, k=size.k)  # fmt: skip
@@ -112,10 +114,14 @@ def _run_experiment(
     return ExperimentOutcome(name, str(control.encoder), str(treatment.encoder), events, report, results)
 
 
-def run_demo(settings: Settings, size: DemoSize, backend: Backend, source: str) -> DemoSummary:
+def run_demo(
+    settings: Settings, size: DemoSize, backend: Backend, source: str, catalog_spec: str = "fashion-mnist"
+) -> DemoSummary:
     """Steps 1–8 of the module docstring; the command prints the summary (step 9)."""
     store = ArtifactStore(settings.artifacts_dir)
-    catalog = load_catalog("fashion-mnist")
+    if size.per_class and catalog_spec == "fashion-mnist":
+        catalog_spec = str(fashion_subset_folder(settings.data_dir / f"fmnist-{size.per_class}", size.per_class))
+    catalog = load_catalog(catalog_spec)
     logger.info("[1/8] catalog %s: %d gallery, %d query images", catalog.name, len(catalog.gallery_ids),
                 len(catalog.query_ids))  # fmt: skip
     logger.info("[2/8] baseline and encoder v1 (training schedule %r, %d epochs)", size.train, size.v1_epochs)
@@ -131,7 +137,7 @@ def run_demo(settings: Settings, size: DemoSize, backend: Backend, source: str) 
     plan1 = TrafficPlan(users=size.users, days=size.days, pre_days=size.pre_days, seed=1)
     start1 = SIM_START + timedelta(days=size.pre_days)
     exp1_name = f"enc-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}"
-    exp1 = _run_experiment(settings, backend, store, name=exp1_name, description=f"{v1} vs raw pixels",
+    exp1 = _run_experiment(settings, backend, store, catalog, name=exp1_name, description=f"{v1} vs raw pixels",
                            control=arms["pixels"], treatment=arms["v1"], start=start1, plan=plan1, size=size,
                            source=source)  # fmt: skip
     set_status(settings.experiments_dir, exp1_name, "stopped")
@@ -148,7 +154,7 @@ def run_demo(settings: Settings, size: DemoSize, backend: Backend, source: str) 
     plan2 = TrafficPlan(users=size.users, days=size.days, pre_days=0, seed=2)
     start2 = start1 + timedelta(days=size.days)
     exp2_name = f"enc-{v2.name}{v2.version}-vs-{v1.name}{v1.version}"
-    exp2 = _run_experiment(settings, backend, store, name=exp2_name, description=f"{v2} (click pairs) vs {v1}",
+    exp2 = _run_experiment(settings, backend, store, catalog, name=exp2_name, description=f"{v2} (click pairs) vs {v1}",
                            control=Arm("control", v1, v1_index), treatment=Arm("treatment", v2, v2_index),
                            start=start2, plan=plan2, size=size, source=source)  # fmt: skip
     set_status(settings.experiments_dir, exp2_name, "stopped")
@@ -159,7 +165,9 @@ def run_demo(settings: Settings, size: DemoSize, backend: Backend, source: str) 
 
 def size_note(size: DemoSize) -> str:
     """What the demo's schedule is, stated in its output (shorter than the full CPU training config)."""
-    return (f"demo size {size.name!r}: encoders trained with the {size.train!r} schedule for {size.v1_epochs} "
+    catalog = f"a {size.per_class}-per-class Fashion-MNIST subset" if size.per_class else "all of Fashion-MNIST"
+    return (f"demo size {size.name!r} on {catalog}: encoders trained with the {size.train!r} schedule for "
+            f"{size.v1_epochs} "
             f"(v1) / {size.v2_epochs} (v2) epochs (the full CPU config trains longer: `vsx train --config cpu`); "
             f"{size.users} simulated users over {size.pre_days}+{size.days} days per experiment; "
             f"offline eval on {size.eval_queries} seeded test queries. {json.dumps(asdict(size))}")  # fmt: skip
