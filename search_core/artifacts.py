@@ -168,6 +168,20 @@ class ArtifactStore:
         os.replace(staging, final)
         return final
 
+    def update_metrics(self, kind: ArtifactKind, ref: ArtifactRef | str, metrics: dict[str, float]) -> Manifest:
+        """Merge offline metrics into a published manifest (evaluation runs after the build).
+
+        Only manifest.json changes, and it is not among the hashed `files`, so the recorded hashes stay
+        valid; they are verified first, so metrics never get attached to files that changed since the build.
+        """
+        manifest = self.manifest(kind, ref, verify=True)
+        updated = manifest.model_copy(update={"metrics": {**manifest.metrics, **metrics}})
+        path = self.path(kind, manifest.ref) / "manifest.json"
+        tmp = path.with_name("manifest.json.tmp")
+        tmp.write_text(updated.model_dump_json(indent=2))
+        os.replace(tmp, path)
+        return updated
+
     def staging_dir(self, kind: ArtifactKind, ref: ArtifactRef) -> Path:
         """An empty `*.tmp` folder beside the final one, to write an artifact's files into."""
         staging = self.path(kind, ref).with_name(f"{ref.version}.tmp")

@@ -1,9 +1,168 @@
-"""Errors raised by `serving`: one base class, children named for what went wrong.
+"""Errors raised by `serving`, and the one place where errors become HTTP status codes.
+
+Every error response has the body `{"error": {"code": ..., "message": ...}}` (plus `"errors": [...]` when there
+are several problems, e.g. an invalid experiment config or several invalid fields). `code` is the exception's
+class name in snake_case without the `Error` suffix (`UnknownImageError` → `unknown_image`), so it cannot drift
+from the class. An unexpected exception is logged with its traceback and answered with a bare 500: a client
+never sees a traceback.
 
 Children also inherit the builtin they refine (e.g. `ValueError`), so callers may catch either.
 The `vsx` command line turns any `ServingError` into a one-line message and exit code 2.
 """
 
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from experiments.errors import UnknownExperimentError
+from search_core.errors import ImageTooLargeError, InvalidImageError, UnknownImageError
+from serving.models import UNION_TAGS
+
+if TYPE_CHECKING:  # fastapi costs ~0.5 s to import; the `vsx` command line imports this module for ServingError
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+
+logger = logging.getLogger(__name__)
+
 
 class ServingError(Exception):
     """Base of every expected error raised by `serving`."""
+
+
+class InvalidServingConfigError(ServingError, ValueError):
+    """The experiments or artifacts cannot be served; `errors` lists every problem found, not just the first."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+class MalformedJsonError(ServingError, ValueError):
+    """A body that should be JSON does not parse."""
+
+
+class UnsupportedMediaTypeError(ServingError, ValueError):
+    """A body in a content type this endpoint does not take."""
+
+
+class BatchTooLargeError(ServingError, ValueError):
+    """An event batch with more events than the configured maximum."""
+
+
+class InvalidClientTimeError(ServingError, ValueError):
+    """An `X-Vsx-Time` header (simulation only) that is not an ISO 8601 time with a timezone."""
+
+
+class AdminDisabledError(ServingError, PermissionError):
+    """The admin endpoints are off because no admin token is configured."""
+
+
+class UnauthorizedError(ServingError, PermissionError):
+    """A missing or wrong admin bearer token."""
+
+
+ERROR_STATUS: dict[type[Exception], int] = {
+    MalformedJsonError: 400,
+    UnauthorizedError: 401,
+    AdminDisabledError: 403,
+    UnknownExperimentError: 404,
+    UnknownImageError: 404,
+    BatchTooLargeError: 413,
+    ImageTooLargeError: 413,
+    UnsupportedMediaTypeError: 415,
+    InvalidImageError: 422,
+    InvalidClientTimeError: 422,
+    InvalidServingConfigError: 422,
+}
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def error_code(exc_type: type[BaseException]) -> str:
+    """`UnknownImageError` → `unknown_image`."""
+    return _CAMEL.sub("_", exc_type.__name__.removesuffix("Error")).lower()
+
+
+def error_body(code: str, message: str, errors: list[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if errors:
+        body["errors"] = errors
+    return {"error": body}
+
+
+def error_response(
+    code: str, message: str, status: int, errors: list[str] | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    content = orjson.dumps(error_body(code, message, errors))
+    return Response(content, status_code=status, headers=headers, media_type="application/json")
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    """`("body", "batch", "events", 0, "click", "position")` → `events.0.position`: union tags are noise."""
+    where = [str(p) for p in loc if p not in UNION_TAGS and (p != "body" or len(loc) == 1)]
+    return ".".join(where) or "body"
+
+
+def validation_messages(errors: list[dict[str, Any]]) -> list[str]:
+    """Pydantic/FastAPI error dicts as `location: message` lines (`header.x-user-id: Field required`)."""
+    return [f"{_location(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in errors]
+
+
+def _on_expected(request: Request, exc: Exception, *, status: int) -> Response:
+    errors = getattr(exc, "errors", None)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    count_error(request.app, error_code(type(exc)))
+    return error_response(
+        error_code(type(exc)), str(exc), status, errors if isinstance(errors, list) else None, headers
+    )
+
+
+def _on_validation(request: Request, exc: RequestValidationError) -> Response:
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        count_error(request.app, "malformed_json")
+        return error_response("malformed_json", "the body is not valid JSON", 400)
+    messages = validation_messages(errors)
+    count_error(request.app, "invalid_request")
+    return error_response("invalid_request", messages[0] if messages else "invalid request", 422, messages)
+
+
+def _on_http(request: Request, exc: StarletteHTTPException) -> Response:
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    count_error(request.app, code)
+    return error_response(code, str(exc.detail), exc.status_code, headers=exc.headers)
+
+
+def _on_unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    count_error(request.app, "internal")
+    return error_response("internal", "internal server error", 500)
+
+
+def count_error(app: Any, code: str) -> None:
+    """Count an error response in the app's metrics (`vsx_http_errors_total{code=...}`)."""
+    metrics = getattr(app.state, "metrics", None)
+    if metrics is not None:
+        metrics.errors.labels(code=code).inc()
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every expected error to its status; Starlette picks the handler of the most specific class."""
+    from fastapi.exceptions import RequestValidationError
+
+    handlers: dict[type[Exception], Callable[..., Any]] = {
+        exc_type: partial(_on_expected, status=status) for exc_type, status in ERROR_STATUS.items()
+    }
+    handlers[RequestValidationError] = _on_validation
+    handlers[StarletteHTTPException] = _on_http
+    handlers[Exception] = _on_unexpected
+    for exc_type, handler in handlers.items():
+        app.add_exception_handler(exc_type, handler)

@@ -1,0 +1,169 @@
+"""From a catalog (and click pairs) to a published encoder artifact: `train_encoder`, `build_pixels_encoder`."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from search_core.artifacts import ArtifactRef, ArtifactStore, Manifest, PairsUsed, sha256_file
+from search_core.catalog import Catalog
+from search_core.encoders.encoder import WEIGHTS_FILE, build_from_manifest, save_encoder
+from search_core.encoders.pixels import PixelsEncoder
+from search_core.encoders.registry import ENCODERS, EncoderSpec
+from search_core.errors import TrainingError, UnknownEncoderError
+from search_core.pairs import read_pairs
+from search_core.training.config import TrainConfig
+from search_core.training.data import TrainingData, mine_neighbours, prepare_data
+from search_core.training.loop import fit, run_rows
+
+logger = logging.getLogger(__name__)
+
+NEIGHBOUR_PCA_DIM = 64
+NEIGHBOUR_PIXELS = 32
+"""Initial neighbours come from pixels at most this size (PCA on 224x224x3 pixels would not fit in memory)."""
+
+
+def train_encoder(
+    store: ArtifactStore,
+    *,
+    name: str,
+    catalog: Catalog,
+    config: TrainConfig,
+    parent: ArtifactRef | str | None = None,
+    pairs_path: Path | None = None,
+) -> Manifest:
+    """Contrastive training (augmentation, mined-neighbour and click-pair positives); publishes `name@next`.
+
+    With `parent`, training starts from that encoder's weights and architecture (`config.encoder`
+    must name the same architecture; its other architecture fields are ignored) and its embedding
+    supplies the initial neighbours; the manifest records it as `parent_version` and `training.parent`.
+    Without, weights are random (or `encoder_kwargs["weights"]`, a local file) and initial
+    neighbours come from pixel PCA.
+    """
+    parent_manifest = store.manifest("encoder", parent) if parent is not None else None
+    pairs = read_pairs(pairs_path) if pairs_path is not None else []
+    with _threads(config.threads):
+        torch.manual_seed(config.seed)
+        generator = torch.Generator().manual_seed(config.seed)
+        module, spec = _initial_module(store, parent_manifest, catalog, config)
+        data = prepare_data(catalog, pairs, _storage_size(catalog, module.input_size), module.channels)
+        neighbours = None
+        if config.neighbour_prob > 0 and data.n_anchors > 1:
+            neighbours = mine_neighbours(_initial_vectors(module, data, parent_manifest is not None, config),
+                                         min(config.neighbours, data.n_anchors - 1))  # fmt: skip
+        result = fit(module, data, config, neighbours, generator)
+    logger.info("trained %s in %.0f s (%.0f views/s)", name, result.seconds, result.images_per_second)
+    weights = config.encoder_kwargs.get("weights")
+    training: dict[str, Any] = {
+        "config": config.to_dict(),
+        "parent": str(parent_manifest.ref) if parent_manifest else None,
+        "init_weights": {"path": str(weights), "sha256": sha256_file(Path(weights))} if weights else None,
+        "seconds": round(result.seconds, 1),
+        "views_per_second": round(result.images_per_second, 1),
+        "epoch_losses": [round(loss, 5) for loss in result.epoch_losses],
+        "gallery_images": data.n_anchors,
+        "pairs_used": data.pairs_used,
+        "pairs_skipped": data.pairs_skipped,
+    }
+    pairs_record = None
+    if pairs_path is not None:
+        pairs_record = PairsUsed(path=str(pairs_path), sha256=sha256_file(Path(pairs_path)), count=len(pairs))
+    return save_encoder(
+        store,
+        module,
+        spec,
+        name=name,
+        catalog=catalog.name,
+        training=training,
+        parent_version=parent_manifest.version if parent_manifest else None,
+        pairs=pairs_record,
+    )
+
+
+def build_pixels_encoder(
+    store: ArtifactStore, *, name: str = "pixels", catalog: Catalog, pca_dim: int | None = None
+) -> Manifest:
+    """The raw-pixel baseline as an encoder artifact (PCA fitted on the gallery when `pca_dim` is given)."""
+    spec = EncoderSpec(
+        "pixels",
+        {
+            "channels": 1 if catalog.grey else 3,
+            "input_size": catalog.image_size or NEIGHBOUR_PIXELS,
+            "pca_dim": pca_dim,
+        },
+    )
+    module = spec.build()
+    if pca_dim:
+        data = prepare_data(catalog, [], module.input_size, module.channels)
+        module.fit_pca(data.images.float().div_(255.0))
+    return save_encoder(store, module, spec, name=name, catalog=catalog.name, training={"pca_dim": pca_dim})
+
+
+def _initial_module(
+    store: ArtifactStore, parent: Manifest | None, catalog: Catalog, config: TrainConfig
+) -> tuple[nn.Module, EncoderSpec]:
+    if parent is not None:
+        spec = EncoderSpec.from_dict(parent.training["architecture"])
+        if spec.name == "pixels":
+            raise TrainingError(f"encoder {parent.ref} is the pixels baseline; it has nothing to fine-tune")
+        if spec.name != config.encoder:
+            logger.info(
+                "fine-tuning %s: architecture %s from the parent, not %s", parent.ref, spec.name, config.encoder
+            )
+        module = build_from_manifest(parent)
+        path = store.path("encoder", parent.ref) / WEIGHTS_FILE
+        module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return module, spec
+    if config.encoder not in ENCODERS:
+        raise UnknownEncoderError(f"unknown encoder {config.encoder!r}; known: {', '.join(sorted(ENCODERS))}")
+    if config.encoder == "pixels":
+        raise TrainingError("the pixels encoder is not trained: use build_pixels_encoder (vsx train --encoder pixels)")
+    kwargs: dict[str, Any] = {"dim": config.dim, "input_size": config.input_size, **config.encoder_kwargs}
+    if "channels" in inspect.signature(ENCODERS[config.encoder]).parameters:
+        kwargs["channels"] = 1 if catalog.grey else 3
+    module = EncoderSpec(config.encoder, kwargs).build()
+    kwargs.pop("weights", None)  # loaded now; afterwards the artifact's own weights file holds them
+    return module, EncoderSpec(config.encoder, kwargs)
+
+
+def _storage_size(catalog: Catalog, input_size: int) -> int:
+    """Keep training images at native size when smaller than the input: 60 000 images at 224 px would be 9 GB."""
+    return min(input_size, catalog.image_size) if catalog.image_size else input_size
+
+
+def _initial_vectors(module: nn.Module, data: TrainingData, from_parent: bool, config: TrainConfig) -> np.ndarray:
+    """Where the first neighbours come from: the parent's embedding, else a PCA of (small) pixels."""
+    gallery = data.images[: data.n_anchors]
+    if from_parent:
+        return F.normalize(
+            torch.from_numpy(run_rows(module, gallery, module.input_size, torch.device(config.device))), dim=1
+        ).numpy()
+    size = min(gallery.shape[-1], NEIGHBOUR_PIXELS)
+    pixels = PixelsEncoder(gallery.shape[1], size, min(NEIGHBOUR_PCA_DIM, gallery.shape[1] * size * size))
+    x = gallery.float().div_(255.0)
+    if gallery.shape[-1] != size:
+        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+    pixels.fit_pca(x)
+    with torch.inference_mode():
+        return F.normalize(pixels(x), dim=1).numpy()
+
+
+@contextmanager
+def _threads(threads: int | None) -> Iterator[None]:
+    """Train on all cores by default; restore the caller's thread count afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

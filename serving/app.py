@@ -1,0 +1,96 @@
+"""`create_app(config)`: the FastAPI application, everything loaded before the first request.
+
+Creating the app loads the experiments and every artifact they serve, so an invalid configuration fails here,
+loudly, instead of at the first request. Events go to an event_logging sink: embedded mode writes them into the
+chdb store at `config.chdb_path`, otherwise to Kafka with a disk spool. `vsx serve` runs this app under uvicorn
+(`--workers N` through an import-string factory, see `vsx/commands/serve.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from event_logging.factory import make_sink, open_store
+from event_logging.sink import EventSink
+from serving.body_limit import ContentLengthGuard
+from serving.config import ServingConfig
+from serving.errors import InvalidServingConfigError, install_error_handlers
+from serving.metrics import Metrics
+from serving.registry import VariantRegistry
+from serving.reload_stamp import ReloadStamp
+from serving.routes import ROUTERS, search
+from serving.service import SearchService
+from serving.spool_slot import SpoolSlot, claim_spool_slot
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MULTIPART_OVERHEAD = 64 * 1024
+"""Bytes a multipart upload may carry beyond the image itself (boundaries, part headers, the `k` field)."""
+
+
+def open_sink(config: ServingConfig) -> tuple[EventSink, SpoolSlot | None]:
+    """The embedded sink writes to the chdb store (creating its tables); otherwise Kafka, spooling to this
+    process's own slot of the spool folder (released after the sink closed)."""
+    if not config.embedded:
+        slot = claim_spool_slot(config.spool_dir)
+        return make_sink(embedded=False, kafka=config.kafka, spool_dir=slot.path), slot
+    if config.chdb_path is None:
+        raise InvalidServingConfigError(["embedded mode needs chdb_path (where the embedded event store lives)"])
+    store = open_store(chdb_path=config.chdb_path)
+    store.migrate()
+    return make_sink(embedded=True, kafka=config.kafka, spool_dir=config.spool_dir, store=store), None
+
+
+def create_app(config: ServingConfig) -> FastAPI:
+    """Build the app; raises InvalidServingConfigError (with every problem) if the configuration cannot be served."""
+    registry = VariantRegistry(config)
+    sink, spool_slot = open_sink(config)
+    metrics = Metrics(config.metrics_multiproc_dir)
+    service = SearchService(registry, sink, metrics, config.limits)
+    stamp = ReloadStamp(registry, config.run_dir, config.reload_poll_s) if config.run_dir is not None else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if stamp is not None:
+            stamp.start()
+        yield
+        if stamp is not None:
+            stamp.stop()
+        sink.close()
+        metrics.close()
+        if spool_slot is not None:
+            spool_slot.release()
+
+    app = FastAPI(
+        title="vsx",
+        summary="Visual search with A/B experiments: search, events, experiments, admin.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.state.service = service
+    app.state.metrics = metrics
+    app.state.reload_stamp = stamp
+    install_error_handlers(app)
+    upload_limit = config.limits.max_upload_bytes + MULTIPART_OVERHEAD
+    app.add_middleware(
+        ContentLengthGuard, default_limit=config.limits.max_body_bytes, path_limits={search.router.prefix: upload_limit}
+    )
+    app.include_router(search.router, max_body_size=upload_limit)
+    for router in ROUTERS:
+        app.include_router(router, max_body_size=config.limits.max_body_bytes)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    logger.info(
+        "serving %d configurations (%s) from %s",
+        registry.current.variants,
+        ", ".join(registry.current.running()) or "default only",
+        config.artifacts_dir,
+    )
+    return app

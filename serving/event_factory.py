@@ -1,0 +1,108 @@
+"""Turn a served search or a client's click/dwell report into event_logging events.
+
+A user in experiments of several layers is exposed to each of them by the same request, and each experiment's
+analysis reads only rows tagged with its name. So every event is written once per assignment ("fan-out"); the
+copies get event ids derived from the base id with uuid5(base, experiment), so a client retrying a click with
+the same `event_id` still produces the same ids and analysis dedupes them. A user in no experiment gets one
+copy tagged experiment "" / variant "default" (the schema's convention).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from event_logging.schema import BaseEvent, ClickEvent, DwellEvent, ImpressionEvent, SearchEvent
+from experiments.assign import Assignment
+from search_core.index import Hit
+from serving.models import ClickIn, DwellIn
+from serving.recent_requests import ServedRequest
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """The experiment fields every event of a request carries."""
+
+    experiment: str = ""
+    variant: str = "default"
+    layer: str = ""
+    salt: str = ""
+    hash_version: int = 0
+
+
+def exposures(assignments: Sequence[Assignment]) -> tuple[Exposure, ...]:
+    """One exposure per assignment, or the default one outside every experiment."""
+    found = tuple(Exposure(a.experiment, a.variant, a.layer, a.salt, a.hash_version) for a in assignments)
+    return found or (Exposure(),)
+
+
+def _event_ids(base: uuid.UUID, tags: tuple[Exposure, ...]) -> list[uuid.UUID]:
+    if len(tags) == 1:
+        return [base]
+    return [uuid.uuid5(base, tag.experiment) for tag in tags]
+
+
+def search_events(
+    *,
+    request_id: uuid.UUID,
+    user_id: str,
+    query_image_id: str,
+    tags: tuple[Exposure, ...],
+    hits: Sequence[Hit],
+    latency_ms: float,
+    status_code: int,
+    ts: datetime,
+) -> list[BaseEvent]:
+    """The `search` event (the exposure, with salt and hash version) and one `impression` per shown result."""
+    common = {"ts": ts, "request_id": str(request_id), "user_id": user_id, "query_image_id": query_image_id}
+    events: list[BaseEvent] = []
+    for tag in tags:
+        scope = {**common, "experiment": tag.experiment, "variant": tag.variant}
+        events.append(
+            SearchEvent(
+                **scope,
+                latency_ms=latency_ms,
+                result_count=len(hits),
+                status_code=status_code,
+                layer=tag.layer,
+                salt=tag.salt,
+                hash_version=tag.hash_version,
+            )
+        )
+        events.extend(
+            ImpressionEvent(**scope, result_image_id=hit.image_id, position=position, score=hit.score)
+            for position, hit in enumerate(hits, start=1)
+        )
+    return events
+
+
+def feedback_events(
+    body: ClickIn | DwellIn, *, event_id: uuid.UUID, user_id: str, served: ServedRequest | None, ts: datetime
+) -> list[BaseEvent]:
+    """The click or dwell event(s) for one client report; the server's record of the request wins over the body's."""
+    if served is not None:
+        tags = exposures(served.assignments)
+        query_image_id = served.query_image_id
+    else:
+        tags = (Exposure(experiment=body.experiment or "", variant=body.variant or "default"),)
+        query_image_id = body.query_image_id or ""
+    common = {
+        "ts": ts,
+        "request_id": str(body.request_id),
+        "user_id": user_id,
+        "query_image_id": query_image_id,
+        "result_image_id": body.result_image_id,
+        "position": body.position,
+    }
+    ids = _event_ids(event_id, tags)
+    if isinstance(body, DwellIn):
+        return [
+            DwellEvent(**common, event_id=eid, experiment=t.experiment, variant=t.variant, dwell_ms=body.dwell_ms)
+            for eid, t in zip(ids, tags, strict=True)
+        ]
+    return [
+        ClickEvent(**common, event_id=eid, experiment=t.experiment, variant=t.variant)
+        for eid, t in zip(ids, tags, strict=True)
+    ]

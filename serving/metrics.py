@@ -1,0 +1,70 @@
+"""Prometheus metrics of one app: search latency and results per experiment/variant, events, errors by code.
+
+Each app gets its own `CollectorRegistry`, so several apps in one process (tests) never collide.
+With several uvicorn workers a scrape reaches one worker only; in prometheus multiprocess mode
+(`PROMETHEUS_MULTIPROC_DIR` set before `prometheus_client` is imported, which `vsx serve --workers N` does)
+every worker writes its samples to files in that folder and `/metrics` aggregates all of them.
+The event-sink counters are gauges mirrored from `sink.counters()` (`livesum`: summed over live workers; a worker
+that shuts down cleanly removes its gauge files, one that crashes leaves its last values until the folder is
+cleared, which `vsx serve` does at start).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """The metric objects a request updates, and the text a scrape returns."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, multiproc_dir: Path | None = None) -> None:
+        self._multiproc_dir = multiproc_dir
+        self.registry = CollectorRegistry()
+        self.search_latency = Histogram(
+            "vsx_search_latency_seconds",
+            "Server-side /v1/search latency (decode, assign, search, log), per experiment and variant",
+            ["experiment", "variant"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.results = Counter(
+            "vsx_search_results", "Results returned", ["experiment", "variant"], registry=self.registry
+        )
+        self.searches = Counter(
+            "vsx_searches", "Searches served, by status", ["experiment", "variant", "status"], registry=self.registry
+        )
+        self.events = Gauge(
+            "vsx_events",
+            "Event sink counters (logged, sent, spooled, dropped, replayed)",
+            ["state"],
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
+        self.errors = Counter("vsx_http_errors", "Error responses, by error code", ["code"], registry=self.registry)
+
+    def mirror_sink(self, counters: Mapping[str, int]) -> None:
+        """Copy the sink's counters into the `vsx_events` gauge (cheap: a few dict items)."""
+        for state, value in counters.items():
+            self.events.labels(state=state).set(value)
+
+    def render(self) -> bytes:
+        """The exposition text: this app's registry, or every worker's samples in multiprocess mode."""
+        if self._multiproc_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(self._multiproc_dir))
+        return generate_latest(registry)
+
+    def close(self) -> None:
+        """On worker shutdown: drop this process's live gauges from the multiprocess folder."""
+        if self._multiproc_dir is not None:
+            mark_process_dead(os.getpid(), str(self._multiproc_dir))

@@ -1,0 +1,63 @@
+"""`POST /v1/search`: a query image (catalog id as JSON, or an upload) in, the user's variant's results out."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from serving.deps import AttributesDep, ClientTimeDep, ServiceDep, UserId
+from serving.event_factory import exposures
+from serving.models import AssignmentOut, ResultItem, SearchResponse
+from serving.query_body import SEARCH_BODY_OPENAPI, read_query
+from serving.service import SearchOutcome
+
+router = APIRouter(prefix="/v1/search", tags=["search"])
+
+
+def image_url(image_id: str) -> str:
+    return f"/v1/images/{quote(image_id, safe='/')}"
+
+
+def search_response(outcome: SearchOutcome) -> SearchResponse:
+    first = exposures(outcome.assignments)[0]
+    return SearchResponse(
+        request_id=outcome.request_id,
+        experiment=first.experiment,
+        variant=first.variant,
+        assignments=[AssignmentOut(**vars(a)) for a in outcome.assignments],
+        query_image_id=outcome.query_image_id,
+        results=[
+            ResultItem(
+                image_id=hit.image_id,
+                score=hit.score,
+                position=position,
+                url=image_url(hit.image_id),
+                label=outcome.state.class_name(hit.image_id),
+            )
+            for position, hit in enumerate(outcome.hits, start=1)
+        ],
+        latency_ms=round(outcome.latency_ms, 3),
+    )
+
+
+@router.post("", response_model=SearchResponse, openapi_extra=SEARCH_BODY_OPENAPI)
+async def search(
+    request: Request, user_id: UserId, attributes: AttributesDep, now: ClientTimeDep, service: ServiceDep
+) -> SearchResponse:
+    """Search with the variant the user is assigned to; logs a `search` event and one `impression` per result.
+
+    Targeting attributes come from `X-Attr-<name>` headers (`X-Attr-Platform: web`).
+    """
+    import time
+    t0 = time.perf_counter()
+    marks = request.scope.setdefault("marks", [])
+    marks.append(("route", t0))
+    query = await read_query(request, service.limits.max_upload_bytes)
+    marks.append(("read", time.perf_counter()))
+    outcome = await run_in_threadpool(service.search, query, user_id=user_id, attributes=attributes, now=now)
+    marks.append(("pool", time.perf_counter()))
+    r = search_response(outcome)
+    marks.append(("resp", time.perf_counter()))
+    return r

@@ -1,0 +1,133 @@
+"""The request path behind the routes: assign the user, search with the served variant, log what was shown.
+
+Logging goes through an event_logging `EventSink`, which only enqueues (a broker or store outage never fails or
+slows a search). Only searches that reached a variant's engine are logged: a body that is not an image or names an
+unknown image fails before the variant matters, so it is no exposure; an engine failure is logged with status 500,
+which is what the error-rate guardrail reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from event_logging.sink import EventSink
+from experiments.assign import Assignment, assign, resolve
+from search_core.images import decode_image
+from search_core.index import Hit
+from serving.config import ServingLimits
+from serving.errors import BatchTooLargeError
+from serving.event_factory import Exposure, exposures, feedback_events, search_events
+from serving.metrics import Metrics
+from serving.models import ClickIn, DwellIn
+from serving.query_body import QueryBody
+from serving.recent_requests import RecentRequests, ServedRequest
+from serving.registry import ServingState, VariantRegistry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """What one search served, and the configuration (`state`) it was served from."""
+
+    state: ServingState
+    request_id: uuid.UUID
+    assignments: tuple[Assignment, ...]
+    query_image_id: str | None
+    hits: list[Hit]
+    latency_ms: float
+
+
+class SearchService:
+    """Shared by every request of one app; thread-safe (searches run in the thread pool)."""
+
+    def __init__(self, registry: VariantRegistry, sink: EventSink, metrics: Metrics, limits: ServingLimits) -> None:
+        self.registry = registry
+        self.sink = sink
+        self.metrics = metrics
+        self.limits = limits
+        self.recent = RecentRequests(limits.request_cache_size)
+
+    def search(
+        self, query: QueryBody, *, user_id: str, attributes: Mapping[str, str], now: datetime | None = None
+    ) -> SearchOutcome:
+        """Decode or fetch the query image, then search with the user's variant; blocking (CPU-bound).
+
+        `now` (simulated time) sets the event timestamps and which experiments are inside their window.
+        """
+        started = time.perf_counter()
+        state = self.registry.current
+        if query.upload is not None:
+            image = decode_image(
+                query.upload, max_bytes=self.limits.max_upload_bytes, max_pixels=self.limits.max_pixels
+            )
+        else:
+            image = state.catalog.image(query.image_id)
+        assignments = tuple(assign(state.experiments, user_id, attributes, now=now))
+        served = resolve(state.experiments, assignments)
+        request_id = uuid.uuid4()
+        tags = exposures(assignments)
+        try:
+            hits = state.engine(served).search(
+                image, query.k or served.k, params=served.index_params or None, query_image_id=query.image_id
+            )
+        except Exception:
+            self._log_search(request_id, user_id, query.image_id, tags, [], started, now, status_code=500)
+            raise
+        latency_ms = self._log_search(request_id, user_id, query.image_id, tags, hits, started, now, status_code=200)
+        self.recent.remember(request_id, ServedRequest(user_id, query.image_id or "", assignments))
+        return SearchOutcome(state, request_id, assignments, query.image_id, hits, latency_ms)
+
+    def _log_search(
+        self,
+        request_id: uuid.UUID,
+        user_id: str,
+        query_image_id: str | None,
+        tags: tuple[Exposure, ...],
+        hits: Sequence[Hit],
+        started: float,
+        now: datetime | None,
+        status_code: int,
+    ) -> float:
+        latency_ms = (time.perf_counter() - started) * 1000
+        events = search_events(
+            request_id=request_id,
+            user_id=user_id,
+            query_image_id=query_image_id or "",
+            tags=tags,
+            hits=hits,
+            latency_ms=latency_ms,
+            status_code=status_code,
+            ts=now or datetime.now(UTC),
+        )
+        self.sink.log_many(events)
+        for tag in tags:
+            self.metrics.search_latency.labels(tag.experiment, tag.variant).observe(latency_ms / 1000)
+            self.metrics.results.labels(tag.experiment, tag.variant).inc(len(hits))
+            self.metrics.searches.labels(tag.experiment, tag.variant, str(status_code)).inc()
+        self.metrics.mirror_sink(self.sink.counters())
+        return latency_ms
+
+    def record(
+        self, reports: Sequence[ClickIn | DwellIn], *, user_id: str, now: datetime | None = None
+    ) -> list[uuid.UUID]:
+        """Log click/dwell reports; returns each report's event id (the client's, or a new one)."""
+        if len(reports) > self.limits.max_batch:
+            raise BatchTooLargeError(f"{len(reports)} events in one batch; at most {self.limits.max_batch} allowed")
+        ts = now or datetime.now(UTC)
+        ids = [report.event_id or uuid.uuid4() for report in reports]
+        events = [
+            event
+            for report, event_id in zip(reports, ids, strict=True)
+            for event in feedback_events(
+                report, event_id=event_id, user_id=user_id, served=self.recent.get(report.request_id), ts=ts
+            )
+        ]
+        self.sink.log_many(events)
+        self.metrics.mirror_sink(self.sink.counters())
+        return ids

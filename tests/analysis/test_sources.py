@@ -1,0 +1,156 @@
+"""Sources: the per-user CSV (parsing and its errors) and the event store (moments, days, quantiles)."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis import AnalysisPlan, EventStoreSource, GuardrailSpec, NoDataError, PerUserFile, PerUserFileError
+from analysis.moments import PER_USER_COLUMNS
+from analysis.sources import read_per_user_file
+from analysis.stats import QuantileStats
+from event_logging.store import EventStore
+from tests.analysis.conftest import DWELL_VALUES, EXPECTED_PER_USER, EXPERIMENT, LATENCY_VALUES, START
+
+GOOD_CSV = """user_id,variant,searches,impressions,clicks,dwell_ms,pre_impressions,pre_clicks
+u1,control,2,20,1,3000,10,1
+u2,control,1,10,0,0,0,0
+u3,treatment,3,30,4,9000.5,20,2
+
+u4,treatment,1,10,1,1500,5,0
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "users.csv") -> Path:
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", ["users.csv", "users.csv.gz"])
+def test_per_user_file_moments(tmp_path: Path, name: str) -> None:
+    arms, notes = read_per_user_file(_write(tmp_path, GOOD_CSV, name))
+    assert notes == ()
+    assert list(arms) == ["control", "treatment"]
+    treatment = arms["treatment"]
+    assert treatment.columns == ("searches", "impressions", "clicks", "dwell_ms", "pre_impressions", "pre_clicks")
+    assert treatment.n == 2
+    assert treatment.total("dwell_ms") == 10500.5
+    assert treatment.product("clicks", "impressions") == 4 * 30 + 1 * 10
+    assert treatment.product("clicks", "pre_clicks") == 4 * 2
+
+
+def test_unknown_columns_are_ignored_with_a_note(tmp_path: Path) -> None:
+    """Also: a spreadsheet's byte-order mark before the header is not part of the first column's name."""
+    path = _write(tmp_path, "\ufeffuser_id,variant,clicks,country\nu1,control,1,fr\nu2,treatment,2,de\n")
+    arms, notes = read_per_user_file(path)
+    assert arms["control"].columns == ("clicks",)
+    assert notes == ("ignored unknown column(s) of the per-user file: country",)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty file"),
+        ("user_id,clicks\nu1,3\n", r"header lacks column\(s\) variant"),
+        ("user_id,variant,clicks,clicks\n", r"column\(s\) clicks appear more than once"),
+        (
+            "user_id,variant,clicks\nu1,control,3\nu2,control,abc\n",
+            r"csv:3: column clicks: 'abc' is not a number",
+        ),
+        ("user_id,variant,clicks\nu1,control,\n", r"users.csv:2: column clicks: an empty value is not a number"),
+        (
+            "user_id,variant,clicks,impressions\nu1,control,3\n",
+            r":2: expected 4 fields, got 3 \(column impr",
+        ),
+        ("user_id,variant,clicks\nu1,control,nan\n", r":2: column clicks: 'nan' must be a finite number >= 0"),
+        ("user_id,variant,clicks\nu1,control,-1\n", r":2: column clicks: '-1' must be a finite number >= 0"),
+        ("user_id,variant,clicks\nu1,,1\n", r":2: column variant: empty value"),
+        ("user_id,variant,clicks\nu1,control,1\nu1,treatment,2\n", r":3: user_id 'u1' already appeared on line 2"),
+    ],
+)
+def test_bad_files_name_line_and_column(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(PerUserFileError, match=message):
+        read_per_user_file(_write(tmp_path, text))
+
+
+def test_header_only_is_no_data(tmp_path: Path) -> None:
+    with pytest.raises(NoDataError, match="no user rows"):
+        read_per_user_file(_write(tmp_path, "user_id,variant,clicks\n"))
+
+
+def test_missing_file_and_broken_gzip(tmp_path: Path) -> None:
+    with pytest.raises(PerUserFileError, match="cannot read"):
+        read_per_user_file(tmp_path / "absent.csv")
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gzip.compress(GOOD_CSV.encode())[:40])
+    with pytest.raises(PerUserFileError, match="cannot parse"):
+        read_per_user_file(broken)
+
+
+def test_per_user_file_source_has_no_days_or_quantiles(tmp_path: Path) -> None:
+    data = PerUserFile(_write(tmp_path, GOOD_CSV)).load(AnalysisPlan("x"))
+    assert data.daily == {} and data.quantiles == {}
+    assert data.source.endswith("users.csv")
+
+
+PLAN = AnalysisPlan(
+    EXPERIMENT,
+    secondary_metrics=("dwell_p50", "latency_p95"),
+    guardrails=(GuardrailSpec("latency_p95", max=250), GuardrailSpec("dwell_p90", max=10_000)),
+    start=START,
+)
+
+
+@pytest.mark.integration
+def test_event_store_source_moments_days_and_notes(loaded_store: EventStore) -> None:
+    data = EventStoreSource(loaded_store, "test").load(PLAN)
+    assert {arm: m.n for arm, m in data.arms.items()} == {"control": 2, "treatment": 2}
+    expected = np.array([EXPECTED_PER_USER[u][3:] for u in ("bob", "carol")], dtype=float)
+    np.testing.assert_allclose(data.arms["treatment"].sums, expected.sum(axis=0))
+    assert data.arms["treatment"].columns == PER_USER_COLUMNS
+    assert [(d, m.n) for d, m in data.daily["control"]] == [(date(2026, 1, 10), 1), (date(2026, 1, 12), 1)]
+    assert data.notes == (
+        "1 user(s) were seen in more than one variant; each counts in the variant of their first exposure",
+    )
+
+
+def _expected_quantile(values: dict[str, list[float]], p: float) -> QuantileStats:
+    flat = [(user, v) for user, vs in values.items() for v in vs]
+    return QuantileStats.from_values(np.array([v for _, v in flat]), np.array([u for u, _ in flat]), p)
+
+
+@pytest.mark.integration
+def test_event_store_quantiles_match_the_numpy_reference(loaded_store: EventStore) -> None:
+    data = EventStoreSource(loaded_store, "test").load(PLAN)
+    for arm in ("control", "treatment"):
+        assert data.quantiles["dwell_p50"][arm] == _expected_quantile(DWELL_VALUES[arm], 0.5)
+        assert data.quantiles["latency_p95"][arm] == _expected_quantile(LATENCY_VALUES[arm], 0.95)
+    # a guardrail-only quantile is computed without its variance statistics
+    assert "dwell_p90" not in data.quantiles
+    assert data.quantile_values["dwell_p90"] == {"control": 5000.0, "treatment": 3000.0}
+    assert data.quantile_values["latency_p95"] == {"control": 120.0, "treatment": 300.0}
+
+
+@pytest.mark.integration
+def test_unknown_experiment_and_empty_store_are_no_data(store: EventStore) -> None:
+    with pytest.raises(NoDataError, match="no events logged yet"):
+        EventStoreSource(_Unmigrated(store), "test").load(PLAN)
+    with pytest.raises(NoDataError, match="'nope' has no exposed users"):
+        EventStoreSource(store, "test").load(AnalysisPlan("nope", start=START))
+
+
+class _Unmigrated:
+    """The same server seen through a database that was never migrated."""
+
+    database = "never_migrated"
+
+    def __init__(self, store: EventStore) -> None:
+        self.query = store.query

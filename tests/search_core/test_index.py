@@ -1,0 +1,218 @@
+"""SearchIndex on small synthetic clustered vectors: factories, per-call params, add/remove, save/load, errors."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from search_core.errors import (
+    CorruptIndexError,
+    DimensionMismatchError,
+    IndexBuildError,
+    IndexInputError,
+    InvalidFactoryError,
+    InvalidSearchParamsError,
+    ReadOnlyIndexError,
+    UnknownIndexItemError,
+)
+from search_core.index import Hit, SearchIndex
+from search_core.metrics import ann_recall
+
+N, DIM, CLUSTERS = 2000, 32, 20
+
+
+def clustered(n: int = N, dim: int = DIM, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((CLUSTERS, dim))
+    return (centres[rng.integers(0, CLUSTERS, n)] + 0.4 * rng.standard_normal((n, dim))).astype(np.float32)
+
+
+VECTORS = clustered()
+IDS = [f"img-{i:05d}" for i in range(N)]
+LABELS = np.arange(N) % 10
+QUERIES = clustered(50, seed=1)
+
+
+def build(factory: str, **kwargs: object) -> SearchIndex:
+    return SearchIndex.build(VECTORS, IDS, factory, labels=LABELS, class_names=[f"c{i}" for i in range(10)], **kwargs)
+
+
+def recall_at_10(index: SearchIndex, params: dict | None = None) -> float:
+    return ann_recall(index.search(QUERIES, 10, params), index.exact_search(QUERIES, 10), 10)
+
+
+@pytest.fixture(scope="module")
+def hnsw() -> SearchIndex:
+    return build("HNSW32")
+
+
+@pytest.fixture(scope="module")
+def ivf() -> SearchIndex:
+    return build("IVF32,Flat", params={"nprobe": 4})
+
+
+def test_flat_scores_are_cosine_similarities() -> None:
+    index = build("Flat")
+    hits = index.search(QUERIES[:1], 5)[0]
+    q = QUERIES[0] / np.linalg.norm(QUERIES[0])
+    expected = index.vectors([h.image_id for h in hits]) @ q
+    assert [h.score for h in hits] == pytest.approx(expected.tolist(), abs=1e-5)
+    assert hits == sorted(hits, key=lambda h: -h.score)
+    assert isinstance(hits[0], Hit) and hits[0].image_id in IDS
+
+
+@pytest.mark.parametrize(
+    ("factory", "params", "minimum"),
+    [
+        ("Flat", None, 1.0),
+        ("HNSW32", {"efSearch": 256}, 0.95),
+        ("IVF32,Flat", {"nprobe": 8}, 0.9),
+        ("IVF32,PQ8x4np", {"nprobe": 8, "refine": 8}, 0.9),
+        ("IVF32,PQ8x4np,RFlat", {"nprobe": 8, "k_factor": 8}, 0.9),
+        ("SQ8", None, 0.9),
+    ],
+)
+def test_factories_reach_recall(factory: str, params: dict | None, minimum: float) -> None:
+    assert recall_at_10(build(factory), params) >= minimum
+
+
+def test_exact_refine_of_pq_candidates_raises_recall() -> None:
+    index = build("IVF32,PQ4x4np", params={"nprobe": 8})
+    assert recall_at_10(index, {"refine": 10}) > recall_at_10(index) + 0.1
+
+
+def test_query_params_are_per_call_and_default_to_the_build_params(ivf: SearchIndex) -> None:
+    default = ivf.search(QUERIES, 10)
+    narrow = ivf.search(QUERIES, 10, {"nprobe": 1})
+    assert narrow != default
+    assert ivf.search(QUERIES, 10) == default  # the narrow call left no trace in the index
+    assert ivf.search(QUERIES, 10, {"nprobe": 4}) == default
+
+
+def test_concurrent_searches_with_different_params_do_not_interfere(hnsw: SearchIndex) -> None:
+    settings = [{"efSearch": 16}, {"efSearch": 200}] * 8
+    expected = [hnsw.search(QUERIES, 10, p) for p in settings[:2]]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda p: hnsw.search(QUERIES, 10, p), settings))
+    assert results == expected * 8
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"nprobe": 4}, "no query parameter nprobe"),
+        ({"efSearch": 0}, "must be a int >= 1"),
+        ({"efSearch": True}, "must be a int >= 1"),
+        ({"beam": 3}, "unknown query parameter 'beam'"),
+        ({"efSearch": [64]}, "must be numbers"),
+    ],
+)
+def test_bad_query_params_are_rejected(hnsw: SearchIndex, params: dict, message: str) -> None:
+    with pytest.raises(InvalidSearchParamsError, match=message):
+        hnsw.search(QUERIES, 10, params)
+
+
+def test_bad_k_and_dimension_are_rejected(hnsw: SearchIndex) -> None:
+    with pytest.raises(InvalidSearchParamsError):
+        hnsw.search(QUERIES, 0)
+    with pytest.raises(DimensionMismatchError, match="dimension 16 for an index of dimension 32"):
+        hnsw.search(QUERIES[:, :16], 10)
+
+
+@pytest.mark.parametrize("factory", ["Flat", "HNSW32", "IVF32,Flat", "PQ8x4np", "IVF32,PQ8x4np,RFlat"])
+def test_removed_items_never_come_back_and_k_stays_full(factory: str) -> None:
+    """Tombstones: Faiss filters them (Flat, HNSW, IVF, RFlat's base) or we over-fetch (PQ has no selector)."""
+    index = build(factory, params={"nprobe": 32} if "IVF" in factory else None)
+    before = index.search(QUERIES, 10)
+    gone = sorted({h.image_id for hits in before for h in hits[:5]})
+    index.remove(gone)
+    after = index.search(QUERIES, 10)
+    assert all(len(hits) == 10 for hits in after)
+    assert not {h.image_id for hits in after for h in hits} & set(gone)
+    assert len(index) == N - len(gone) and gone[0] not in index
+    assert not {h.image_id for hits in index.exact_search(QUERIES, 10) for h in hits} & set(gone)
+    with pytest.raises(UnknownIndexItemError):
+        index.vectors(gone[:1])
+
+
+def test_add_then_find_and_readd_after_remove() -> None:
+    index = build("HNSW32")
+    new = clustered(3, seed=7) * 10
+    index.add(["new-0", "new-1", "new-2"], new, labels=[1, 2, 3])
+    assert [hits[0].image_id for hits in index.search(new, 1)] == ["new-0", "new-1", "new-2"]
+    assert index.metadata("new-1") == {"label": 2, "class": "c2"}
+    with pytest.raises(IndexInputError, match="already in the index"):
+        index.add(["new-0"], new[:1])
+    index.remove(["new-0"])
+    index.add(["new-0"], -new[:1])
+    assert index.search(-new[:1], 1)[0][0].image_id == "new-0"
+    assert len(index) == N + 3
+
+
+@pytest.mark.parametrize(
+    ("ids", "vectors", "error"),
+    [
+        (["a", "a"], np.ones((2, DIM)), IndexInputError),
+        (["a b", "c"], np.ones((2, DIM)), IndexInputError),
+        (["", "c"], np.ones((2, DIM)), IndexInputError),
+        (["a"], np.ones((2, DIM)), IndexInputError),
+        (["a", "b"], np.full((2, DIM), np.nan), IndexInputError),
+        (["a", "b"], np.ones((2, DIM + 1)), DimensionMismatchError),
+    ],
+)
+def test_bad_additions_are_rejected(hnsw: SearchIndex, ids: list[str], vectors: np.ndarray, error: type) -> None:
+    with pytest.raises(error):
+        hnsw.add(ids, vectors)
+
+
+def test_bad_factory_and_untrainable_index_raise_named_errors() -> None:
+    with pytest.raises(InvalidFactoryError, match="'HNSWxx'"):
+        build("HNSWxx")
+    with pytest.raises(IndexBuildError, match="IVF4096,Flat"):
+        build("IVF4096,Flat")
+
+
+def test_removing_unknown_ids_fails_without_removing_anything() -> None:
+    index = build("Flat")
+    with pytest.raises(UnknownIndexItemError, match="nope"):
+        index.remove([IDS[0], "nope"])
+    assert IDS[0] in index
+
+
+@pytest.mark.parametrize("factory", ["HNSW32", "IVF32,PQ8x4np"])
+def test_save_load_round_trip_keeps_results_tombstones_and_params(tmp_path: Path, factory: str) -> None:
+    index = build(factory, params={"nprobe": 4} if "IVF" in factory else {"efSearch": 40})
+    index.remove(IDS[:100])
+    index.save(tmp_path)
+    for mmap in (True, False):
+        loaded = SearchIndex.load(tmp_path, mmap=mmap)
+        assert loaded.search(QUERIES, 10) == index.search(QUERIES, 10)
+        assert len(loaded) == N - 100 and loaded.factory == factory and loaded.dim == DIM
+        np.testing.assert_array_equal(loaded.vectors(IDS[100:110]), index.vectors(IDS[100:110]))
+        assert loaded.default_params == index.default_params
+
+
+def test_memory_mapped_index_refuses_add_but_allows_remove(tmp_path: Path, hnsw: SearchIndex) -> None:
+    hnsw.save(tmp_path)
+    loaded = SearchIndex.load(tmp_path, mmap=True)
+    with pytest.raises(ReadOnlyIndexError):
+        loaded.add(["x"], np.ones((1, DIM)))
+    loaded.remove(IDS[:1])
+    assert IDS[0] not in {h.image_id for h in loaded.search(VECTORS[:1], 5)[0]}
+
+
+def test_corrupt_or_inconsistent_files_are_reported(tmp_path: Path, hnsw: SearchIndex) -> None:
+    hnsw.save(tmp_path / "a")
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    (tmp_path / "a" / "index.faiss").write_bytes(b"not faiss")
+    with pytest.raises(CorruptIndexError, match="index.faiss"):
+        SearchIndex.load(tmp_path / "a")
+    (tmp_path / "b" / "ids.txt").write_text("only-one\n")
+    with pytest.raises(CorruptIndexError, match="disagree"):
+        SearchIndex.load(tmp_path / "b")
+    with pytest.raises(CorruptIndexError):
+        SearchIndex.load(tmp_path / "missing")

@@ -1,0 +1,145 @@
+"""Every bad input is a 4xx with `{"error": {"code", "message"}}` saying what was wrong; never a 500 or a traceback."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from search_core.catalog import Catalog
+
+pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
+
+USER = {"X-User-Id": "tester"}
+
+
+def assert_error(resp: httpx.Response, status: int, code: str, mentions: str = "") -> dict[str, Any]:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    assert "Traceback" not in resp.text
+    error = resp.json()["error"]
+    assert error["code"] == code, error
+    assert error["message"]
+    assert mentions.lower() in error["message"].lower(), error
+    return error
+
+
+def upload(client: TestClient, data: bytes, headers: dict[str, str] | None = None, **form: str) -> httpx.Response:
+    return client.post("/v1/search", files={"image": ("q.png", data, "image/png")}, data=form, headers=headers or USER)
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", (width, height)).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def test_not_an_image(client: TestClient) -> None:
+    assert_error(upload(client, b"this is not an image at all"), 422, "invalid_image")
+
+
+def test_truncated_image(client: TestClient, catalog: Catalog) -> None:
+    png = catalog.png(catalog.query_ids[0])
+    assert_error(upload(client, png[: len(png) // 2]), 422, "invalid_image")
+
+
+def test_image_over_the_byte_limit(client: TestClient) -> None:
+    big = b"\x89PNG\r\n\x1a\n" + bytes(300 * 1024)  # over max_upload_bytes (256 KiB), under the body limit
+    assert_error(upload(client, big), 413, "image_too_large")
+
+
+def test_body_over_the_request_limit(client: TestClient) -> None:
+    assert_error(upload(client, bytes(2 * 1024 * 1024)), 413, "request_too_large")
+
+
+def test_decompression_bomb_is_refused_by_pixel_count(client: TestClient) -> None:
+    bomb = png_bytes(2000, 2000)  # 4 Mpx > max_pixels 1 Mpx, yet a few kB on the wire
+    assert len(bomb) < 64 * 1024
+    assert_error(upload(client, bomb), 413, "image_too_large")
+
+
+def test_wrong_content_type(client: TestClient) -> None:
+    resp = client.post("/v1/search", content=b"image_id=x", headers={**USER, "Content-Type": "text/plain"})
+    assert_error(resp, 415, "unsupported_media_type", "text/plain")
+
+
+def test_unknown_image_id(client: TestClient) -> None:
+    resp = client.post("/v1/search", json={"image_id": "no/such/image.png"}, headers=USER)
+    assert_error(resp, 404, "unknown_image", "no/such/image.png")
+
+
+def test_missing_user_id(client: TestClient, catalog: Catalog) -> None:
+    resp = client.post("/v1/search", json={"image_id": catalog.query_ids[0]})
+    assert_error(resp, 422, "invalid_request", "x-user-id")
+
+
+@pytest.mark.parametrize("k", [0, 101, -3, "many"])
+def test_k_out_of_range(client: TestClient, catalog: Catalog, k: object) -> None:
+    resp = client.post("/v1/search", json={"image_id": catalog.query_ids[0], "k": k}, headers=USER)
+    assert_error(resp, 422, "invalid_request", "k")
+
+
+def test_k_out_of_range_in_an_upload(client: TestClient, catalog: Catalog) -> None:
+    assert_error(upload(client, catalog.png(catalog.query_ids[0]), k="0"), 422, "invalid_request", "k")
+
+
+def test_upload_without_an_image_field(client: TestClient) -> None:
+    resp = client.post("/v1/search", files={"photo": ("q.png", b"x", "image/png")}, headers=USER)
+    assert_error(resp, 422, "invalid_request", "image")
+
+
+def test_unknown_json_field(client: TestClient, catalog: Catalog) -> None:
+    resp = client.post("/v1/search", json={"image_id": catalog.query_ids[0], "kk": 3}, headers=USER)
+    assert_error(resp, 422, "invalid_request", "kk")
+
+
+@pytest.mark.parametrize("path", ["/v1/search", "/v1/events"])
+def test_malformed_json(client: TestClient, path: str) -> None:
+    resp = client.post(path, content=b'{"image_id": ', headers={**USER, "Content-Type": "application/json"})
+    assert_error(resp, 400, "malformed_json")
+
+
+def click(**changes: Any) -> dict[str, Any]:
+    return {
+        "event_type": "click",
+        "request_id": str(uuid.uuid4()),
+        "result_image_id": "a/1.png",
+        "position": 1,
+        **changes,
+    }
+
+
+def test_event_with_malformed_request_id(client: TestClient) -> None:
+    assert_error(
+        client.post("/v1/events", json=click(request_id="abc"), headers=USER), 422, "invalid_request", "request_id"
+    )
+
+
+def test_unknown_event_type(client: TestClient) -> None:
+    resp = client.post("/v1/events", json=click(event_type="purchase"), headers=USER)
+    assert_error(resp, 422, "invalid_request", "event_type")
+
+
+def test_dwell_without_duration(client: TestClient) -> None:
+    resp = client.post("/v1/events", json=click(event_type="dwell"), headers=USER)
+    assert_error(resp, 422, "invalid_request", "dwell_ms")
+
+
+def test_oversized_batch(client: TestClient) -> None:
+    resp = client.post("/v1/events", json={"events": [click() for _ in range(21)]}, headers=USER)
+    assert_error(resp, 413, "batch_too_large", "20")
+
+
+def test_events_wrong_content_type(client: TestClient) -> None:
+    resp = client.post("/v1/events", content=b"click", headers={**USER, "Content-Type": "text/plain"})
+    assert_error(resp, 415, "unsupported_media_type")
+
+
+def test_unknown_route_and_method(client: TestClient) -> None:
+    assert_error(client.get("/v1/nothing-here"), 404, "not_found")
+    assert_error(client.get("/v1/search"), 405, "method_not_allowed")

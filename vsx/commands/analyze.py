@@ -1,0 +1,250 @@
+"""`vsx analyze` (experiment → results.json + report.html) and `vsx export-pairs` (clicks → training pairs).
+
+The shell's part: read the experiment YAML into an `AnalysisPlan`, open the right store, look up the
+offline metrics of each variant's artifacts, and hand the results to `dashboards`. Everything
+statistical happens in `analysis`.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from analysis import (
+    AnalysisPlan,
+    EventStoreSource,
+    GuardrailSpec,
+    PerUserFile,
+    QuantileMetric,
+    Results,
+    analyze,
+    click_pairs,
+    get_metric,
+    write_pairs,
+)
+from analysis.pairs import DEFAULT_MIN_DWELL_MS, DEFAULT_PROPENSITY_CLIP, check_pairs_path
+from analysis.results import OfflineMetrics
+from dashboards import render_html, render_report
+from dashboards.layout import write_text_atomic
+from event_logging.factory import open_store
+from event_logging.store import EventStore
+from experiments import METRICS, Experiment, ExperimentSet, load_experiments
+from search_core.artifacts import ArtifactStore
+from search_core.errors import SearchCoreError
+from vsx.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+SOURCES = ("clickhouse", "embedded")
+PER_USER_METRICS = tuple(m for m in METRICS if not isinstance(get_metric(m), QuantileMetric))
+"""What a per-user file can answer: every mean and ratio metric (quantiles need events)."""
+
+SourceOption = typer.Option(
+    None, "--source", help="clickhouse | embedded (chdb under data_dir). Default: embedded when settings.embedded."
+)
+
+
+def plan_from_experiment(experiment: Experiment) -> AnalysisPlan:
+    """The experiment YAML as the plain values `analysis` takes."""
+    return AnalysisPlan(
+        experiment=experiment.name,
+        control=experiment.control,
+        primary_metric=experiment.primary_metric,
+        secondary_metrics=tuple(experiment.secondary_metrics),
+        guardrails=tuple(GuardrailSpec(g.metric, max=g.max, min=g.min) for g in experiment.guardrails),
+        weights={v.name: v.weight for v in experiment.variants},
+        alpha=experiment.analysis.alpha,
+        correction=experiment.analysis.correction,
+        sequential=experiment.analysis.sequential,
+        start=experiment.start,
+        end=experiment.end,
+        status=experiment.status,
+    )
+
+
+def parse_weights(text: str | None) -> dict[str, float] | None:
+    """`control=0.5,treatment=0.5` → {"control": 0.5, "treatment": 0.5}; shares need not sum to 1."""
+    if not text:
+        return None
+    weights = {}
+    for item in text.split(","):
+        name, sep, value = item.strip().partition("=")
+        try:
+            share = float(value)
+        except ValueError:
+            share = -1.0
+        if not sep or not name or not share > 0:
+            raise typer.BadParameter(f"{item!r} is not variant=share with a share > 0", param_hint="--weights")
+        weights[name] = share
+    return weights
+
+
+def open_event_store(settings: Settings, source: str | None) -> tuple[EventStore, str]:
+    """The store `--source` names (default from settings) and its label for results."""
+    label = source or ("embedded" if settings.embedded else "clickhouse")
+    if label not in SOURCES:
+        raise typer.BadParameter(f"{label!r} is not one of {', '.join(SOURCES)}", param_hint="--source")
+    if label == "embedded":
+        return open_store(chdb_path=settings.data_dir / "chdb"), label
+    return open_store(clickhouse=settings.clickhouse), label
+
+
+def offline_metrics(experiment: Experiment, experiments: ExperimentSet, artifacts_dir: Path) -> list[OfflineMetrics]:
+    """Each variant's encoder and index metrics from their manifests (platform default for unset fields)."""
+    store = ArtifactStore(artifacts_dir)
+    default = experiments.platform.default
+    rows = []
+    for variant in experiment.variants:
+        encoder, index = variant.encoder or default.encoder, variant.index or default.index
+        metrics: dict[str, float] = {}
+        for kind, ref in (("encoder", encoder), ("index", index)):
+            try:
+                metrics.update(store.manifest(kind, ref, verify=False).metrics)
+            except SearchCoreError as exc:
+                logger.warning("no offline metrics for %s %s: %s", kind, ref, exc)
+        rows.append(OfflineMetrics(variant=variant.name, encoder=encoder, index=index, metrics=metrics))
+    return rows
+
+
+def write_outputs(results: Results, out: Path, reports_dir: Path) -> None:
+    """`out/results.json`, then `out/report.html`; inside `reports_dir` the index is refreshed too.
+
+    The index lists `reports_dir/*/results.json`, so results go first; a report written elsewhere
+    (`--out /tmp/x`) gets no index, which would otherwise land in its parent folder.
+    """
+    results.write(out / "results.json")
+    report = out / "report.html"
+    if out.resolve().parent == reports_dir.resolve():
+        render_report(results, report)
+    else:
+        write_text_atomic(report, render_html(results))
+    _print_summary(results, out)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _print_summary(results: Results, out: Path) -> None:
+    console = Console(stderr=True)
+    table = Table("metric", "variant", "method", "lift", "95% CI", "p adj", "sig")
+    for r in results.results:
+        ci = f"[{_fmt(r.ci_low, '+.1%')}, {_fmt(r.ci_high, '+.1%')}]"
+        sig = "yes" if r.significant else ""
+        table.add_row(r.metric, r.variant, r.method, _fmt(r.rel_lift, "+.2%"), ci, _fmt(r.p_value_adjusted, ".3g"), sig)
+    console.print(table)
+    srm = results.srm
+    console.print(f"SRM {'ok' if srm.ok else 'FAILED'} (p = {_fmt(srm.p_value, '.3g')}, users {srm.observed})")
+    for note in results.notes:
+        console.print(f"note: {note}")
+    typer.echo(out / "report.html")
+
+
+class CorrectionChoice(StrEnum):
+    """Typer shows these as the allowed values of --correction."""
+
+    holm = "holm"
+    bh = "bh"
+
+
+def per_user_plan(
+    name: str,
+    *,
+    control: str,
+    weights: str | None,
+    primary: str,
+    correction: CorrectionChoice,
+    alpha: float,
+    sequential: bool,
+) -> AnalysisPlan:
+    """A per-user file has no YAML: the plan comes from flags, over every mean and ratio metric."""
+    if primary not in PER_USER_METRICS:
+        raise typer.BadParameter(f"must be one of {', '.join(PER_USER_METRICS)}", param_hint="--primary")
+    return AnalysisPlan(
+        experiment=name,
+        control=control,
+        primary_metric=primary,
+        secondary_metrics=tuple(m for m in PER_USER_METRICS if m != primary),
+        weights=parse_weights(weights),
+        alpha=alpha,
+        correction=correction.value,
+        sequential=sequential,
+    )
+
+
+def analyze_experiment(settings: Settings, name: str, source: str | None) -> Results:
+    """The experiment's YAML → plan → events in the store → results, with its variants' offline metrics."""
+    experiments = load_experiments(settings.experiments_dir)
+    definition = experiments.get(name)
+    plan = plan_from_experiment(definition)
+    store, label = open_event_store(settings, source)
+    with store:
+        results = analyze(EventStoreSource(store, label).load(plan), plan)
+    offline = offline_metrics(definition, experiments, settings.artifacts_dir)
+    return results.model_copy(update={"offline": offline})
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("analyze")
+    def analyze_cmd(
+        experiment: str | None = typer.Argument(
+            None, help="Experiment whose YAML (settings.experiments_dir) defines the analysis; with --per-user, a name."
+        ),
+        source: str | None = SourceOption,
+        per_user: Path | None = typer.Option(
+            None, "--per-user", help="Analyse a per-user CSV (optionally .gz) instead of the event store."
+        ),
+        control: str = typer.Option("control", "--control", help="Control variant of a per-user file."),
+        weights: str | None = typer.Option(
+            None,
+            "--weights",
+            help="Designed shares of a per-user file, e.g. control=0.5,treatment=0.5 (default equal).",
+        ),
+        primary: str = typer.Option("ctr", "--primary", help="Primary metric of a per-user file."),
+        correction: CorrectionChoice = typer.Option(
+            CorrectionChoice.holm, "--correction", help="Multiple-comparison correction, for a per-user file."
+        ),
+        alpha: float = typer.Option(0.05, "--alpha", help="Significance level, for a per-user file."),
+        sequential: bool = typer.Option(False, "--sequential", help="Add always-valid rows, for a per-user file."),
+        out: Path | None = typer.Option(None, "--out", help="Output folder (default: settings.reports_dir/NAME)."),
+    ) -> None:
+        """Compare variants with control: writes OUT/results.json and OUT/report.html."""
+        settings = get_settings()
+        if per_user is not None:
+            if source is not None:
+                raise typer.BadParameter("reads an event store: drop it with --per-user", param_hint="--source")
+            name = experiment or per_user.name.removesuffix(".gz").removesuffix(".csv")
+            plan = per_user_plan(
+                name, control=control, weights=weights, primary=primary, correction=correction, alpha=alpha,
+                sequential=sequential,
+            )  # fmt: skip
+            results = analyze(PerUserFile(per_user).load(plan), plan)
+        elif experiment is None:
+            raise typer.BadParameter("name an EXPERIMENT or give --per-user FILE", param_hint="EXPERIMENT")
+        else:
+            results = analyze_experiment(settings, experiment, source)
+        write_outputs(results, out or settings.reports_dir / results.experiment, settings.reports_dir)
+
+    @app.command("export-pairs")
+    def export_pairs_cmd(
+        experiment: str = typer.Argument(..., help="Experiment whose clicks to export."),
+        out: Path = typer.Option(..., "--out", help="pairs.jsonl or pairs.parquet"),
+        min_dwell_ms: float = typer.Option(DEFAULT_MIN_DWELL_MS, "--min-dwell-ms", help="Satisfied-click threshold."),
+        ipw: bool = typer.Option(False, "--ipw", help="Weight clicks by inverse position propensity."),
+        clip: float = typer.Option(
+            DEFAULT_PROPENSITY_CLIP, "--clip", help="Lowest propensity (highest weight 1/clip)."
+        ),
+        source: str | None = SourceOption,
+    ) -> None:
+        """Clicked (query image, result image) pairs with weights, for contrastive retraining."""
+        check_pairs_path(out)
+        store, _ = open_event_store(get_settings(), source)
+        with store:
+            pairs = click_pairs(store, experiment, min_dwell_ms=min_dwell_ms, ipw=ipw, clip=clip)
+        write_pairs(pairs, out)
+        typer.echo(f"{len(pairs)} pairs ({sum(p.clicks for p in pairs)} clicks) → {out}")

@@ -1,0 +1,86 @@
+"""`vsx train`: contrastive training of an encoder (optionally fine-tuned with click pairs), or the pixels baseline.
+
+vsx train --encoder small_cnn --config cpu --name cnn [--epochs N] [--pairs FILE] [--from NAME@V]
+vsx train --encoder pixels --name pixels [--pca 64]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import typer
+
+from search_core.artifacts import ArtifactStore, Manifest
+from search_core.catalog import FASHION_MNIST, load_catalog
+from search_core.encoders import ENCODERS
+from search_core.errors import TrainingError
+from search_core.training import build_pixels_encoder, train_config, train_encoder
+from vsx.settings import get_settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    def train_cmd(
+        encoder: str | None = typer.Option(
+            None,
+            help=f"Architecture: {', '.join(sorted(ENCODERS))} (default: the preset's, or the parent's).",
+        ),
+        config: str = typer.Option("cpu", help="Preset: cpu (≤10 min on 2 cores), quick (demo), gpu (CUDA)."),
+        name: str | None = typer.Option(None, help="Artifact name (default: the parent's name, else the encoder's)."),
+        epochs: int | None = typer.Option(None, min=1, help="Override the preset's number of epochs."),
+        pairs: Path | None = typer.Option(None, help="Click pairs (JSONL or Parquet) used as extra positives."),
+        parent: str | None = typer.Option(None, "--from", metavar="NAME@V", help="Fine-tune this encoder."),
+        catalog: str | None = typer.Option(None, help=f"Catalog spec (default: the parent's, else {FASHION_MNIST})."),
+        pca: int | None = typer.Option(None, min=1, help="pixels only: reduce to this many principal components."),
+        weights: Path | None = typer.Option(None, help="torchvision encoders: local pretrained weights file."),
+        seed: int | None = typer.Option(None, help="Override the preset's seed."),
+    ) -> None:
+        """Train the next version of an encoder artifact and print its ref and training summary."""
+        store = ArtifactStore(get_settings().artifacts_dir)
+        parent_manifest = store.manifest("encoder", parent) if parent else None
+        spec = catalog or (parent_manifest.catalog if parent_manifest else FASHION_MNIST)
+        if encoder == "pixels":
+            if parent or pairs:
+                raise TrainingError("the pixels encoder is not trained: --from and --pairs do not apply")
+            manifest = build_pixels_encoder(store, name=name or "pixels", catalog=load_catalog(spec), pca_dim=pca)
+            typer.echo(f"encoder {manifest.ref}: raw pixels{f' → PCA {pca}' if pca else ''}, dim {manifest.dim}")
+            typer.echo(str(store.path("encoder", manifest.ref)))
+            return
+        if pca is not None:
+            raise TrainingError("--pca applies to --encoder pixels only")
+        preset = train_config(config)
+        architecture = encoder or (
+            parent_manifest.training["architecture"]["name"] if parent_manifest else preset.encoder
+        )
+        kwargs = dict(preset.encoder_kwargs) if architecture == preset.encoder else {}  # the preset's are for its own
+        if weights is not None:
+            kwargs["weights"] = str(weights)
+        settings = dataclasses.replace(
+            preset,
+            encoder=architecture,
+            encoder_kwargs=kwargs,
+            epochs=epochs or preset.epochs,
+            seed=preset.seed if seed is None else seed,
+        )
+        manifest = train_encoder(
+            store,
+            name=name or (parent_manifest.name if parent_manifest else settings.encoder),
+            catalog=load_catalog(spec),
+            config=settings,
+            parent=parent_manifest.ref if parent_manifest else None,
+            pairs_path=pairs,
+        )
+        typer.echo(_summary(manifest))
+        typer.echo(str(store.path("encoder", manifest.ref)))
+
+
+def _summary(manifest: Manifest) -> str:
+    training = manifest.training
+    lineage = f"from {training['parent']}" if training.get("parent") else "from scratch"
+    pairs = f", {training['pairs_used']} click pairs" if manifest.pairs else ""
+    return (
+        f"encoder {manifest.ref}: {training['architecture']['name']} dim {manifest.dim}, {lineage}{pairs}, "
+        f"{training['config']['epochs']} epoch(s) in {training['seconds']:.0f} s "
+        f"({training['views_per_second']:.0f} views/s), final loss {training['epoch_losses'][-1]:.3f}"
+    )
