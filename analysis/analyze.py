@@ -5,6 +5,10 @@ ratios, the quantile delta method for quantiles), `cuped` when the metric's pre-
 `sequential` when the plan asks (CUPED-adjusted when it can be). p-values are adjusted (Holm or BH)
 across all rows of one method. A failed SRM check withholds every verdict: p-values stay, `significant`
 is false and a note says why, because a broken split biases every estimate.
+
+An interleaving plan adds one `interleaving` row (`analysis.interleaving`) per non-control variant
+from the `InterleavingStats` the caller read from the event store. Its users are not split between
+rankers, so its SRM result counts them as one arm ("all") with no test, and is always ok.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import asdict
 from itertools import accumulate
 
 from analysis.errors import UnknownVariantError
+from analysis.interleaving import interleaving_row
 from analysis.metrics import MeanMetric, Metric, QuantileMetric, RatioMetric, arm_value, get_metric, has_pre_period
 from analysis.moments import Moments
 from analysis.plan import AnalysisPlan, GuardrailSpec
@@ -26,6 +31,7 @@ from analysis.stats import (
     NOT_ENOUGH_DATA,
     ZERO_VARIANCE,
     Comparison,
+    InterleavingStats,
     adjust_p_values,
     compare_cuped,
     compare_means,
@@ -46,14 +52,21 @@ NOTE_TEXT = {
 """Readable notes for the stats engine's codes (the report shows notes as they are)."""
 
 
-def analyze(data: ExperimentData, plan: AnalysisPlan) -> Results:
-    """Compare every non-control variant with control on the plan's metrics; see the module docstring."""
+def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: InterleavingStats | None = None) -> Results:
+    """Compare every non-control variant with control on the plan's metrics; see the module docstring.
+
+    `interleaving`: the preference statistics of an interleaving plan (ignored for an A/B plan).
+    """
     variants, notes = _variants(data, plan)
     arms = {v: data.arms.get(v) or Moments.empty(data.columns) for v in variants}
     for variant, moments in arms.items():
         if moments.n == 0:
             notes.append(f"variant {variant!r} has no users: not enough data")
-    srm_result = _srm(arms, plan)
+    if plan.experiment_type == "interleaving":
+        srm_result = _srm_one_arm(arms)
+        notes.append("interleaving: every user sees both rankers, so there is no traffic split to check (no SRM test)")
+    else:
+        srm_result = _srm(arms, plan)
     if not srm_result.ok:
         notes.append(f"sample ratio mismatch (p = {srm_result.p_value:.2g} < 0.001): verdicts withheld")
     rows: list[MetricResult] = []
@@ -65,6 +78,11 @@ def analyze(data: ExperimentData, plan: AnalysisPlan) -> Results:
             continue
         for variant in variants[1:]:
             rows.extend(_compare(metric, data, arms, plan, variant))
+    if plan.experiment_type == "interleaving":
+        if interleaving is None:
+            notes.append("interleaving preference left out: it needs click teams from the event store")
+        else:
+            rows.extend(interleaving_row(interleaving, plan, variant) for variant in variants[1:])
     rows = _adjust(rows, plan, srm_ok=srm_result.ok)
     guardrails = [g for spec in plan.guardrails for g in _guardrail(spec, data, arms, notes)]
     logger.info("analysed %s: %d result rows, %d guardrails", plan.experiment, len(rows), len(guardrails))
@@ -105,6 +123,11 @@ def _srm(arms: dict[str, Moments], plan: AnalysisPlan) -> SrmResult:
     shares = {v: w / total for v, w in expected.items()}
     check = srm(observed, shares)
     return SrmResult(p_value=check.p_value, observed=observed, expected=shares, ok=check.ok)
+
+
+def _srm_one_arm(arms: dict[str, Moments]) -> SrmResult:
+    """All users as one arm: nothing to compare, so no p-value and never a mismatch."""
+    return SrmResult(p_value=None, observed={"all": sum(m.n for m in arms.values())}, expected={"all": 1.0}, ok=True)
 
 
 def _missing_input(metric: Metric, data: ExperimentData, *, value_only: bool = False) -> str | None:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 
 Correction = Literal["holm", "bh"]
+ExperimentType = Literal["ab", "interleaving"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class AnalysisPlan:
     `weights` are the designed traffic shares per variant (the SRM test's expectation); `None` means
     equal shares over the variants found in the data. `start` splits pre-period (CUPED covariates) from
     the experiment; `pre_period_days` bounds how far back the pre-period reaches (`None`: all history).
+    `experiment_type` "interleaving" adds the ranker-preference row and skips the SRM check (every user
+    sees both rankers, so there is no split to check).
     """
 
     experiment: str
@@ -46,6 +49,7 @@ class AnalysisPlan:
     end: datetime | None = None
     pre_period_days: int | None = None
     status: str | None = None
+    experiment_type: ExperimentType = "ab"
     metrics: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:

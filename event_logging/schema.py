@@ -4,7 +4,8 @@ Four event types share a common envelope. `event_id` (UUID) is the dedupe key: d
 at-least-once, analysis counts each `event_id` once. `ts` is UTC. `experiment` is "" and
 `variant` is "default" for traffic outside any experiment (holdout, no running experiment).
 
-Schema versions: 1 is the first; 2 adds `team` to impressions (interleaving). A new field is a new version; old versions stay parseable, and the
+Schema versions: 1 is the first; 2 adds `team` to impressions (interleaving). A new field is a new
+version; old versions stay parseable, and the
 ClickHouse columns of fields an old event lacks take their defaults.
 """
 

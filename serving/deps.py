@@ -1,7 +1,7 @@
 """Dependencies the routes declare: the app's service and current state, the user id, targeting attributes.
 
 All are `async def` although none awaits: FastAPI runs a plain `def` dependency in the thread pool, and a
-thread hop per dependency costs more than the work itself (measured: ~4 ms each on a loaded 2-core machine).
+thread hop per dependency costs far more than the work itself (milliseconds each on a busy 2-core machine).
 """
 
 from __future__ import annotations

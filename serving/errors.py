@@ -142,7 +142,8 @@ def _on_http(request: Request, exc: StarletteHTTPException) -> Response:
 
 
 def _on_unexpected(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    # Starlette re-raises after this response is sent, so the server logs the traceback; one line here says where.
+    logger.error("unhandled %s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
     count_error(request.app, "internal")
     return error_response("internal", "internal server error", 500)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -33,7 +34,7 @@ class RerankContext:
         metadata: Metadata | None = None,
     ) -> None:
         q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-        self.query_vector = q / max(float(np.linalg.norm(q)), 1e-12)
+        self.query_vector = q / max(math.sqrt(float(np.vdot(q, q))), 1e-12)
         self.index = index
         self.query_image_id = query_image_id
         self.k = k

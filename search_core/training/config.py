@@ -9,6 +9,7 @@ The whole config is stored in the encoder manifest, so a version can be retraine
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -52,9 +53,8 @@ class TrainConfig:
     compile: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["encoder_kwargs"] = dict(self.encoder_kwargs)
-        return data
+        """JSON-shaped (tuples as lists): equal to what a manifest's `training.config` reads back."""
+        return json.loads(json.dumps(asdict(self), default=dict))
 
 
 TRAIN_CONFIGS: dict[str, TrainConfig] = {

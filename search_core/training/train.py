@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -57,10 +56,7 @@ def train_encoder(
         generator = torch.Generator().manual_seed(config.seed)
         module, spec = _initial_module(store, parent_manifest, catalog, config)
         data = prepare_data(catalog, pairs, _storage_size(catalog, module.input_size), module.channels)
-        neighbours = None
-        if config.neighbour_prob > 0 and data.n_anchors > 1:
-            neighbours = mine_neighbours(_initial_vectors(module, data, parent_manifest is not None, config),
-                                         min(config.neighbours, data.n_anchors - 1))  # fmt: skip
+        neighbours = _initial_neighbours(module, data, parent_manifest is not None, config)
         result = fit(module, data, config, neighbours, generator)
     logger.info("trained %s in %.0f s (%.0f views/s)", name, result.seconds, result.images_per_second)
     weights = config.encoder_kwargs.get("weights")
@@ -141,21 +137,29 @@ def _storage_size(catalog: Catalog, input_size: int) -> int:
     return min(input_size, catalog.image_size) if catalog.image_size else input_size
 
 
-def _initial_vectors(module: nn.Module, data: TrainingData, from_parent: bool, config: TrainConfig) -> np.ndarray:
-    """Where the first neighbours come from: the parent's embedding, else a PCA of (small) pixels."""
+def _initial_neighbours(
+    module: nn.Module, data: TrainingData, from_parent: bool, config: TrainConfig
+) -> torch.Tensor | None:
+    """The first mined positives: neighbours in the parent's embedding, else in a PCA of (small) pixels.
+
+    Pixel neighbours are a fair start on product shots (raw-pixel P@10 is 0.81 on Fashion-MNIST), and
+    each refresh then mines with the model being trained, whose neighbours are better.
+    """
+    if config.neighbour_prob <= 0 or data.n_anchors < 2:
+        return None
     gallery = data.images[: data.n_anchors]
     if from_parent:
-        return F.normalize(
-            torch.from_numpy(run_rows(module, gallery, module.input_size, torch.device(config.device))), dim=1
-        ).numpy()
-    size = min(gallery.shape[-1], NEIGHBOUR_PIXELS)
-    pixels = PixelsEncoder(gallery.shape[1], size, min(NEIGHBOUR_PCA_DIM, gallery.shape[1] * size * size))
-    x = gallery.float().div_(255.0)
-    if gallery.shape[-1] != size:
-        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
-    pixels.fit_pca(x)
-    with torch.inference_mode():
-        return F.normalize(pixels(x), dim=1).numpy()
+        vectors = torch.from_numpy(run_rows(module, gallery, module.input_size, torch.device(config.device)))
+    else:
+        size = min(gallery.shape[-1], NEIGHBOUR_PIXELS)
+        pixels = PixelsEncoder(gallery.shape[1], size, min(NEIGHBOUR_PCA_DIM, gallery.shape[1] * size * size))
+        x = gallery.float().div_(255.0)
+        if gallery.shape[-1] != size:
+            x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+        pixels.fit_pca(x)
+        with torch.inference_mode():
+            vectors = pixels(x)
+    return mine_neighbours(F.normalize(vectors, dim=1).numpy(), min(config.neighbours, data.n_anchors - 1))
 
 
 @contextmanager

@@ -148,3 +148,17 @@ def test_tampered_weights_are_refused(store: ArtifactStore) -> None:
     weights.write_bytes(weights.read_bytes() + b"x")
     with pytest.raises(ArtifactHashMismatch):
         load_encoder(store, "cnn@1")
+
+
+def test_wide_data_uses_randomised_pca_with_the_same_subspace() -> None:
+    from search_core.encoders.pca import EXACT_MAX_DIM, principal_components
+
+    rng = np.random.default_rng(0)
+    d = EXACT_MAX_DIM + 100
+    basis = np.linalg.qr(rng.normal(size=(d, 4)))[0].T  # 4 strong directions plus a little noise
+    data = (rng.normal(size=(600, 4)) * [50, 30, 20, 10]) @ basis + rng.normal(size=(600, d)) * 0.1 + 3.0
+    torch.manual_seed(0)
+    mean, components = principal_components(data, 4)
+    np.testing.assert_allclose(mean, data.mean(axis=0))
+    projector = components.T @ components  # same subspace as the true one, whatever the signs
+    np.testing.assert_allclose(projector @ basis.T, basis.T, atol=5e-3)

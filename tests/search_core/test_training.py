@@ -187,3 +187,24 @@ def test_presets() -> None:
     assert set(TRAIN_CONFIGS) == {"cpu", "quick", "gpu"}
     assert TRAIN_CONFIGS["gpu"].device == "cuda" and TRAIN_CONFIGS["gpu"].autocast_bf16
     assert TRAIN_CONFIGS["quick"].epochs < TRAIN_CONFIGS["cpu"].epochs
+
+
+@pytest.mark.slow
+def test_short_real_training_learns(tmp_path: Path) -> None:
+    """5 000 Fashion-MNIST images, 3 short epochs: the loss falls and same-class neighbours are far above chance."""
+    fmnist = load_catalog("fashion-mnist")
+    ids = fmnist.gallery_ids[:5000] + fmnist.query_ids[:500]
+    catalog = ArrayCatalog("subset", ids, fmnist.images(ids), fmnist.labels_for(ids), fmnist.class_names,
+                           np.arange(len(ids)) >= 5000)  # fmt: skip
+    config = dataclasses.replace(TRAIN_CONFIGS["quick"], epochs=3, batch_size=256)
+    manifest = train_encoder(ArtifactStore(tmp_path), name="cnn", catalog=catalog, config=config)
+    losses = manifest.training["epoch_losses"]
+    assert losses[-1] < losses[0]
+    encoder = load_encoder(ArtifactStore(tmp_path), manifest.ref)
+    gallery, queries = (
+        encoder.embed(catalog.images(catalog.gallery_ids)),
+        encoder.embed(catalog.images(catalog.query_ids)),
+    )
+    top = np.argsort(-queries @ gallery.T, axis=1)[:, :10]
+    relevant = catalog.labels_for(catalog.gallery_ids)[top] == catalog.labels_for(catalog.query_ids)[:, None]
+    assert relevant.mean() > 0.6  # chance is 0.1

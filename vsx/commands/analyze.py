@@ -27,6 +27,7 @@ from analysis import (
     get_metric,
     write_pairs,
 )
+from analysis.interleaving import interleaving_stats
 from analysis.pairs import DEFAULT_MIN_DWELL_MS, DEFAULT_PROPENSITY_CLIP, check_pairs_path
 from analysis.results import OfflineMetrics
 from dashboards import render_html, render_report
@@ -64,6 +65,7 @@ def plan_from_experiment(experiment: Experiment) -> AnalysisPlan:
         start=experiment.start,
         end=experiment.end,
         status=experiment.status,
+        experiment_type=experiment.type,
     )
 
 
@@ -184,7 +186,9 @@ def analyze_experiment(settings: Settings, name: str, source: str | None) -> Res
     plan = plan_from_experiment(definition)
     store, label = open_event_store(settings, source)
     with store:
-        results = analyze(EventStoreSource(store, label).load(plan), plan)
+        data = EventStoreSource(store, label).load(plan)
+        preference = interleaving_stats(store, plan) if plan.experiment_type == "interleaving" else None
+        results = analyze(data, plan, preference)
     offline = offline_metrics(definition, experiments, settings.artifacts_dir)
     return results.model_copy(update={"offline": offline})
 

@@ -1,0 +1,98 @@
+"""Interleaving experiments from the event store: per-user wins summed in SQL, then one result row.
+
+A click gets its team from the impression of the same (request_id, result_image_id) — the click event
+itself does not carry it. Per query (request_id) the team with more clicks wins, equal non-zero clicks
+tie, queries without a credited click count for nothing (`analysis.stats.interleaving`). Users are the
+exposed users of `analysis.queries` (a search of the experiment inside its window), so `n` includes
+users who never clicked; clicks count inside the window [start, end).
+
+Deduplication: clicks `LIMIT 1 BY event_id` (a click delivered twice is one click); impressions are
+grouped by (request_id, result_image_id), so duplicates, and a result shown twice in one list, give one
+team. Clicks on results without a team ("" — not interleaved) join as "" and count for neither side.
+The team join is `ANY LEFT`, not `ANY INNER`: newer ClickHouse (chdb) makes `ANY INNER` keep one row
+per key on the left too, which would merge two real clicks on the same result.
+
+The SQL keeps to the dialect of `analysis.queries` (ClickHouse 18.16 and chdb) and returns one row of
+seven sums whatever the traffic.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+from analysis.plan import AnalysisPlan
+from analysis.queries import _EXPOSURE, _checked
+from analysis.results import MetricResult
+from analysis.sources.sql import QueryStore, query_params, require_events_table
+from analysis.stats import NOT_ENOUGH_DATA, ZERO_VARIANCE, InterleavingStats, compare_interleaving
+
+logger = logging.getLogger(__name__)
+
+METRIC = "interleaving_preference"
+
+NOTE_TEXT = {
+    NOT_ENOUGH_DATA: "not enough data: fewer than two users, or no click on an interleaved result",
+    ZERO_VARIANCE: "no variance in the preference (every clicked query tied, or every user prefers alike)",
+}
+"""Readable notes for the interleaving test's codes, which mean other things than in an A/B row."""
+
+
+def interleaving_sql(database: str) -> str:
+    """n, Σwins_a, Σwins_b, Σties, Σd², Σq², Σd·q over exposed users (d = wins_b − wins_a, q = clicked queries).
+
+    Innermost: deduplicated clicks with their impression's team; then clicks of A and B per
+    (user, request); then wins and ties per user; exposed users without a clicked query join as zeros
+    (`ANY LEFT JOIN` fills defaults). Params: experiment, start_ms, end_ms.
+    """
+    db = _checked(database)
+    return f"""
+    SELECT count(), sum(wins_a), sum(wins_b), sum(ties), sum(d * d), sum(q * q), sum(d * q)
+    FROM (
+        SELECT wins_a, wins_b, ties, wins_b - wins_a AS d, wins_a + wins_b + ties AS q
+        FROM (
+            SELECT user_id FROM {db}.events WHERE {_EXPOSURE} GROUP BY user_id
+        ) AS x
+        ANY LEFT JOIN (
+            SELECT user_id, toFloat64(countIf(clicks_a > clicks_b)) AS wins_a,
+                toFloat64(countIf(clicks_b > clicks_a)) AS wins_b,
+                toFloat64(countIf(clicks_a = clicks_b AND clicks_a > 0)) AS ties
+            FROM (
+                SELECT user_id, request_id, countIf(click_team = 'A') AS clicks_a,
+                    countIf(click_team = 'B') AS clicks_b
+                FROM (
+                    SELECT user_id, request_id, result_image_id
+                    FROM {db}.events
+                    WHERE experiment = %(experiment)s AND event_type = 'click'
+                      AND ts_ms >= %(start_ms)s AND ts_ms < %(end_ms)s
+                    LIMIT 1 BY event_id
+                ) AS c
+                ANY LEFT JOIN (
+                    SELECT request_id, result_image_id, any(team) AS click_team
+                    FROM {db}.events
+                    WHERE experiment = %(experiment)s AND event_type = 'impression' AND team IN ('A', 'B')
+                    GROUP BY request_id, result_image_id
+                ) AS t USING (request_id, result_image_id)
+                GROUP BY user_id, request_id
+            )
+            GROUP BY user_id
+        ) AS w USING user_id
+    )"""
+
+
+def interleaving_stats(store: QueryStore, plan: AnalysisPlan) -> InterleavingStats:
+    """The plan's interleaving sufficient statistics, computed in the store (one row reaches Python)."""
+    require_events_table(store, "event")
+    params = query_params(plan)
+    (row,) = store.query(interleaving_sql(store.database), params)
+    stats = InterleavingStats(int(row[0]), *(float(v) for v in row[1:]))
+    logger.info("interleaving %s: %d users, %d clicked queries", plan.experiment, stats.n, stats.queries)
+    return stats
+
+
+def interleaving_row(stats: InterleavingStats, plan: AnalysisPlan, treatment_variant: str) -> MetricResult:
+    """The preference for the treatment's ranker (team B) over control's (team A) as a result row."""
+    comparison = compare_interleaving(stats, alpha=plan.alpha)
+    fields = asdict(comparison)
+    fields["note"] = NOTE_TEXT.get(comparison.note, comparison.note) if comparison.note else None
+    return MetricResult(metric=METRIC, variant=treatment_variant, method="interleaving", **fields)
