@@ -52,7 +52,8 @@ class ChdbStore(EventStore):
     """One process-wide chdb session per path, serialised by a lock."""
 
     _open: ClassVar[dict[Path, ChdbStore]] = {}
-    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+    # Re-entrant: `open` closes the previous session (chdb allows one per process) while holding it.
+    _registry_lock: ClassVar[threading.RLock] = threading.RLock()
 
     @classmethod
     def open(cls, path: Path, database: str = "vsx") -> ChdbStore:

@@ -77,3 +77,15 @@ def test_query_parameters_are_escaped_identically(store: EventStore) -> None:
 def test_bad_sql_raises_store_error(store: EventStore) -> None:
     with pytest.raises(EventStoreError):
         store.query("SELECT * FROM no_such_database.no_such_table")
+
+
+@pytest.mark.integration
+def test_opening_a_second_chdb_path_closes_the_first_without_deadlock(tmp_path) -> None:
+    """Regression: `ChdbStore.open` held its registry lock while closing the previous session, whose
+    `close` took the same (non-reentrant) lock, so opening a second path hung forever."""
+    from event_logging.chdb_store import ChdbStore
+
+    first = ChdbStore.open(tmp_path / "one")
+    second = ChdbStore.open(tmp_path / "two")
+    assert second is not first
+    second.close()
