@@ -107,10 +107,15 @@ def per_query_ms(searches: list[Callable[[np.ndarray], object]], xq: np.ndarray)
     return list(times)
 
 
-def batch_qps(search: Callable[[np.ndarray], object], xq: np.ndarray) -> float:
-    started = time.perf_counter()
-    search(xq)
-    return len(xq) / (time.perf_counter() - started)
+def batch_qps(search: Callable[[np.ndarray], object], xq: np.ndarray, repeats: int = 3) -> float:
+    """All queries in one call, best of `repeats` (the first run after a build also pays for the garbage
+    collector scanning the freshly built id list and dict until they reach the oldest generation)."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        search(xq)
+        best = min(best, time.perf_counter() - started)
+    return len(xq) / best
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:

@@ -52,5 +52,5 @@ async def search(
     the thread pool: a CPU encoder may take tens of milliseconds, which must not stall health checks or events.
     """
     query = await read_query(request, service.limits.max_upload_bytes)
-    outcome = service.search(query, user_id=user_id, attributes=attributes, now=now)
+    outcome = await run_in_threadpool(service.search, query, user_id=user_id, attributes=attributes, now=now)
     return search_response(outcome)
