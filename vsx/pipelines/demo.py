@@ -56,7 +56,7 @@ class DemoSize:
 
 SIZES = {
     "full": DemoSize(
-        "full", train="quick", v1_epochs=2, v2_epochs=2, users=1500, days=5, pre_days=2, eval_queries=2000
+        "full", train="quick", v1_epochs=1, v2_epochs=1, users=1000, days=5, pre_days=2, eval_queries=2000
     ),
     "quick": DemoSize(
         "quick", train="quick", v1_epochs=2, v2_epochs=2, users=150, days=3, pre_days=1, eval_queries=300, per_class=300
