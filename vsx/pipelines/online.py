@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-from fastapi.testclient import TestClient
 
 from event_logging.config import ClickHouseConfig, KafkaConfig
 from event_logging.consumer import Ingestor
@@ -66,6 +65,12 @@ def run_traffic(
     """Serve `config` in-process and simulate `plan`; the app's sink is flushed and closed on exit."""
     if not config.embedded:
         ensure_topic(config.kafka)
+    with warnings.catch_warnings():
+        # Starlette's TestClient warns about its httpx transport at import; it is the in-process ASGI
+        # client we want here, and the warning would land on every `vsx` command's stderr.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+
     app = create_app(config)
     with TestClient(app, raise_server_exceptions=True) as client:
         summary = simulate(
