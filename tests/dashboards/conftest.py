@@ -197,5 +197,3 @@ def no_data_results() -> Results:
         offline=[],
         notes=[],
     )
-
-
