@@ -6,9 +6,12 @@ ratios, the quantile delta method for quantiles), `cuped` when the metric's pre-
 across all rows of one method. A failed SRM check withholds every verdict: p-values stay, `significant`
 is false and a note says why, because a broken split biases every estimate.
 
-An interleaving plan adds one `interleaving` row (`analysis.interleaving`) per non-control variant
-from the `InterleavingStats` the caller read from the event store. Its users are not split between
-rankers, so its SRM result counts them as one arm ("all") with no test, and is always ok.
+An interleaving plan gets one `interleaving` row (`analysis.interleaving`) per non-control variant
+from the `InterleavingStats` the caller read from the event store, and no A/B rows: serving shows every
+user of the experiment the same merged list whatever their variant label, so comparing the label groups
+would only be an A/A test (and a 5 % chance of a false verdict). Its users are not split between
+rankers, so its SRM result counts them as one arm ("all") with no test, and is always ok; guardrails
+(latency, errors) are still read per label group.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
     if not srm_result.ok:
         notes.append(f"sample ratio mismatch (p = {srm_result.p_value:.2g} < 0.001): verdicts withheld")
     rows: list[MetricResult] = []
-    for name in plan.metrics:
+    for name in plan.metrics if plan.experiment_type == "ab" else ():
         metric = get_metric(name)
         missing = _missing_input(metric, data)
         if missing:

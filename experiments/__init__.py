@@ -1,6 +1,6 @@
 """Experiments as YAML: schema, validation, deterministic assignment, power."""
 
-from experiments.assign import ServedVariant, assign, in_holdout, resolve
+from experiments.assign import InterleavedRankers, ServedVariant, assign, in_holdout, interleaved_rankers, resolve
 from experiments.errors import (
     ConfigIssue,
     ExperimentConfigError,
@@ -42,6 +42,7 @@ __all__ = [
     "ExperimentsError",
     "Guardrail",
     "Holdout",
+    "InterleavedRankers",
     "Platform",
     "RerankStep",
     "ServedVariant",
@@ -51,6 +52,7 @@ __all__ = [
     "assign",
     "bucket",
     "in_holdout",
+    "interleaved_rankers",
     "load_experiments",
     "load_files",
     "resolve",

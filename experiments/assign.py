@@ -7,13 +7,16 @@
 3. Variant: `bucket(experiment salt, user)` against cumulative weights (see `experiments/plan.py`).
 
 Layers and the holdout hash with `hash_version` 1; each experiment's variant hash uses its own version.
+
+In an interleaving experiment the variant hash still gives every user a label (their events carry it), but
+what they see is both variants' results merged: `interleaved_rankers` gives the two configurations to run.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +24,16 @@ from experiments.experiment_set import ExperimentSet
 from experiments.hashing import bucket
 from experiments.plan import Assignment
 
-__all__ = ["Assignment", "ServedVariant", "assign", "bucket", "in_holdout", "resolve"]
+__all__ = [
+    "Assignment",
+    "InterleavedRankers",
+    "ServedVariant",
+    "assign",
+    "bucket",
+    "in_holdout",
+    "interleaved_rankers",
+    "resolve",
+]
 
 
 @dataclass(frozen=True)
@@ -77,3 +89,29 @@ def resolve(exp_set: ExperimentSet, assignments: Sequence[Assignment]) -> Served
         rerank=tuple(dict(step) for step in fields["rerank"]),
         k=fields["k"],
     )
+
+
+@dataclass(frozen=True)
+class InterleavedRankers:
+    """The two rankers of the user's interleaving experiment: team A is its control, team B the other variant.
+
+    Each is the full configuration the user would get with that variant (other layers' variants included).
+    """
+
+    experiment: str
+    team_a: ServedVariant
+    team_b: ServedVariant
+
+
+def interleaved_rankers(exp_set: ExperimentSet, assignments: Sequence[Assignment]) -> InterleavedRankers | None:
+    """The rankers to interleave for these assignments, or None when none is in an interleaving experiment.
+
+    Validation lets interleaving experiments overlap in time only within one layer, so a user is in at most one.
+    """
+    for i, a in enumerate(assignments):
+        pair = exp_set.interleaving.get(a.experiment)
+        if pair is not None:
+            others = [*assignments[:i], *assignments[i + 1 :]]
+            control, treatment = (resolve(exp_set, [*others, replace(a, variant=v)]) for v in pair)
+            return InterleavedRankers(a.experiment, control, treatment)
+    return None

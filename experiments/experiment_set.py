@@ -52,6 +52,15 @@ class ExperimentSet:
         return self.platform.default.serving_fields()
 
     @cached_property
+    def interleaving(self) -> Mapping[str, tuple[str, str]]:
+        """Interleaving experiments → (control, other variant): the rankers of teams A and B."""
+        return {
+            e.name: (e.control, next(v.name for v in e.variants if v.name != e.control))
+            for e in self.experiments
+            if e.type == "interleaving"
+        }
+
+    @cached_property
     def _overlays(self) -> dict[tuple[str, str], Mapping[str, Any]]:
         return {(e.name, v.name): v.serving_fields() for e in self.experiments for v in e.variants}
 

@@ -2,7 +2,8 @@
 
 Single-file rules (weights sum to 1, the control is a variant, an interleaving experiment has two
 variants, the slice fits in its layer) and cross-file rules (unique names and salts, no overlapping
-slices of running experiments in a layer, layers setting disjoint serving fields, artifacts exist).
+slices of running experiments in a layer, layers setting disjoint serving fields, interleaving experiments
+live at the same time only in one layer, artifacts exist).
 Two experiments only clash if both are running and their [start, end) windows overlap.
 """
 
@@ -191,6 +192,13 @@ def _check_pair(first: ParsedExperiment, second: ParsedExperiment) -> list[Confi
             )
             return [second.source.issue(("offset",), message)]
         return []
+    if a.type == b.type == "interleaving":
+        # A user in both would need one list merged from four rankers; in one layer they are exclusive.
+        message = (
+            f"interleaving experiment {a.name!r} ({_where(first.source, ('layer',))}) runs at the same time in "
+            f"layer {a.layer!r}; concurrent interleaving experiments must share a layer"
+        )
+        return [second.source.issue(("layer",), message)]
     issues = []
     a_fields = {f for v in a.variants for f in v.serving_fields()}
     for i, variant in enumerate(b.variants):

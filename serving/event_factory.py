@@ -5,6 +5,9 @@ analysis reads only rows tagged with its name. So every event is written once pe
 copies get event ids derived from the base id with uuid5(base, experiment), so a client retrying a click with
 the same `event_id` still produces the same ids and analysis dedupes them. A user in no experiment gets one
 copy tagged experiment "" / variant "default" (the schema's convention).
+
+An interleaved search (`Teams`) records each result's team on the impressions of the interleaving
+experiment's copy only; the copies for other layers' experiments leave `team` empty.
 """
 
 from __future__ import annotations
@@ -32,6 +35,14 @@ class Exposure:
     hash_version: int = 0
 
 
+@dataclass(frozen=True)
+class Teams:
+    """Which interleaving team ("A" = control's ranker, "B" = the other) placed each shown result, in order."""
+
+    experiment: str
+    teams: tuple[str, ...]
+
+
 def exposures(assignments: Sequence[Assignment]) -> tuple[Exposure, ...]:
     """One exposure per assignment, or the default one outside every experiment."""
     found = tuple(Exposure(a.experiment, a.variant, a.layer, a.salt, a.hash_version) for a in assignments)
@@ -54,6 +65,7 @@ def search_events(
     latency_ms: float,
     status_code: int,
     ts: datetime,
+    teams: Teams | None = None,
 ) -> list[BaseEvent]:
     """The `search` event (the exposure, with salt and hash version) and one `impression` per shown result."""
     common = {"ts": ts, "request_id": str(request_id), "user_id": user_id, "query_image_id": query_image_id}
@@ -71,9 +83,10 @@ def search_events(
                 hash_version=tag.hash_version,
             )
         )
+        shown_teams = teams.teams if teams is not None and teams.experiment == tag.experiment else ("",) * len(hits)
         events.extend(
-            ImpressionEvent(**scope, result_image_id=hit.image_id, position=position, score=hit.score)
-            for position, hit in enumerate(hits, start=1)
+            ImpressionEvent(**scope, result_image_id=hit.image_id, position=position, score=hit.score, team=team)
+            for position, (hit, team) in enumerate(zip(hits, shown_teams, strict=True), start=1)
         )
     return events
 

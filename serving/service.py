@@ -4,6 +4,10 @@ Logging goes through an event_logging `EventSink`, which only enqueues (a broker
 slows a search). Only searches that reached a variant's engine are logged: a body that is not an image or names an
 unknown image fails before the variant matters, so it is no exposure; an engine failure is logged with status 500,
 which is what the error-rate guardrail reads.
+
+A user in an interleaving experiment gets both of its rankers' results merged by team-draft interleaving
+(`search_core.interleaving`, coin flips seeded by the request id, so a replay reproduces the list); team A is
+the experiment's control, team B its other variant, and that experiment's impressions record the team.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
+
 from event_logging.sink import EventSink
-from experiments.assign import Assignment, assign, resolve
+from experiments.assign import Assignment, InterleavedRankers, ServedVariant, assign, interleaved_rankers, resolve
 from search_core.images import decode_image
 from search_core.index import Hit
+from search_core.interleaving import team_draft_interleave
 from serving.config import ServingLimits
 from serving.errors import BatchTooLargeError
-from serving.event_factory import Exposure, exposures, feedback_events, search_events
+from serving.event_factory import Exposure, Teams, exposures, feedback_events, search_events
 from serving.metrics import Metrics
 from serving.models import ClickIn, DwellIn
 from serving.query_body import QueryBody
@@ -70,16 +77,22 @@ class SearchService:
             image = state.catalog.image(query.image_id)
         assignments = tuple(assign(state.experiments, user_id, attributes, now=now))
         served = resolve(state.experiments, assignments)
+        rankers = interleaved_rankers(state.experiments, assignments)
         request_id = uuid.uuid4()
         tags = exposures(assignments)
+        k = query.k or served.k
+        teams: Teams | None = None
         try:
-            hits = state.engine(served).search(
-                image, query.k or served.k, params=served.index_params or None, query_image_id=query.image_id
-            )
+            if rankers is None:
+                hits = _run(state, served, image, k, query.image_id)
+            else:
+                hits, teams = _interleave(state, rankers, image, k, query.image_id, request_id)
         except Exception:
             self._log_search(request_id, user_id, query.image_id, tags, [], started, now, status_code=500)
             raise
-        latency_ms = self._log_search(request_id, user_id, query.image_id, tags, hits, started, now, status_code=200)
+        latency_ms = self._log_search(
+            request_id, user_id, query.image_id, tags, hits, started, now, status_code=200, teams=teams
+        )
         self.recent.remember(request_id, ServedRequest(user_id, query.image_id or "", assignments))
         return SearchOutcome(state, request_id, assignments, query.image_id, hits, latency_ms)
 
@@ -93,6 +106,7 @@ class SearchService:
         started: float,
         now: datetime | None,
         status_code: int,
+        teams: Teams | None = None,
     ) -> float:
         latency_ms = (time.perf_counter() - started) * 1000
         events = search_events(
@@ -104,6 +118,7 @@ class SearchService:
             latency_ms=latency_ms,
             status_code=status_code,
             ts=now or datetime.now(UTC),
+            teams=teams,
         )
         self.sink.log_many(events)
         for tag in tags:
@@ -131,3 +146,29 @@ class SearchService:
         self.sink.log_many(events)
         self.metrics.mirror_sink(self.sink.counters())
         return ids
+
+
+def _run(
+    state: ServingState, served: ServedVariant, image: np.ndarray, k: int, query_image_id: str | None
+) -> list[Hit]:
+    return state.engine(served).search(image, k, params=served.index_params or None, query_image_id=query_image_id)
+
+
+def _interleave(
+    state: ServingState,
+    rankers: InterleavedRankers,
+    image: np.ndarray,
+    k: int,
+    query_image_id: str | None,
+    request_id: uuid.UUID,
+) -> tuple[list[Hit], Teams]:
+    """Both rankers' top k merged into k results, each credited to the team whose list it was picked from."""
+    lists = {
+        "A": _run(state, rankers.team_a, image, k, query_image_id),
+        "B": _run(state, rankers.team_b, image, k, query_image_id),
+    }
+    merged = team_draft_interleave(
+        [h.image_id for h in lists["A"]], [h.image_id for h in lists["B"]], k, seed=str(request_id)
+    )
+    hits = [lists[item.team][item.source_rank - 1] for item in merged]
+    return hits, Teams(rankers.experiment, tuple(item.team for item in merged))

@@ -52,6 +52,21 @@ def test_salt_equal_to_a_layer_name_or_the_holdout_salt(
     ]
 
 
+def test_concurrent_interleaving_experiments_must_share_a_layer(
+    write_experiment: Callable, experiments_dir: Path
+) -> None:
+    """A user in two interleaving experiments would need one list merged from four rankers."""
+    write_experiment("alpha", type="interleaving", traffic=0.5)
+    write_experiment("beta", type="interleaving", traffic=0.5, offset=0.5)  # same layer: exclusive, allowed
+    load_experiments(experiments_dir)
+    third = write_experiment("gamma", type="interleaving", layer="ui", variants=RERANK_VARIANTS)
+    assert _issues(experiments_dir) == [
+        f"{third}:{_line(third, 'layer:')} layer: interleaving experiment {name!r} ({first}:{_line(first, 'layer:')}) "
+        "runs at the same time in layer 'ranking'; concurrent interleaving experiments must share a layer"
+        for name, first in (("alpha", experiments_dir / "alpha.yaml"), ("beta", experiments_dir / "beta.yaml"))
+    ]
+
+
 def test_duplicate_names_across_folders(write_experiment: Callable, tmp_path: Path) -> None:
     first = write_experiment("alpha")
     other = tmp_path / "other"

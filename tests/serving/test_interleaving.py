@@ -1,0 +1,143 @@
+"""Interleaving experiments in serving: both rankers run, the merge is team-draft seeded by the request id,
+the interleaving experiment's impressions record each result's team, and the analysis reads the clicks back.
+
+Team A is the experiment's control ranker (plain cosine order), team B its treatment (MMR diversity, which
+reorders the same candidates), in the `rerank` layer; the `ranking` layer's A/B experiment (Flat vs HNSW
+index) runs beside it, so every ranker is the user's full configuration with the other layer's variant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from analysis.interleaving import interleaving_stats
+from analysis.plan import AnalysisPlan
+from event_logging.factory import open_store
+from event_logging.store import EventStore
+from experiments.assign import ServedVariant
+from search_core.catalog import Catalog
+from search_core.interleaving import team_draft_interleave
+from serving.app import create_app
+from tests.serving.conftest import PLATFORM_YAML, RANKING_YAML, make_config, stored_events, write_experiments
+
+pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
+
+INTERLEAVING_YAML = """\
+name: mmr-il
+owner: search-team
+status: running
+type: interleaving
+layer: rerank
+start: 2020-01-01T00:00:00Z
+control: plain
+variants:
+  - {name: plain, weight: 0.5, rerank: [{name: drop_query}]}
+  - {name: diverse, weight: 0.5, rerank: [{name: drop_query}, {name: mmr, lambda: 0.3}]}
+primary_metric: ctr
+"""
+
+RERANK = {"plain": ({"name": "drop_query"},), "diverse": ({"name": "drop_query"}, {"name": "mmr", "lambda": 0.3})}
+INDEX = {"control": ("pixels-flat@1", {}), "treatment": ("pixels-hnsw@1", {"efSearch": 32})}
+"""The `ranking` layer's variants (RANKING_YAML): index and its query parameters."""
+
+
+@pytest.fixture(scope="module")
+def il_chdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("il-chdb")
+
+
+@pytest.fixture(scope="module")
+def il_app(artifacts_dir: Path, il_chdb: Path, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    folder = write_experiments(
+        tmp_path_factory.mktemp("il-experiments"),
+        {"platform.yaml": PLATFORM_YAML, "enc-v1.yaml": RANKING_YAML, "mmr-il.yaml": INTERLEAVING_YAML},
+    )
+    return create_app(make_config(artifacts_dir, folder, il_chdb, tmp_path_factory.mktemp("il-spool")))
+
+
+@pytest.fixture(scope="module")
+def il_client(il_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(il_app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def il_store(il_client: TestClient, il_chdb: Path) -> EventStore:
+    return open_store(chdb_path=il_chdb)
+
+
+def _ranking(app: FastAPI, ranking_variant: str, rerank: str, image_id: str, k: int = 8) -> list[str]:
+    """One ranker's list, computed straight from the engine the registry loaded for that configuration."""
+    state = app.state.service.registry.current
+    index, params = INDEX[ranking_variant]
+    served = ServedVariant(encoder="pixels@1", index=index, index_params=params, rerank=RERANK[rerank], k=k)
+    image = state.catalog.image(image_id)
+    return [h.image_id for h in state.engine(served).search(image, k, params=params or None, query_image_id=image_id)]
+
+
+def _search(client: TestClient, user: str, image_id: str, k: int = 8) -> dict:
+    resp = client.post("/v1/search", json={"image_id": image_id, "k": k}, headers={"X-User-Id": user})
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_results_are_the_team_draft_merge_of_both_rankers(
+    il_client: TestClient, il_app: FastAPI, catalog: Catalog
+) -> None:
+    merged_differs = False
+    for i, qid in enumerate(catalog.query_ids[:6]):
+        body = _search(il_client, f"il-user-{i}", qid)
+        variants = {a["experiment"]: a["variant"] for a in body["assignments"]}
+        assert set(variants) == {"enc-v1", "mmr-il"}  # both layers: the merge is done with the user's index
+        team_a = _ranking(il_app, variants["enc-v1"], "plain", qid)
+        team_b = _ranking(il_app, variants["enc-v1"], "diverse", qid)
+        expected = team_draft_interleave(team_a, team_b, 8, seed=body["request_id"])
+        assert [r["image_id"] for r in body["results"]] == [item.image_id for item in expected]
+        assert [r["position"] for r in body["results"]] == list(range(1, 9))
+        merged_differs |= team_a != team_b
+    assert merged_differs  # the two rankers really disagree, so the merge is not trivially one list
+
+
+def test_impressions_record_teams_for_the_interleaving_experiment_only(
+    il_client: TestClient, il_app: FastAPI, il_store: EventStore, catalog: Catalog
+) -> None:
+    qid = catalog.query_ids[7]
+    body = _search(il_client, "il-teams", qid)
+    events = stored_events(il_app, il_store, body["request_id"])
+    variant = {a["experiment"]: a["variant"] for a in body["assignments"]}["enc-v1"]
+    team_a = _ranking(il_app, variant, "plain", qid)
+    team_b = _ranking(il_app, variant, "diverse", qid)
+    expected = [item.team for item in team_draft_interleave(team_a, team_b, 8, seed=body["request_id"])]
+    impressions = {e: [x for x in events if x["experiment"] == e and x["event_type"] == "impression"]
+                   for e in ("mmr-il", "enc-v1")}  # fmt: skip
+    assert [x["team"] for x in impressions["mmr-il"]] == expected
+    assert {"A", "B"} <= set(expected)
+    assert [x["team"] for x in impressions["enc-v1"]] == [""] * 8  # an A/B experiment's copy has no team
+
+
+def test_clicks_on_served_results_become_the_preference(
+    il_client: TestClient, il_app: FastAPI, il_store: EventStore, catalog: Catalog
+) -> None:
+    """Users who click only on team B's results: every clicked query is a B win in the analysis."""
+    users = [f"il-clicker-{i}" for i in range(5)]
+    for user, qid in zip(users, catalog.query_ids[10:15], strict=True):
+        body = _search(il_client, user, qid)
+        events = stored_events(il_app, il_store, body["request_id"])
+        team_b = [e for e in events if e["experiment"] == "mmr-il" and e["team"] == "B"]
+        first_b = team_b[0]
+        click = {"event_type": "click", "request_id": body["request_id"],
+                 "result_image_id": first_b["result_image_id"], "position": first_b["position"]}  # fmt: skip
+        resp = il_client.post("/v1/events", json=click, headers={"X-User-Id": user})
+        assert resp.status_code == 202, resp.text
+    assert il_app.state.service.sink.flush(timeout=10)
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    plan = AnalysisPlan("mmr-il", control="plain", start=start, experiment_type="interleaving")
+    stats = interleaving_stats(il_store, plan)
+    assert (stats.sum_wins_a, stats.sum_wins_b, stats.sum_ties) == (0, len(users), 0)
+    assert stats.n >= len(users)  # every exposed user of the module counts, clickers or not
