@@ -1,9 +1,25 @@
 """Training configurations: one frozen dataclass, three presets (`TRAIN_CONFIGS`).
 
-- "cpu": small CNN at 28 px on two cores, within 10 minutes on Fashion-MNIST.
-- "quick": the same recipe for a 1-2 minute demo run.
-- "gpu": ResNet-50 at 224 px with bf16 autocast and a larger batch; runs where CUDA is (not on CI).
+Measured on Fashion-MNIST (gallery = 60 000 train images, queries = 10 000 test images, relevant =
+same class, exact cosine search), 2 cores, idle machine:
+
+| encoder                                          | P@10   | MRR@10 | nDCG@10 | train wall |
+|--------------------------------------------------|--------|--------|---------|------------|
+| raw pixels                                       | 0.8126 | 0.8985 | 0.8212  | -          |
+| "quick" (1 epoch)                                | 0.8261 | 0.9026 | 0.8325  | 77 s       |
+| "cpu" (6 epochs)                                 | 0.8330 | 0.9083 | 0.8396  | ~6 min     |
+| pure SimCLR, 6 epochs (neighbour_prob=0)         | 0.8270 | 0.9058 | 0.8340  | ~6 min     |
+| "cpu" + 2 epochs fine-tuning, no pairs           | 0.8283 | 0.9060 | 0.8350  |            |
+| "cpu" + 2 epochs fine-tuning with 20k click pairs| 0.8508 | 0.9185 | 0.8567  |            |
+
+- "cpu": small CNN at 28 px, 6 epochs of 60 000 anchors, ~6 minutes on two idle cores (8 epochs:
+  458 s, no better). More epochs, more neighbour positives or a lower temperature all plateau at
+  P@10 ≈ 0.833 for this network; click pairs are what moves it further.
+- "quick": the same recipe for one epoch, a 1-2 minute demo run that still beats raw pixels.
+- "gpu": ResNet-50 at 224 px with bf16 autocast, `torch.compile` and a larger batch; for a CUDA
+  machine (written to run there, not exercised on CI).
 A preset is a starting point: `dataclasses.replace(config, epochs=3)` (or `vsx train --epochs 3`).
+On a small catalog an epoch is a few batches: give it proportionally more epochs.
 The whole config is stored in the encoder manifest, so a version can be retrained exactly.
 """
 
@@ -27,23 +43,23 @@ class TrainConfig:
     """Architecture arguments besides dim, input size and channels (e.g. `weights` for torchvision models)."""
     dim: int = 128
     input_size: int = 28
-    epochs: int = 8
+    epochs: int = 6
     batch_size: int = 512
     lr: float = 2e-3
     weight_decay: float = 1e-4
     warmup_fraction: float = 0.05
     temperature: float = 0.15
     projection_dim: int | None = 128
-    """Output size of the training-only MLP head the loss sees; None puts the loss on the embedding itself."""
+    """Output size of the training-only MLP head the loss sees; None puts the loss on the backbone features."""
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     neighbour_prob: float = 0.5
     """Probability that an anchor's positive is a mined nearest neighbour rather than itself."""
     neighbours: int = 5
     neighbour_refresh: int = 2
     """Re-mine neighbours with the model being trained every this many epochs (0: keep the initial ones)."""
-    pair_fraction: float = 0.25
+    pair_fraction: float = 0.5
     """Share of each batch given to click pairs when a pairs file is used."""
-    pair_weight: float = 1.0
+    pair_weight: float = 2.0
     """Loss weight of a click-pair positive relative to an augmentation or neighbour positive."""
     seed: int = 0
     threads: int | None = None
@@ -59,7 +75,7 @@ class TrainConfig:
 
 TRAIN_CONFIGS: dict[str, TrainConfig] = {
     "cpu": TrainConfig(),
-    "quick": TrainConfig(epochs=2),
+    "quick": TrainConfig(epochs=1),
     "gpu": TrainConfig(
         encoder="resnet50",
         encoder_kwargs={},

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 class FitResult:
     epoch_losses: list[float]
     seconds: float
-    images_per_second: float
+    views_per_second: float
     """Augmented views through forward and backward per second of optimisation steps (refreshes excluded)."""
 
 

@@ -58,14 +58,14 @@ def train_encoder(
         data = prepare_data(catalog, pairs, _storage_size(catalog, module.input_size), module.channels)
         neighbours = _initial_neighbours(module, data, parent_manifest is not None, config)
         result = fit(module, data, config, neighbours, generator)
-    logger.info("trained %s in %.0f s (%.0f views/s)", name, result.seconds, result.images_per_second)
+    logger.info("trained %s in %.0f s (%.0f views/s)", name, result.seconds, result.views_per_second)
     weights = config.encoder_kwargs.get("weights")
     training: dict[str, Any] = {
         "config": config.to_dict(),
         "parent": str(parent_manifest.ref) if parent_manifest else None,
         "init_weights": {"path": str(weights), "sha256": sha256_file(Path(weights))} if weights else None,
         "seconds": round(result.seconds, 1),
-        "views_per_second": round(result.images_per_second, 1),
+        "views_per_second": round(result.views_per_second, 1),
         "epoch_losses": [round(loss, 5) for loss in result.epoch_losses],
         "gallery_images": data.n_anchors,
         "pairs_used": data.pairs_used,
