@@ -7,8 +7,9 @@ duplicates = rows − distinct):
 - vsx: `--producers` processes, each a `KafkaEventSink` (events of one user packed up to 500 per Kafka
   message, lz4, linger 20 ms, crc32c), events built with `Event.trusted`.
 Both feed the same consumers: `--ingesters` `Ingestor` processes in one consumer group.
-Also measured: the request-path cost of logging one search with 10 impressions (build 11 events +
-`sink.log_many`), with `trusted` construction and with validating constructors.
+Also measured: the request-path cost of logging one search with 10 impressions, three ways: `deferred`
+(what serving does: `sink.log_deferred` of a builder, the sender thread builds the validated events),
+`trusted` (build 11 events with the validation-free constructor, then `sink.log_many`) and `validated`.
 
     .venv/bin/python benchmarks/events.py            # 1M events (baseline: 200k)
     .venv/bin/python benchmarks/events.py --quick    # 100k events (baseline: 50k)
@@ -24,7 +25,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from event_logging.clickhouse_store import ClickHouseStore
@@ -178,11 +181,16 @@ def request_path_cost(kafka: KafkaConfig, tmp: Path, n: int) -> dict[str, float]
     sink.log_many(request_events(0))
     sink.flush(30)
     result = {}
-    for label, trusted in (("trusted", True), ("validated", False)):
+    ways: dict[str, Callable[[int], None]] = {
+        "deferred": lambda i: sink.log_deferred(partial(request_events, i, trusted=False), IMPRESSIONS + 1),
+        "trusted": lambda i: sink.log_many(request_events(i, trusted=True)),
+        "validated": lambda i: sink.log_many(request_events(i, trusted=False)),
+    }
+    for label, log in ways.items():
         samples = []
         for i in range(n):
             t0 = time.perf_counter()
-            sink.log_many(request_events(i, trusted=trusted))
+            log(i)
             samples.append((time.perf_counter() - t0) * 1e6)
             if i % 500 == 0:
                 sink.flush(30)  # keep the sender from piling up work between samples
@@ -200,6 +208,7 @@ def main() -> None:
     parser.add_argument("--baseline-events", type=int, default=None)
     parser.add_argument("--producers", type=int, default=2)
     parser.add_argument("--ingesters", type=int, default=2)
+    parser.add_argument("--request-path-only", action="store_true", help="only the request-path cost")
     args = parser.parse_args()
     events = args.events or (100_000 if args.quick else 1_000_000)
     baseline_events = args.baseline_events or (50_000 if args.quick else 200_000)
@@ -211,10 +220,14 @@ def main() -> None:
         ch_base = clickhouse_url(clickhouse, "").rstrip("/")
         cost = request_path_cost(base, tmp, 2_000 if args.quick else 10_000)
         print(
-            f"request path (search + {IMPRESSIONS} impressions → sink.log_many): "
-            f"trusted median {cost['trusted_median_us']:.1f} µs (p99 {cost['trusted_p99_us']:.1f}); "
-            f"validated median {cost['validated_median_us']:.1f} µs (p99 {cost['validated_p99_us']:.1f})"
+            f"request path (search + {IMPRESSIONS} impressions): "
+            + "; ".join(
+                f"{way} median {cost[f'{way}_median_us']:.1f} µs (p99 {cost[f'{way}_p99_us']:.1f})"
+                for way in ("deferred", "trusted", "validated")
+            )
         )
+        if args.request_path_only:
+            return
         naive = run_pipeline(
             "naive",
             base.model_copy(update={"topic": "bench-naive", "consumer_group": "bench-naive"}),

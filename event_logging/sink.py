@@ -1,7 +1,12 @@
 """Where the request path hands events: an in-memory queue drained by one background thread.
 
 `log`/`log_many` only append to a `collections.deque` (atomic under the GIL, well under a microsecond):
-no lock, no I/O, no exception, so logging can never slow down or fail a search. The sender thread wakes
+no I/O, no exception, so logging can never slow down or fail a search. `log_deferred` appends a function
+that builds the events instead, with the number it will build, and the sender thread calls it: building a
+search's eleven events (ids, field dicts, validation) costs ~100 µs on this machine, which then stays off
+the request path. The announced count keeps the `max_queue` bound and the `logged` counter in events (an
+uncontended lock guards that count); a builder that raises, or builds another number, is logged, and its
+shortfall counted as dropped. The sender thread wakes
 every `linger_s` (or at once when a batch is ready), takes up to `max_batch` events and hands them to
 `_deliver`, which the Kafka and embedded sinks implement. When the queue is full (the sender cannot keep
 up even by spooling) events are dropped with a counter and a loud, rate-limited log line.
@@ -14,11 +19,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from event_logging.schema import BaseEvent
 
 logger = logging.getLogger(__name__)
+
+EventBuilder = Callable[[], Iterable[BaseEvent]]
+"""Builds a group of events when called; must not depend on when it is called (timestamps are arguments)."""
 
 COUNTERS = ("logged", "sent", "spooled", "dropped", "replayed")
 DROP_LOG_INTERVAL_S = 10.0
@@ -32,6 +40,10 @@ class EventSink(abc.ABC):
 
     @abc.abstractmethod
     def log_many(self, events: Iterable[BaseEvent]) -> None: ...
+
+    @abc.abstractmethod
+    def log_deferred(self, build: EventBuilder, count: int) -> None:
+        """Log the `count` events `build()` returns, calling it later, off the caller's thread."""
 
     @abc.abstractmethod
     def flush(self, timeout: float = 10.0) -> bool:
@@ -50,7 +62,9 @@ class QueuedSink(EventSink):
     """The shared queue + sender thread; subclasses say how a batch is delivered."""
 
     def __init__(self, *, name: str, max_queue: int, max_batch: int, linger_s: float) -> None:
-        self._queue: deque[BaseEvent] = deque()
+        self._queue: deque[BaseEvent | tuple[EventBuilder, int]] = deque()
+        self._deferred_extra = 0  # events announced by queued builders beyond the one queue slot each
+        self._deferred_lock = threading.Lock()
         self._max_queue = max_queue
         self._max_batch = max_batch
         self._linger_s = linger_s
@@ -67,16 +81,24 @@ class QueuedSink(EventSink):
 
     # -- request path -------------------------------------------------------------------------------
     def log(self, event: BaseEvent) -> None:
-        if len(self._queue) >= self._max_queue:
+        if len(self._queue) + self._deferred_extra >= self._max_queue:
             self._drop_at_queue(1)
             return
         self._queue.append(event)
 
     def log_many(self, events: Iterable[BaseEvent]) -> None:
-        if len(self._queue) >= self._max_queue:
+        if len(self._queue) + self._deferred_extra >= self._max_queue:
             self._drop_at_queue(sum(1 for _ in events))
             return
         self._queue.extend(events)
+
+    def log_deferred(self, build: EventBuilder, count: int) -> None:
+        if len(self._queue) + self._deferred_extra >= self._max_queue:
+            self._drop_at_queue(count)
+            return
+        with self._deferred_lock:
+            self._deferred_extra += count - 1
+            self._queue.append((build, count))
 
     # -- control ------------------------------------------------------------------------------------
     def flush(self, timeout: float = 10.0) -> bool:
@@ -96,7 +118,7 @@ class QueuedSink(EventSink):
 
     def counters(self) -> dict[str, int]:
         counts = dict(self._counts)
-        counts["logged"] = self._taken + len(self._queue) + self._dropped_at_queue
+        counts["logged"] = self._taken + len(self._queue) + self._deferred_extra + self._dropped_at_queue
         return counts
 
     # -- sender thread ------------------------------------------------------------------------------
@@ -124,11 +146,32 @@ class QueuedSink(EventSink):
             self._shutdown()
 
     def _take(self) -> list[BaseEvent]:
+        """Up to about `max_batch` events (a deferred group is built whole, so a batch may exceed it by one group)."""
         queue, batch = self._queue, []
-        for _ in range(min(len(queue), self._max_batch)):
-            batch.append(queue.popleft())
-        self._taken += len(batch)
+        while queue and len(batch) < self._max_batch:
+            item = queue.popleft()
+            if isinstance(item, BaseEvent):
+                batch.append(item)
+                self._taken += 1
+            else:
+                batch.extend(self._build(*item))
         return batch
+
+    def _build(self, build: EventBuilder, count: int) -> list[BaseEvent]:
+        """Run a builder; `taken` advances by the announced count as the slot leaves the queue."""
+        with self._deferred_lock:
+            self._deferred_extra -= count - 1
+            self._taken += count
+        try:
+            events = list(build())
+        except Exception:
+            logger.exception("an event builder raised; its %d events are lost", count)
+            self._count_dropped(count, "event builder raised")
+            return []
+        if len(events) != count:
+            logger.error("an event builder announced %d events and built %d", count, len(events))
+            self._count_dropped(max(count - len(events), 0), "event builder built fewer than announced")
+        return events
 
     def _count(self, name: str, n: int) -> None:
         """Counters other than `dropped` have one writer, the sender thread, so plain `+=` is exact."""

@@ -1,9 +1,10 @@
 """The request path behind the routes: assign the user, search with the served variant, log what was shown.
 
 Logging goes through an event_logging `EventSink`, which only enqueues (a broker or store outage never fails or
-slows a search). Only searches that reached a variant's engine are logged: a body that is not an image or names an
-unknown image fails before the variant matters, so it is no exposure; an engine failure is logged with status 500,
-which is what the error-rate guardrail reads.
+slows a search); a search's events are even built on the sink's thread (`log_deferred`) from values fixed here.
+Only searches that reached a variant's engine are logged: a body that is not an image or names an unknown image
+fails before the variant matters, so it is no exposure; an engine failure is logged with status 500, which is
+what the error-rate guardrail reads.
 
 A user in an interleaving experiment gets both of its rankers' results merged by team-draft interleaving
 (`search_core.interleaving`, coin flips seeded by the request id, so a replay reproduces the list); team A is
@@ -18,6 +19,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import numpy as np
 
@@ -109,7 +111,8 @@ class SearchService:
         teams: Teams | None = None,
     ) -> float:
         latency_ms = (time.perf_counter() - started) * 1000
-        events = search_events(
+        build = partial(
+            search_events,
             request_id=request_id,
             user_id=user_id,
             query_image_id=query_image_id or "",
@@ -120,7 +123,7 @@ class SearchService:
             ts=now or datetime.now(UTC),
             teams=teams,
         )
-        self.sink.log_many(events)
+        self.sink.log_deferred(build, len(tags) * (1 + len(hits)))  # the sender thread builds them
         for tag in tags:
             self.metrics.search_latency.labels(tag.experiment, tag.variant).observe(latency_ms / 1000)
             self.metrics.results.labels(tag.experiment, tag.variant).inc(len(hits))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,40 @@ def test_embedded_sink_inserts_everything_into_chdb(chdb_path: Path, tmp_path: P
     assert stored_counts(store) == (len(events), len(events))
     assert stored_ids(store) == ids(events)
     store.close()
+
+
+def test_deferred_groups_are_built_by_the_sender_and_a_failing_builder_loses_only_itself(
+    chdb_path: Path, tmp_path: Path
+) -> None:
+    """`log_deferred` (what serving uses for a search): the builder runs on the sender thread; everything
+    it returns is stored, and a builder that raises costs its own group only, counted as dropped."""
+    store = open_store(chdb_path=chdb_path)
+    store.migrate()
+    events = searches(60)
+    builders: set[str] = set()
+
+    def group(start: int):
+        def build():
+            builders.add(threading.current_thread().name)
+            return events[start : start + 6]
+
+        return build
+
+    def broken():
+        raise RuntimeError("a bug in a builder")
+
+    sink = make_sink(embedded=True, kafka=KafkaConfig(), spool_dir=tmp_path, store=store)
+    before = stored_counts(store)[0]
+    for start in range(0, 30, 6):
+        sink.log_deferred(group(start), 6)
+    sink.log_deferred(broken, 4)
+    for start in range(30, 60, 6):
+        sink.log_deferred(group(start), 6)
+    assert sink.counters()["logged"] == len(events) + 4  # announced counts, before any builder ran
+    assert sink.flush(30)
+    sink.close()
+    assert builders == {"vsx-embedded-sink"}  # never the caller's thread
+    counts = sink.counters()
+    assert (counts["logged"], counts["sent"], counts["dropped"]) == (len(events) + 4, len(events), 4)
+    assert stored_counts(store)[0] - before == len(events)
+    assert ids(events) <= stored_ids(store)

@@ -41,16 +41,17 @@ def settings(tmp_path: Path, tansu_bootstrap: list[str], clickhouse_db_url: str)
 
 def test_small_loop_through_kafka_and_clickhouse(settings: Settings, tmp_path: Path) -> None:
     catalog_dir = write_fashion_folder(tmp_path / "catalog", per_class=60)
-    size = replace(SIZES["quick"], users=40, days=2, pre_days=1, eval_queries=60, factory="Flat")
+    size = replace(SIZES["quick"], users=40, il_users=30, sweep_users=50, days=2, pre_days=1, eval_queries=60,
+                   factory="Flat")  # fmt: skip
     backend = Backend(embedded=False, chdb_path=None, kafka=settings.kafka, clickhouse=settings.clickhouse,
                       spool_dir=settings.data_dir / "spool")  # fmt: skip
     summary = run_demo(settings, size, backend, source="clickhouse", catalog_spec=str(catalog_dir))
-    exp1, exp2 = summary.experiments
+    exp1, exp2 = summary.experiments[:2]
 
     store = open_store(clickhouse=settings.clickhouse)
     events = deduped_events_sql(store.database)
     # 1. every event the simulator caused arrived exactly once (after dedupe), none more
-    assert store.query(f"SELECT count() FROM {events}")[0][0] == exp1.events + exp2.events
+    assert store.query(f"SELECT count() FROM {events}")[0][0] == sum(exp.events for exp in summary.experiments)
     # 2. the offline evaluation queries never appear in traffic
     catalog = load_catalog(str(catalog_dir))
     queried = {row[0] for row in store.query(f"SELECT DISTINCT query_image_id FROM {events}")}
@@ -66,7 +67,7 @@ def test_small_loop_through_kafka_and_clickhouse(settings: Settings, tmp_path: P
     # 4. v2 names v1 as parent and records the pairs file it used
     artifacts = ArtifactStore(settings.artifacts_dir)
     v2 = artifacts.manifest("encoder", summary.v2)
-    v1 = artifacts.manifest("encoder", exp1.treatment)
+    v1 = artifacts.manifest("encoder", exp1.encoders["treatment"])
     assert v2.parent_version == v1.version and v2.name == v1.name
     assert v2.pairs is not None and Path(v2.pairs.path) == summary.pairs
     assert v2.pairs.sha256 == sha256_file(summary.pairs)
@@ -81,4 +82,14 @@ def test_small_loop_through_kafka_and_clickhouse(settings: Settings, tmp_path: P
     ))  # fmt: skip
     assert exported == clicked
     assert v2.pairs.count == len(exported)
+    # 6. interleaving experiments recorded teams, were analysed as preferences, and the history page has them all
+    il1 = summary.experiments[2]
+    teams = {row[0] for row in store.query(
+        f"SELECT DISTINCT team FROM {events} WHERE experiment = %(exp)s AND event_type = 'impression'",
+        {"exp": il1.name},
+    )}  # fmt: skip
+    assert teams == {"A", "B"}
+    assert {r.method for r in il1.results.results} == {"interleaving"}
+    history = summary.history.read_text()
+    assert all(exp.name in history for exp in summary.experiments)
     store.close()

@@ -16,31 +16,45 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def print_summary(summary: DemoSummary) -> None:
-    """Step 9: offline metrics per encoder version, online CTR lift per experiment, report paths."""
+    """Offline metrics per encoder, online result per experiment and treatment, users needed, paths."""
     console = Console()
+    if not console.is_terminal:  # a log file or pipe: wide enough that the tables do not wrap every cell
+        console.width = 180
     offline = Table(title="offline (Fashion-MNIST: 60k gallery, seeded test queries, relevance = same class)")
     for column in ("encoder", "P@10", "MRR@10", "nDCG@10", "ANN recall@10"):
         offline.add_column(column, justify="right" if column != "encoder" else "left")
     for ref, m in summary.offline.items():
         offline.add_row(ref, *(_fmt(m.get(k), ".4f") for k in ("precision@10", "mrr@10", "ndcg@10", "ann_recall@10")))
     console.print(offline)
-    online = Table(title="online (simulated users, CTR, user-level delta method)")
-    for column in ("experiment", "control", "treatment", "CTR control", "CTR treatment", "lift", "95% CI", "p"):
+    online = Table(title="online (simulated users; A/B: CTR, user-level delta method; interleaving: preference Δ)")
+    for column in ("experiment", "control", "treatment", "control", "treatment", "lift / Δ", "95% CI", "p", "users"):
         online.add_column(column)
     for exp in summary.experiments:
-        row = next((r for r in exp.results.results if r.metric == "ctr" and r.method == "delta"), None)
-        if row is None:
-            online.add_row(exp.name, exp.control, exp.treatment, "—", "—", "—", "—", "—")
-            continue
-        online.add_row(
-            exp.name, exp.control, exp.treatment, _fmt(row.control_mean, ".4f"), _fmt(row.treatment_mean, ".4f"),
-            _fmt(row.rel_lift, "+.2%"), f"[{_fmt(row.ci_low, '+.2%')}, {_fmt(row.ci_high, '+.2%')}]",
-            _fmt(row.p_value, ".2g"),
-        )  # fmt: skip
+        control = next(iter(exp.encoders.values()))
+        for variant, encoder in list(exp.encoders.items())[1:]:
+            row = exp.headline(variant)
+            if row is None:
+                online.add_row(exp.name, control, encoder, *["—"] * 6)
+                continue
+            lift, low, high = (row.abs_lift, row.abs_ci_low, row.abs_ci_high) if exp.kind == "interleaving" else (
+                row.rel_lift, row.ci_low, row.ci_high)  # fmt: skip
+            online.add_row(
+                exp.name, control, encoder, _fmt(row.control_mean, ".4f"), _fmt(row.treatment_mean, ".4f"),
+                _fmt(lift, "+.2%"), f"[{_fmt(low, '+.2%')}, {_fmt(high, '+.2%')}]", _fmt(row.p_value, ".2g"),
+                str(row.n_control if exp.kind == "interleaving" else row.n_control + row.n_treatment),
+            )  # fmt: skip
     console.print(online)
+    needed = Table(title="users needed for 80% power at alpha 0.05 on the observed difference")
+    for column in ("control", "treatment", "A/B (CTR)", "interleaving", "ratio"):
+        needed.add_column(column)
+    for s in summary.sensitivity:
+        ratio = s.ab_users / s.interleaving_users if s.ab_users and s.interleaving_users else None
+        needed.add_row(s.control, s.treatment, _fmt(s.ab_users, ",.0f"), _fmt(s.interleaving_users, ",.0f"),
+                       _fmt(ratio, ".1f"))  # fmt: skip
+    console.print(needed)
     for exp in summary.experiments:
         console.print(f"report: {exp.report}")
-    console.print(f"click pairs: {summary.pairs}\nretrained encoder: {summary.v2}")
+    console.print(f"history: {summary.history}\nclick pairs: {summary.pairs}\nretrained encoder: {summary.v2}")
 
 
 def register(app: typer.Typer) -> None:

@@ -46,12 +46,15 @@ def _reusable(store: ArtifactStore, manifest: Manifest | None, **expected: Any) 
     return verified
 
 
-def ensure_pixels(store: ArtifactStore, catalog: Catalog, name: str = "pixels") -> ArtifactRef:
-    """The raw-pixel baseline encoder (no training, so any valid version is the same thing)."""
-    found = _reusable(store, _latest(store, "encoder", name), pca_dim=None)
+def ensure_pixels(
+    store: ArtifactStore, catalog: Catalog, name: str = "pixels", pca_dim: int | None = None
+) -> ArtifactRef:
+    """The raw-pixel baseline encoder, optionally PCA-reduced (no training: a valid version with the same
+    `pca_dim` is the same thing)."""
+    found = _reusable(store, _latest(store, "encoder", name), pca_dim=pca_dim)
     if found:
         return found.ref
-    return build_pixels_encoder(store, name=name, catalog=catalog).ref
+    return build_pixels_encoder(store, name=name, catalog=catalog, pca_dim=pca_dim).ref
 
 
 def ensure_trained(

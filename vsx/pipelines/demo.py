@@ -1,14 +1,18 @@
 """`vsx demo`: the whole loop in one command, on embedded defaults (or real services with `--services`).
 
 1. catalog (Fashion-MNIST) → 2. pixels baseline + encoder v1 (self-supervised) with indexes, offline eval →
-3. experiment 1 (pixels control vs v1) written as YAML and validated → 4. simulated traffic through the
-real serving app → 5. analysis: results.json + HTML report → 6. click pairs exported → 7. v2 retrained
-from v1 with the pairs, offline eval → 8. experiment 2 (v1 vs v2), traffic, analysis → 9. summary.
+3. experiment 1 (pixels control vs v1) written as YAML, validated, simulated through the real serving app,
+analysed (results.json + HTML report) → 4. click pairs exported → 5. v2 retrained from v1 with the pairs,
+offline eval → 6. experiment 2 (v1 vs v2) → 7-8. the same two ranker pairs as interleaving experiments
+(so the summary can say how many users each design needs) → 9. an encoder sweep: one A/B experiment with
+v2 as control against v1, raw pixels and two PCA-reduced pixel encoders, so the offline-to-online history
+has points across a range of quality → 10. the history page (offline Δ against online Δ) → summary.
 
-Re-running reuses what is valid: artifacts whose hashes verify and whose inputs (config, parent, pairs
-hash) are unchanged, and experiments whose traffic was already simulated (a marker file per experiment
-records the simulation summary next to the experiment's YAML checksum). Simulated time is fixed, so two
-runs on one machine produce the same events.
+The experiments run back to back in simulated time, each over the whole `retrieval` layer, and each is
+stopped when its traffic is done, as a team would. Re-running reuses what is valid: artifacts whose
+hashes verify and whose inputs (config, parent, pairs hash) are unchanged, and experiments whose traffic
+was already simulated (a marker file per experiment records the simulation summary next to the
+experiment's YAML checksum). Simulated time is fixed, so two runs on one machine produce the same events.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from analysis import Results
+from analysis import MetricResult, Results
+from analysis.sensitivity import users_for_power
+from dashboards import render_history
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import Catalog, load_catalog
 from vsx.pipelines.artifacts import ensure_index, ensure_pixels, ensure_trained, offline_metrics, train_config
@@ -45,6 +52,11 @@ class DemoSize:
     v1_epochs: int
     v2_epochs: int
     users: int
+    """Simulated users of each A/B experiment of a ranker pair (experiments 1 and 2)."""
+    il_users: int
+    """Simulated users of each interleaving experiment."""
+    sweep_users: int
+    """Simulated users of the encoder sweep (split over its five variants)."""
     days: int
     pre_days: int
     eval_queries: int
@@ -52,115 +64,179 @@ class DemoSize:
     k: int = 10
     per_class: int | None = None
     """Use a Fashion-MNIST subset folder of this many images per class instead of all 70k (quick runs)."""
+    sweep_pca: tuple[int, ...] = (16, 4)
+    """PCA dimensions of the reduced pixel encoders in the sweep (weaker rankers by construction)."""
 
 
 SIZES = {
-    "full": DemoSize(
-        "full", train="quick", v1_epochs=1, v2_epochs=1, users=1000, days=5, pre_days=2, eval_queries=2000
-    ),
-    "quick": DemoSize(
-        "quick", train="quick", v1_epochs=2, v2_epochs=2, users=150, days=3, pre_days=1, eval_queries=300, per_class=300
-    ),
-}
+    "full": DemoSize("full", train="quick", v1_epochs=1, v2_epochs=1, users=1000, il_users=500, sweep_users=1500,
+                     days=5, pre_days=2, eval_queries=2000),
+    "quick": DemoSize("quick", train="quick", v1_epochs=2, v2_epochs=2, users=150, il_users=80, sweep_users=150,
+                      days=3, pre_days=1, eval_queries=300, per_class=300),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ExperimentOutcome:
     name: str
-    control: str
-    treatment: str
+    kind: str
+    """"ab" or "interleaving"."""
+    encoders: dict[str, str]
+    """Variant name → encoder reference, control first."""
     events: int
     report: Path
     results: Results
+
+    def headline(self, variant: str) -> MetricResult | None:
+        """The row a reader looks at first: CTR by the delta method (A/B), or the interleaving preference."""
+        method = "interleaving" if self.kind == "interleaving" else "delta"
+        metric = "interleaving_preference" if self.kind == "interleaving" else "ctr"
+        rows = (r for r in self.results.results if (r.metric, r.method, r.variant) == (metric, method, variant))
+        return next(rows, None)
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Users each design needs for 80 % power on the difference between two rankers, from the demo's own runs."""
+
+    control: str
+    treatment: str
+    ab_users: float | None
+    interleaving_users: float | None
 
 
 @dataclass(frozen=True)
 class DemoSummary:
     offline: dict[str, dict[str, float]]
     experiments: list[ExperimentOutcome]
+    sensitivity: list[Sensitivity]
     pairs: Path
     v2: ArtifactRef
+    history: Path
 
 
 def _checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _run_experiment(
-    settings: Settings, backend: Backend, store: ArtifactStore, catalog: Catalog, *, name: str, description: str,
-    control: Arm, treatment: Arm, start: datetime, plan: TrafficPlan, size: DemoSize, source: str,
-) -> ExperimentOutcome:  # fmt: skip
-    """Write + validate the YAML, simulate traffic unless done before, analyse, report."""
-    end = start + timedelta(days=plan.days)
-    path = write_experiment(settings.experiments_dir, name=name, description=description, control=control,
-                            treatment=treatment, start=start, end=end, k=size.k)  # fmt: skip
-    validated(settings.experiments_dir, store)
-    marker = settings.data_dir / "demo" / f"{name}.simulated.json"
-    checksum = _checksum(path)
-    done = json.loads(marker.read_text()) if marker.exists() else {}
-    if done.get("yaml_sha256") == checksum:
-        logger.info("experiment %s: traffic already simulated (%d events), reusing", name, done["events"])
-        events = done["events"]
-    else:
-        config = serving_config(settings.artifacts_dir, settings.experiments_dir, catalog, backend)
-        summary = run_traffic(config, catalog, plan=plan, start=start - timedelta(days=plan.pre_days))
-        events = summary.events
-        if not backend.embedded:
-            ingest(backend.kafka, backend.clickhouse, events)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"yaml_sha256": checksum, "events": events, "searches": summary.searches,
-                                      "clicks": summary.clicks, "users": summary.users}))  # fmt: skip
-    results, report = analyze_experiment(settings, name, source=source)
-    return ExperimentOutcome(name, str(control.encoder), str(treatment.encoder), events, report, results)
+@dataclass
+class _Runner:
+    """Runs the demo's experiments one after another in simulated time."""
+
+    settings: Settings
+    backend: Backend
+    store: ArtifactStore
+    catalog: Catalog
+    size: DemoSize
+    source: str
+    clock: datetime
+    runs: int = 0
+
+    def run(self, name: str, description: str, arms: Sequence[Arm], *, users: int, kind: str = "ab",
+            pre_days: int = 0) -> ExperimentOutcome:  # fmt: skip
+        """Write + validate the YAML, simulate traffic unless done before, analyse, report, stop the experiment."""
+        self.runs += 1
+        plan = TrafficPlan(users=users, days=self.size.days, pre_days=pre_days, seed=self.runs)
+        start, end = self.clock + timedelta(days=pre_days), self.clock + timedelta(days=pre_days + plan.days)
+        folder = self.settings.experiments_dir
+        path = write_experiment(folder, name=name, description=description, arms=arms, start=start, end=end,
+                                experiment_type=kind, k=self.size.k)  # fmt: skip
+        validated(folder, self.store)
+        marker = self.settings.data_dir / "demo" / f"{name}.simulated.json"
+        checksum = _checksum(path)
+        done = json.loads(marker.read_text()) if marker.exists() else {}
+        if done.get("yaml_sha256") == checksum:
+            logger.info("experiment %s: traffic already simulated (%d events), reusing", name, done["events"])
+            events = done["events"]
+        else:
+            config = serving_config(self.settings.artifacts_dir, folder, self.catalog, self.backend)
+            summary = run_traffic(config, self.catalog, plan=plan, start=self.clock)
+            events = summary.events
+            if not self.backend.embedded:
+                ingest(self.backend.kafka, self.backend.clickhouse, events)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps({"yaml_sha256": checksum, "events": events, "searches": summary.searches,
+                                          "clicks": summary.clicks, "users": summary.users}))  # fmt: skip
+        set_status(folder, name, "stopped")
+        results, report = analyze_experiment(self.settings, name, source=self.source)
+        self.clock = end
+        return ExperimentOutcome(name, kind, {a.name: str(a.encoder) for a in arms}, events, report, results)
+
+
+def _sensitivity(ab: ExperimentOutcome, interleaving: ExperimentOutcome) -> Sensitivity:
+    """Users for 80 % power from an A/B experiment and an interleaving experiment of the same two rankers."""
+    ab_row, il_row = ab.headline("treatment"), interleaving.headline("treatment")
+    return Sensitivity(
+        control=ab.encoders["control"],
+        treatment=ab.encoders["treatment"],
+        ab_users=users_for_power(ab_row) if ab_row else None,
+        interleaving_users=users_for_power(il_row) if il_row else None,
+    )
 
 
 def run_demo(
     settings: Settings, size: DemoSize, backend: Backend, source: str, catalog_spec: str = "fashion-mnist"
 ) -> DemoSummary:
-    """Steps 1–8 of the module docstring; the command prints the summary (step 9)."""
+    """Steps 1–10 of the module docstring; the command prints the summary."""
     store = ArtifactStore(settings.artifacts_dir)
     if size.per_class and catalog_spec == "fashion-mnist":
         catalog_spec = str(fashion_subset_folder(settings.data_dir / f"fmnist-{size.per_class}", size.per_class))
     catalog = load_catalog(catalog_spec)
-    logger.info("[1/8] catalog %s: %d gallery, %d query images", catalog.name, len(catalog.gallery_ids),
+    logger.info("[1/10] catalog %s: %d gallery, %d query images", catalog.name, len(catalog.gallery_ids),
                 len(catalog.query_ids))  # fmt: skip
-    logger.info("[2/8] baseline and encoder v1 (training schedule %r, %d epochs)", size.train, size.v1_epochs)
+
+    def arm(name: str, encoder: ArtifactRef) -> Arm:
+        index = ensure_index(store, catalog, encoder, factory=size.factory, queries=size.eval_queries)
+        return Arm(name, encoder, index)
+
+    logger.info("[2/10] baseline and encoder v1 (training schedule %r, %d epochs)", size.train, size.v1_epochs)
     pixels = ensure_pixels(store, catalog)
-    pixels_index = ensure_index(store, catalog, pixels, factory=size.factory, queries=size.eval_queries)
     v1 = ensure_trained(store, catalog, name="cnn", config=train_config(size.train, size.v1_epochs))
-    v1_index = ensure_index(store, catalog, v1, factory=size.factory, queries=size.eval_queries)
-    arms = {"pixels": Arm("control", pixels, pixels_index)}
-    arms["v1"] = Arm("treatment", v1, v1_index)
-    write_platform(settings.experiments_dir, arms["pixels"], size.k)
+    control = arm("control", pixels)
+    write_platform(settings.experiments_dir, control, size.k)
+    runner = _Runner(settings, backend, store, catalog, size, source, SIM_START)
 
-    logger.info("[3-5/8] experiment 1: %s vs %s", pixels, v1)
-    plan1 = TrafficPlan(users=size.users, days=size.days, pre_days=size.pre_days, seed=1)
-    start1 = SIM_START + timedelta(days=size.pre_days)
-    exp1_name = f"enc-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}"
-    exp1 = _run_experiment(settings, backend, store, catalog, name=exp1_name, description=f"{v1} vs raw pixels",
-                           control=arms["pixels"], treatment=arms["v1"], start=start1, plan=plan1, size=size,
-                           source=source)  # fmt: skip
-    set_status(settings.experiments_dir, exp1_name, "stopped")
+    logger.info("[3/10] experiment 1 (A/B): %s vs %s", pixels, v1)
+    v1_vs_pixels = [control, arm("treatment", v1)]
+    exp1 = runner.run(f"enc-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}", f"{v1} vs raw pixels",
+                      v1_vs_pixels, users=size.users, pre_days=size.pre_days)  # fmt: skip
 
-    logger.info("[6/8] click pairs of %s", exp1_name)
-    pairs = export_experiment_pairs(settings, exp1_name, source=source)
+    logger.info("[4/10] click pairs of %s", exp1.name)
+    pairs = export_experiment_pairs(settings, exp1.name, source=source)
 
-    logger.info("[7/8] encoder v2: retrained from %s with the click pairs", v1)
+    logger.info("[5/10] encoder v2: retrained from %s with the click pairs", v1)
     v2 = ensure_trained(store, catalog, name="cnn", config=train_config(size.train, size.v2_epochs), parent=v1,
                         pairs_path=pairs)  # fmt: skip
-    v2_index = ensure_index(store, catalog, v2, factory=size.factory, queries=size.eval_queries)
 
-    logger.info("[8/8] experiment 2: %s vs %s", v1, v2)
-    plan2 = TrafficPlan(users=size.users, days=size.days, pre_days=0, seed=2)
-    start2 = start1 + timedelta(days=size.days)
-    exp2_name = f"enc-{v2.name}{v2.version}-vs-{v1.name}{v1.version}"
-    exp2 = _run_experiment(settings, backend, store, catalog, name=exp2_name, description=f"{v2} (click pairs) vs {v1}",
-                           control=Arm("control", v1, v1_index), treatment=Arm("treatment", v2, v2_index),
-                           start=start2, plan=plan2, size=size, source=source)  # fmt: skip
-    set_status(settings.experiments_dir, exp2_name, "stopped")
-    offline = {str(ref): offline_metrics(store, index) for ref, index in
-               ((pixels, pixels_index), (v1, v1_index), (v2, v2_index))}  # fmt: skip
-    return DemoSummary(offline=offline, experiments=[exp1, exp2], pairs=pairs, v2=v2)
+    logger.info("[6/10] experiment 2 (A/B): %s vs %s", v1, v2)
+    v2_vs_v1 = [arm("control", v1), arm("treatment", v2)]
+    exp2 = runner.run(f"enc-{v2.name}{v2.version}-vs-{v1.name}{v1.version}", f"{v2} (click pairs) vs {v1}",
+                      v2_vs_v1, users=size.users)  # fmt: skip
+
+    logger.info("[7-8/10] the same ranker pairs interleaved")
+    il1 = runner.run(f"il-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}", f"{v1} vs raw pixels, interleaved",
+                     v1_vs_pixels, users=size.il_users, kind="interleaving")  # fmt: skip
+    il2 = runner.run(f"il-{v2.name}{v2.version}-vs-{v1.name}{v1.version}", f"{v2} vs {v1}, interleaved", v2_vs_v1,
+                     users=size.il_users, kind="interleaving")  # fmt: skip
+
+    logger.info("[9/10] encoder sweep: %s against weaker encoders", v2)
+    reduced = [ensure_pixels(store, catalog, name=f"pixels-pca{d}", pca_dim=d) for d in size.sweep_pca]
+    sweep_arms = [arm("control", v2), arm("v1", v1), arm("pixels", pixels),
+                  *(arm(f"pca{d}", ref) for d, ref in zip(size.sweep_pca, reduced, strict=True))]  # fmt: skip
+    sweep = runner.run(f"sweep-{v2.name}{v2.version}", f"{v2} against v1, raw pixels and PCA-reduced pixels",
+                       sweep_arms, users=size.sweep_users)  # fmt: skip
+
+    logger.info("[10/10] offline-to-online history")
+    history = render_history(settings.reports_dir, None)
+    offline = {str(a.encoder): offline_metrics(store, a.index) for a in sweep_arms}
+    return DemoSummary(
+        offline=offline,
+        experiments=[exp1, exp2, il1, il2, sweep],
+        sensitivity=[_sensitivity(exp1, il1), _sensitivity(exp2, il2)],
+        pairs=pairs,
+        v2=v2,
+        history=history,
+    )
 
 
 def size_note(size: DemoSize) -> str:
@@ -169,5 +245,6 @@ def size_note(size: DemoSize) -> str:
     return (f"demo size {size.name!r} on {catalog}: encoders trained with the {size.train!r} schedule for "
             f"{size.v1_epochs} "
             f"(v1) / {size.v2_epochs} (v2) epochs (the full CPU config trains longer: `vsx train --config cpu`); "
-            f"{size.users} simulated users over {size.pre_days}+{size.days} days per experiment; "
+            f"{size.users} simulated users per A/B experiment over {size.pre_days}+{size.days} days, "
+            f"{size.il_users} per interleaving experiment and {size.sweep_users} in the encoder sweep; "
             f"offline eval on {size.eval_queries} seeded test queries. {json.dumps(asdict(size))}")  # fmt: skip

@@ -7,6 +7,7 @@ experiment the demo runs is one `vsx experiments validate` accepts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -54,15 +55,17 @@ def write_experiment(
     *,
     name: str,
     description: str,
-    control: Arm,
-    treatment: Arm,
+    arms: Sequence[Arm],
     start: datetime,
     end: datetime | None = None,
     status: str = "running",
     experiment_type: str = "ab",
     k: int = 10,
 ) -> Path:
-    """An A/B (or interleaving) experiment over the whole `retrieval` layer, 50/50, CTR primary."""
+    """An A/B (or interleaving) experiment over the whole `retrieval` layer, equal weights, CTR primary.
+
+    The first arm is the control; an interleaving experiment takes exactly two.
+    """
     doc = {
         "name": name,
         "description": description,
@@ -76,8 +79,8 @@ def write_experiment(
         "hash_version": 1,
         "start": start.isoformat().replace("+00:00", "Z"),
         "end": end.isoformat().replace("+00:00", "Z") if end else None,
-        "control": control.name,
-        "variants": [control.as_yaml(0.5, k), treatment.as_yaml(0.5, k)],
+        "control": arms[0].name,
+        "variants": [a.as_yaml(1 / len(arms), k) for a in arms],
         "primary_metric": "ctr",
         "secondary_metrics": ["dwell_per_click", "clicks_per_user", "search_success_rate", "dwell_p50"],
         "guardrails": [{"metric": "latency_p95", "max": 500}, {"metric": "zero_result_rate", "max": 0.01},
