@@ -9,9 +9,10 @@ is false and a note says why, because a broken split biases every estimate.
 An interleaving plan gets one `interleaving` row (`analysis.interleaving`) per non-control variant
 from the `InterleavingStats` the caller read from the event store, and no A/B rows: serving shows every
 user of the experiment the same merged list whatever their variant label, so comparing the label groups
-would only be an A/A test (and a 5 % chance of a false verdict). Its users are not split between
-rankers, so its SRM result counts them as one arm ("all") with no test, and is always ok; guardrails
-(latency, errors) are still read per label group.
+would only be an A/A test (and a 5 % chance of a false verdict). The preference is then the results'
+primary metric (what the report's verdict and the history read), and the daily series counts users
+without a metric value. Its users are not split between rankers, so the SRM result lists the label
+groups with no test and is always ok; guardrails (latency, errors) are still read per label group.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import asdict
 from itertools import accumulate
 
 from analysis.errors import UnknownVariantError
+from analysis.interleaving import METRIC as INTERLEAVING_METRIC
 from analysis.interleaving import interleaving_row
 from analysis.metrics import MeanMetric, Metric, QuantileMetric, RatioMetric, arm_value, get_metric, has_pre_period
 from analysis.moments import Moments
@@ -66,7 +68,7 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
         if moments.n == 0:
             notes.append(f"variant {variant!r} has no users: not enough data")
     if plan.experiment_type == "interleaving":
-        srm_result = _srm_one_arm(arms)
+        srm_result = _srm_untested(arms, plan)
         notes.append("interleaving: every user sees both rankers, so there is no traffic split to check (no SRM test)")
     else:
         srm_result = _srm(arms, plan)
@@ -94,7 +96,7 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
         alpha=plan.alpha,
         correction=plan.correction,
         control=plan.control,
-        primary_metric=plan.primary_metric,
+        primary_metric=INTERLEAVING_METRIC if plan.experiment_type == "interleaving" else plan.primary_metric,
         srm=srm_result,
         results=rows,
         guardrails=guardrails,
@@ -128,9 +130,10 @@ def _srm(arms: dict[str, Moments], plan: AnalysisPlan) -> SrmResult:
     return SrmResult(p_value=check.p_value, observed=observed, expected=shares, ok=check.ok)
 
 
-def _srm_one_arm(arms: dict[str, Moments]) -> SrmResult:
-    """All users as one arm: nothing to compare, so no p-value and never a mismatch."""
-    return SrmResult(p_value=None, observed={"all": sum(m.n for m in arms.values())}, expected={"all": 1.0}, ok=True)
+def _srm_untested(arms: dict[str, Moments], plan: AnalysisPlan) -> SrmResult:
+    """Users per label group beside the designed shares, untested: nothing depends on the split."""
+    expected = dict(plan.weights) if plan.weights is not None else {v: 1 / len(arms) for v in arms}
+    return SrmResult(p_value=None, observed={v: m.n for v, m in arms.items()}, expected=expected, ok=True)
 
 
 def _missing_input(metric: Metric, data: ExperimentData, *, value_only: bool = False) -> str | None:
@@ -223,7 +226,8 @@ def _guardrail(
 def _daily(data: ExperimentData, plan: AnalysisPlan, variants: Sequence[str]) -> list[DailyPoint]:
     """Users first exposed per day and the primary metric over everyone exposed up to that day."""
     primary = get_metric(plan.primary_metric)
-    computable = not isinstance(primary, QuantileMetric) and _missing_input(primary, data) is None
+    computable = plan.experiment_type == "ab" and not isinstance(primary, QuantileMetric)
+    computable = computable and _missing_input(primary, data) is None
     points = []
     for variant in variants:
         days = data.daily.get(variant, ())

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from analysis.interleaving import METRIC as INTERLEAVING_METRIC
 from dashboards.agreement import MIN_POINTS, Agreement
 from dashboards.formatting import coefficient, confidence_label, metric_label, p_phrase
 from dashboards.history import (
@@ -72,8 +73,11 @@ class PointRow:
 
 def _online_label(series: Series, points: Sequence[HistoryPoint]) -> str:
     metrics = {p.metric for p in points}
-    base = metric_label(metrics.pop()) if len(metrics) == 1 else "primary-metric"
-    return f"{base} lift vs control" if series == "ab" else f"{base} interleaving preference"
+    metric = metrics.pop() if len(metrics) == 1 else None
+    base = metric_label(metric) if metric else "primary-metric"
+    if series == "ab":
+        return f"{base} lift vs control"
+    return base if metric == INTERLEAVING_METRIC else f"{base} interleaving preference"
 
 
 def _ranking(panels: Sequence[Panel]) -> list[Panel]:

@@ -116,7 +116,8 @@ def test_analyze_appends_the_interleaving_row_and_skips_srm(store: EventStore) -
     data = EventStoreSource(store, "test").load(PLAN)
     results = analyze(data, PLAN, interleaving_stats(store, PLAN))
     assert results.srm.p_value is None and results.srm.ok
-    assert results.srm.observed == {"all": len(EXPECTED)}
+    assert results.srm.observed == {"control": 0, "treatment": len(EXPECTED)}  # every test user is labelled treatment
+    assert results.primary_metric == METRIC and {r.method for r in results.results} == {"interleaving"}
     (row,) = [r for r in results.results if r.method == "interleaving"]
     expected = compare_interleaving(_expected_stats(), alpha=PLAN.alpha)
     assert (row.metric, row.variant, row.n_control) == (METRIC, "treatment", len(EXPECTED))
@@ -142,4 +143,4 @@ def test_analyze_notes_a_missing_interleaving_input() -> None:
     results = analyze(ExperimentData(source="file", arms=arms), PLAN)
     assert not [r for r in results.results if r.method == "interleaving"]
     assert any("interleaving preference left out" in n for n in results.notes)
-    assert results.srm.observed == {"all": 6}
+    assert results.srm.observed == {"control": 3, "treatment": 3}

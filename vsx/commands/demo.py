@@ -61,13 +61,18 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_cmd(
         quick: bool = typer.Option(False, "--quick", help="A small run (≤ 3 minutes) for tests and a first look."),
+        large: bool = typer.Option(
+            False, "--large", help="The outcome run (about an hour): full CPU training, exact search, 5x the users."
+        ),
         services: bool = typer.Option(
             False, "--services", help="Use the running Kafka broker and ClickHouse server (`vsx services up`)."
         ),
     ) -> None:
         """Run the loop end to end on Fashion-MNIST; re-running reuses what is still valid."""
+        if quick and large:
+            raise typer.BadParameter("choose one size", param_hint="--quick / --large")
         settings = get_settings()
-        size = SIZES["quick" if quick else "full"]
+        size = SIZES["quick" if quick else "large" if large else "full"]
         Console(stderr=True).print(size_note(size))
         backend = Backend(
             embedded=not services, chdb_path=settings.data_dir / "chdb", kafka=settings.kafka,

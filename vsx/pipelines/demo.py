@@ -45,7 +45,8 @@ SIM_START = datetime(2026, 1, 5, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class DemoSize:
-    """How much work each step does. `full` fits ≤ 12 minutes on 2 cores; `quick` ≤ 3 for tests."""
+    """How much work each step does. `full` fits ≤ 12 minutes on 2 cores; `quick` ≤ 3 for tests; `large` (about
+    an hour) is the outcome run: the full CPU training config, exact search, all 10k test queries, 5× the users."""
 
     name: str
     train: str
@@ -60,6 +61,7 @@ class DemoSize:
     days: int
     pre_days: int
     eval_queries: int
+    """Seeded test queries of the offline evaluation; 0 = all of them."""
     factory: str = "HNSW32"
     k: int = 10
     per_class: int | None = None
@@ -69,6 +71,8 @@ class DemoSize:
 
 
 SIZES = {
+    "large": DemoSize("large", train="cpu", v1_epochs=6, v2_epochs=2, users=5000, il_users=3000, sweep_users=5000,
+                      days=5, pre_days=2, eval_queries=0, factory="Flat"),
     "full": DemoSize("full", train="quick", v1_epochs=1, v2_epochs=1, users=1000, il_users=500, sweep_users=1500,
                      days=5, pre_days=2, eval_queries=2000),
     "quick": DemoSize("quick", train="quick", v1_epochs=2, v2_epochs=2, users=150, il_users=80, sweep_users=150,
@@ -247,4 +251,5 @@ def size_note(size: DemoSize) -> str:
             f"(v1) / {size.v2_epochs} (v2) epochs (the full CPU config trains longer: `vsx train --config cpu`); "
             f"{size.users} simulated users per A/B experiment over {size.pre_days}+{size.days} days, "
             f"{size.il_users} per interleaving experiment and {size.sweep_users} in the encoder sweep; "
-            f"offline eval on {size.eval_queries} seeded test queries. {json.dumps(asdict(size))}")  # fmt: skip
+            f"offline eval on {size.eval_queries or 'all'} seeded test queries with a {size.factory} index. "
+            f"{json.dumps(asdict(size))}")  # fmt: skip
