@@ -8,7 +8,6 @@ index) runs beside it, so every ranker is the user's full configuration with the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,13 +17,11 @@ from fastapi.testclient import TestClient
 
 from analysis.interleaving import interleaving_stats
 from analysis.plan import AnalysisPlan
-from event_logging.factory import open_store
 from event_logging.store import EventStore
 from experiments.assign import ServedVariant
 from search_core.catalog import Catalog
 from search_core.interleaving import team_draft_interleave
-from serving.app import create_app
-from tests.serving.conftest import PLATFORM_YAML, RANKING_YAML, make_config, stored_events, write_experiments
+from tests.serving.conftest import PLATFORM_YAML, RANKING_YAML, stored_events, write_experiments
 
 pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
 
@@ -48,28 +45,18 @@ INDEX = {"control": ("pixels-flat@1", {}), "treatment": ("pixels-hnsw@1", {"efSe
 
 
 @pytest.fixture(scope="module")
-def il_chdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's own event store (overrides conftest's): the preference test counts every exposed user."""
     return tmp_path_factory.mktemp("il-chdb")
 
 
 @pytest.fixture(scope="module")
-def il_app(artifacts_dir: Path, il_chdb: Path, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    folder = write_experiments(
+def experiments_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The conftest's app, client and store fixtures then serve the interleaving experiment beside enc-v1."""
+    return write_experiments(
         tmp_path_factory.mktemp("il-experiments"),
         {"platform.yaml": PLATFORM_YAML, "enc-v1.yaml": RANKING_YAML, "mmr-il.yaml": INTERLEAVING_YAML},
     )
-    return create_app(make_config(artifacts_dir, folder, il_chdb, tmp_path_factory.mktemp("il-spool")))
-
-
-@pytest.fixture(scope="module")
-def il_client(il_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(il_app, raise_server_exceptions=False) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def il_store(il_client: TestClient, il_chdb: Path) -> EventStore:
-    return open_store(chdb_path=il_chdb)
 
 
 def _ranking(app: FastAPI, ranking_variant: str, rerank: str, image_id: str, k: int = 8) -> list[str]:
@@ -87,16 +74,14 @@ def _search(client: TestClient, user: str, image_id: str, k: int = 8) -> dict:
     return resp.json()
 
 
-def test_results_are_the_team_draft_merge_of_both_rankers(
-    il_client: TestClient, il_app: FastAPI, catalog: Catalog
-) -> None:
+def test_results_are_the_team_draft_merge_of_both_rankers(client: TestClient, app: FastAPI, catalog: Catalog) -> None:
     merged_differs = False
     for i, qid in enumerate(catalog.query_ids[:6]):
-        body = _search(il_client, f"il-user-{i}", qid)
+        body = _search(client, f"il-user-{i}", qid)
         variants = {a["experiment"]: a["variant"] for a in body["assignments"]}
         assert set(variants) == {"enc-v1", "mmr-il"}  # both layers: the merge is done with the user's index
-        team_a = _ranking(il_app, variants["enc-v1"], "plain", qid)
-        team_b = _ranking(il_app, variants["enc-v1"], "diverse", qid)
+        team_a = _ranking(app, variants["enc-v1"], "plain", qid)
+        team_b = _ranking(app, variants["enc-v1"], "diverse", qid)
         expected = team_draft_interleave(team_a, team_b, 8, seed=body["request_id"])
         assert [r["image_id"] for r in body["results"]] == [item.image_id for item in expected]
         assert [r["position"] for r in body["results"]] == list(range(1, 9))
@@ -105,14 +90,14 @@ def test_results_are_the_team_draft_merge_of_both_rankers(
 
 
 def test_impressions_record_teams_for_the_interleaving_experiment_only(
-    il_client: TestClient, il_app: FastAPI, il_store: EventStore, catalog: Catalog
+    client: TestClient, app: FastAPI, store: EventStore, catalog: Catalog
 ) -> None:
     qid = catalog.query_ids[7]
-    body = _search(il_client, "il-teams", qid)
-    events = stored_events(il_app, il_store, body["request_id"])
+    body = _search(client, "il-teams", qid)
+    events = stored_events(app, store, body["request_id"])
     variant = {a["experiment"]: a["variant"] for a in body["assignments"]}["enc-v1"]
-    team_a = _ranking(il_app, variant, "plain", qid)
-    team_b = _ranking(il_app, variant, "diverse", qid)
+    team_a = _ranking(app, variant, "plain", qid)
+    team_b = _ranking(app, variant, "diverse", qid)
     expected = [item.team for item in team_draft_interleave(team_a, team_b, 8, seed=body["request_id"])]
     impressions = {e: [x for x in events if x["experiment"] == e and x["event_type"] == "impression"]
                    for e in ("mmr-il", "enc-v1")}  # fmt: skip
@@ -122,22 +107,22 @@ def test_impressions_record_teams_for_the_interleaving_experiment_only(
 
 
 def test_clicks_on_served_results_become_the_preference(
-    il_client: TestClient, il_app: FastAPI, il_store: EventStore, catalog: Catalog
+    client: TestClient, app: FastAPI, store: EventStore, catalog: Catalog
 ) -> None:
     """Users who click only on team B's results: every clicked query is a B win in the analysis."""
     users = [f"il-clicker-{i}" for i in range(5)]
     for user, qid in zip(users, catalog.query_ids[10:15], strict=True):
-        body = _search(il_client, user, qid)
-        events = stored_events(il_app, il_store, body["request_id"])
+        body = _search(client, user, qid)
+        events = stored_events(app, store, body["request_id"])
         team_b = [e for e in events if e["experiment"] == "mmr-il" and e["team"] == "B"]
         first_b = team_b[0]
         click = {"event_type": "click", "request_id": body["request_id"],
                  "result_image_id": first_b["result_image_id"], "position": first_b["position"]}  # fmt: skip
-        resp = il_client.post("/v1/events", json=click, headers={"X-User-Id": user})
+        resp = client.post("/v1/events", json=click, headers={"X-User-Id": user})
         assert resp.status_code == 202, resp.text
-    assert il_app.state.service.sink.flush(timeout=10)
+    assert app.state.service.sink.flush(timeout=10)
     start = datetime(2020, 1, 1, tzinfo=UTC)
     plan = AnalysisPlan("mmr-il", control="plain", start=start, experiment_type="interleaving")
-    stats = interleaving_stats(il_store, plan)
+    stats = interleaving_stats(store, plan)
     assert (stats.sum_wins_a, stats.sum_wins_b, stats.sum_ties) == (0, len(users), 0)
     assert stats.n >= len(users)  # every exposed user of the module counts, clickers or not

@@ -75,7 +75,7 @@ SIZES = {
                       days=5, pre_days=2, eval_queries=0, factory="Flat"),
     "full": DemoSize("full", train="quick", v1_epochs=1, v2_epochs=1, users=1000, il_users=500, sweep_users=1500,
                      days=5, pre_days=2, eval_queries=2000),
-    "quick": DemoSize("quick", train="quick", v1_epochs=2, v2_epochs=2, users=150, il_users=80, sweep_users=150,
+    "quick": DemoSize("quick", train="quick", v1_epochs=2, v2_epochs=2, users=150, il_users=60, sweep_users=100,
                       days=3, pre_days=1, eval_queries=300, per_class=300),
 }  # fmt: skip
 
