@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="256 images instead of 2,048")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile in the optimised path")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
+    parser.add_argument("--encoders", nargs="+", choices=list(SPECS), default=list(SPECS), help="which encoders")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -101,8 +102,8 @@ def main() -> None:
     print(f"{n} Fashion-MNIST images, {args.threads} torch thread(s), torch {torch.__version__}")
     header = f"{'encoder':<10} {'naive img/s':>12} {'batched img/s':>14} {'embed img/s':>12} {'embed/naive':>12}"
     print(header + (f" {'compiled img/s':>15} {'compile s':>10}" if args.compile else ""))
-    for name, spec in SPECS.items():
-        print(bench(name, spec, images, args.compile), flush=True)
+    for name in args.encoders:
+        print(bench(name, SPECS[name], images, args.compile), flush=True)
 
 
 if __name__ == "__main__":
