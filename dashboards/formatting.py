@@ -13,6 +13,10 @@ from datetime import UTC, datetime
 MISSING = "—"
 MINUS = "\N{MINUS SIGN}"
 
+MANIFEST_BOOKKEEPING = frozenset({"eval_queries"})
+"""Numbers a manifest keeps beside its offline metrics (how many queries were evaluated) that are not quality
+metrics: never compared, correlated or listed as one."""
+
 METHOD_LABELS = {"delta": "delta", "cuped": "CUPED", "sequential": "sequential", "interleaving": "interleaving"}
 CORRECTION_LABELS = {"holm": "Holm", "bh": "Benjamini–Hochberg"}
 CORRECTION_SHORT = {"holm": "Holm", "bh": "BH"}

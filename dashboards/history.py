@@ -34,7 +34,7 @@ from typing import Literal
 from analysis.results import MetricResult, Results
 from dashboards.agreement import Agreement, rank_agreement
 from dashboards.errors import ResultsFileError
-from dashboards.formatting import is_number, metric_label
+from dashboards.formatting import MANIFEST_BOOKKEEPING, is_number, metric_label
 from dashboards.layout import RESULTS_NAME, read_results
 from dashboards.verdict import treatment_variants
 
@@ -200,7 +200,7 @@ def collect_history(
 
 def offline_metric_names(points: Sequence[HistoryPoint]) -> list[str]:
     """Offline metrics present in any point: the usual four first, then others as they appear."""
-    present = dict.fromkeys(name for p in points for name in p.offline_delta)
+    present = dict.fromkeys(name for p in points for name in p.offline_delta if name not in MANIFEST_BOOKKEEPING)
     return [m for m in OFFLINE_ORDER if m in present] + [m for m in present if m not in OFFLINE_ORDER]
 
 

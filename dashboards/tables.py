@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from analysis.results import GuardrailResult, MetricResult, Results
-from dashboards.formatting import MISSING, metric_label, num
+from dashboards.formatting import MANIFEST_BOOKKEEPING, MISSING, metric_label, num
 from dashboards.verdict import preferred_row, treatment_variants
 
 GuardrailStatus = Literal["ok", "violated", "unknown"]
@@ -117,7 +117,9 @@ def variant_metrics(results: Results) -> tuple[list[str], list[str], list[Varian
     online_names = [m for m in metric_order(results) if m in ab_metrics]
     preference_names = interleaving_metrics(results)
     offline = {o.variant: o for o in results.offline}
-    offline_names = list(dict.fromkeys(name for o in results.offline for name in o.metrics))
+    offline_names = list(
+        dict.fromkeys(name for o in results.offline for name in o.metrics if name not in MANIFEST_BOOKKEEPING)
+    )
     variants = variant_order(results) + [v for v in offline if v not in variant_order(results)]
     rows = [
         VariantMetrics(

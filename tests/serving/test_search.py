@@ -12,6 +12,7 @@ from PIL import Image
 
 from event_logging.store import EventStore
 from search_core.catalog import Catalog
+from serving.models import SearchResponse
 from tests.serving.conftest import stored_events
 
 pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
@@ -37,6 +38,8 @@ def test_json_search_returns_ranked_results(client: TestClient, catalog: Catalog
     assert "/" in first["image_id"]  # folder catalog ids are relative paths
     assert first["label"] in catalog.class_names
     assert body["latency_ms"] > 0
+    # the body is built without the pydantic models: it must still be exactly what SearchResponse documents
+    assert SearchResponse.model_validate(body).model_dump(mode="json") == body
 
 
 def test_default_k_comes_from_the_served_variant(client: TestClient, catalog: Catalog) -> None:

@@ -4,9 +4,10 @@
 3. experiment 1 (pixels control vs v1) written as YAML, validated, simulated through the real serving app,
 analysed (results.json + HTML report) → 4. click pairs exported → 5. v2 retrained from v1 with the pairs,
 offline eval → 6. experiment 2 (v1 vs v2) → 7-8. the same two ranker pairs as interleaving experiments
-(so the summary can say how many users each design needs) → 9. an encoder sweep: one A/B experiment with
-v2 as control against v1, raw pixels and two PCA-reduced pixel encoders, so the offline-to-online history
-has points across a range of quality → 10. the history page (offline Δ against online Δ) → summary.
+(so the summary can say how many users each design needs), and raw pixels against PCA-16 pixels → 9. an
+encoder sweep: one A/B experiment with v2 as control against v1, raw pixels and two PCA-reduced pixel
+encoders, so the offline-to-online history has points across a range of quality → 10. the history page
+(offline Δ against online Δ) → summary.
 
 The experiments run back to back in simulated time, each over the whole `retrieval` layer, and each is
 stopped when its traffic is done, as a team would. Re-running reuses what is valid: artifacts whose
@@ -73,7 +74,7 @@ class DemoSize:
 SIZES = {
     "large": DemoSize("large", train="cpu", v1_epochs=6, v2_epochs=2, users=5000, il_users=3000, sweep_users=5000,
                       days=5, pre_days=2, eval_queries=0, factory="Flat"),
-    "full": DemoSize("full", train="quick", v1_epochs=1, v2_epochs=1, users=1000, il_users=500, sweep_users=1500,
+    "full": DemoSize("full", train="quick", v1_epochs=1, v2_epochs=1, users=1000, il_users=400, sweep_users=1000,
                      days=5, pre_days=2, eval_queries=2000),
     "quick": DemoSize("quick", train="quick", v1_epochs=2, v2_epochs=2, users=150, il_users=60, sweep_users=100,
                       days=3, pre_days=1, eval_queries=300, per_class=300),
@@ -217,16 +218,20 @@ def run_demo(
     exp2 = runner.run(f"enc-{v2.name}{v2.version}-vs-{v1.name}{v1.version}", f"{v2} (click pairs) vs {v1}",
                       v2_vs_v1, users=size.users)  # fmt: skip
 
-    logger.info("[7-8/10] the same ranker pairs interleaved")
+    logger.info("[7-8/10] the same ranker pairs interleaved, and raw pixels against a PCA-reduced version")
     il1 = runner.run(f"il-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}", f"{v1} vs raw pixels, interleaved",
                      v1_vs_pixels, users=size.il_users, kind="interleaving")  # fmt: skip
     il2 = runner.run(f"il-{v2.name}{v2.version}-vs-{v1.name}{v1.version}", f"{v2} vs {v1}, interleaved", v2_vs_v1,
                      users=size.il_users, kind="interleaving")  # fmt: skip
+    reduced = {d: arm(f"pca{d}", ensure_pixels(store, catalog, name=f"pixels-pca{d}", pca_dim=d))
+               for d in size.sweep_pca}  # fmt: skip
+    weaker = reduced[size.sweep_pca[0]]
+    il3 = runner.run(f"il-{weaker.encoder.name}-vs-{pixels.name}", f"{weaker.encoder} vs raw pixels, interleaved",
+                     [control, Arm("treatment", weaker.encoder, weaker.index)], users=size.il_users,
+                     kind="interleaving")  # fmt: skip
 
     logger.info("[9/10] encoder sweep: %s against weaker encoders", v2)
-    reduced = [ensure_pixels(store, catalog, name=f"pixels-pca{d}", pca_dim=d) for d in size.sweep_pca]
-    sweep_arms = [arm("control", v2), arm("v1", v1), arm("pixels", pixels),
-                  *(arm(f"pca{d}", ref) for d, ref in zip(size.sweep_pca, reduced, strict=True))]  # fmt: skip
+    sweep_arms = [arm("control", v2), arm("v1", v1), arm("pixels", pixels), *reduced.values()]
     sweep = runner.run(f"sweep-{v2.name}{v2.version}", f"{v2} against v1, raw pixels and PCA-reduced pixels",
                        sweep_arms, users=size.sweep_users)  # fmt: skip
 
@@ -235,7 +240,7 @@ def run_demo(
     offline = {str(a.encoder): offline_metrics(store, a.index) for a in sweep_arms}
     return DemoSummary(
         offline=offline,
-        experiments=[exp1, exp2, il1, il2, sweep],
+        experiments=[exp1, exp2, il1, il2, il3, sweep],
         sensitivity=[_sensitivity(exp1, il1), _sensitivity(exp2, il2)],
         pairs=pairs,
         v2=v2,
