@@ -52,15 +52,19 @@ class Case:
     settings: tuple[dict[str, Any], ...]  # query parameters timed one after another on the same build
 
 
-def cases(n: int) -> list[Case]:
+KINDS = ("flat", "hnsw", "ivf", "ivfpq", "ivfpq-rflat")
+
+
+def cases(n: int, kinds: tuple[str, ...] = KINDS) -> list[Case]:
+    """The index families to time; Flat always comes first (its results are the ground truth)."""
     nlist = 1024 if n >= 500_000 else 256
-    return [
-        Case("Flat", ({},)),
-        Case("HNSW32", ({"efSearch": 16}, {"efSearch": 32}, {"efSearch": 64}, {"efSearch": 128})),
-        Case(f"IVF{nlist},Flat", ({"nprobe": 1}, {"nprobe": 4}, {"nprobe": 8}, {"nprobe": 16})),
-        Case(f"IVF{nlist},PQ16np", ({"nprobe": 8}, {"nprobe": 8, "refine": 4}, {"nprobe": 16, "refine": 10})),
-        Case(f"IVF{nlist},PQ16np,RFlat", ({"nprobe": 8, "k_factor": 4},)),
-    ]
+    by_kind = {
+        "hnsw": Case("HNSW32", ({"efSearch": 16}, {"efSearch": 32}, {"efSearch": 64}, {"efSearch": 128})),
+        "ivf": Case(f"IVF{nlist},Flat", ({"nprobe": 1}, {"nprobe": 2}, {"nprobe": 4}, {"nprobe": 8}, {"nprobe": 16})),
+        "ivfpq": Case(f"IVF{nlist},PQ16np", ({"nprobe": 8}, {"nprobe": 8, "refine": 4}, {"nprobe": 16, "refine": 10})),
+        "ivfpq-rflat": Case(f"IVF{nlist},PQ16np,RFlat", ({"nprobe": 8, "k_factor": 4},)),
+    }
+    return [Case("Flat", ({},)), *(case for kind, case in by_kind.items() if kind in kinds)]
 
 
 def clustered(n: int, dim: int, seed: int, centres: np.ndarray) -> np.ndarray:
@@ -131,12 +135,14 @@ def bare_settings(index: faiss.Index, params: dict[str, Any]) -> None:
             space.set_index_parameter(index, names[name], float(value))
 
 
-def run_dataset(name: str, gallery: np.ndarray, xq: np.ndarray, latency_queries: int) -> list[dict[str, Any]]:
+def run_dataset(
+    name: str, gallery: np.ndarray, xq: np.ndarray, latency_queries: int, kinds: tuple[str, ...] = KINDS
+) -> list[dict[str, Any]]:
     ids = [f"{name}-{i:07d}" for i in range(len(gallery))]
     xq = xq / np.linalg.norm(xq, axis=1, keepdims=True)
     rows = []
     truth: np.ndarray | None = None
-    for case in cases(len(gallery)):
+    for case in cases(len(gallery), kinds):
         started = time.perf_counter()
         index = SearchIndex.build(gallery, ids, case.factory)
         build_s = time.perf_counter() - started
@@ -212,15 +218,17 @@ def summary(rows: list[dict[str, Any]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k synthetic vectors, fewer queries")
+    parser.add_argument("--only", nargs="+", choices=KINDS, default=KINDS, help="index families (Flat always runs)")
     args = parser.parse_args()
+    kinds = tuple(args.only)
     n, queries, latency_queries = (100_000, 2000, 300) if args.quick else (1_000_000, 2000, 1000)
     print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads; times in ms; B/vec = index file")
     print("(stored vectors for re-ranking add 256 B/vec at 64 dims, memory-mapped)\n")
     print(HEADER)
     gallery, xq = fashion_pixels_pca(queries)
-    fmnist_rows = run_dataset("fmnist", gallery, xq, latency_queries)
+    fmnist_rows = run_dataset("fmnist", gallery, xq, latency_queries, kinds)
     gallery, xq = synthetic(n, queries)
-    synthetic_rows = run_dataset(f"syn{n // 1000}k", gallery, xq, latency_queries)
+    synthetic_rows = run_dataset(f"syn{n // 1000}k", gallery, xq, latency_queries, kinds)
     summary(fmnist_rows)
     summary(synthetic_rows)
 

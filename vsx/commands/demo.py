@@ -15,6 +15,20 @@ def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+NEEDED_CAP = 10_000_000
+"""Above this the observed difference is indistinguishable from none: the estimate says "never", not a number."""
+
+
+def _bounded(users: float | None) -> float | None:
+    return users if users is not None and users <= NEEDED_CAP else None
+
+
+def _users(users: float | None) -> str:
+    if users is None:
+        return "—"
+    return f"{users:,.0f}" if users <= NEEDED_CAP else f"> {NEEDED_CAP:,} (no difference seen)"
+
+
 def print_summary(summary: DemoSummary) -> None:
     """Offline metrics per encoder, online result per experiment and treatment, users needed, paths."""
     console = Console()
@@ -44,13 +58,16 @@ def print_summary(summary: DemoSummary) -> None:
                 str(row.n_control if exp.kind == "interleaving" else row.n_control + row.n_treatment),
             )  # fmt: skip
     console.print(online)
-    needed = Table(title="users needed for 80% power at alpha 0.05 on the observed difference")
+    needed = Table(
+        title="users needed for 80% power at alpha 0.05 on the observed difference "
+        "(no ratio where the two designs saw opposite directions: noise at this size)"
+    )
     for column in ("control", "treatment", "A/B (CTR)", "interleaving", "ratio"):
         needed.add_column(column)
     for s in summary.sensitivity:
-        ratio = s.ab_users / s.interleaving_users if s.ab_users and s.interleaving_users else None
-        needed.add_row(s.control, s.treatment, _fmt(s.ab_users, ",.0f"), _fmt(s.interleaving_users, ",.0f"),
-                       _fmt(ratio, ".1f"))  # fmt: skip
+        ab, il = _bounded(s.ab_users), _bounded(s.interleaving_users)
+        ratio = ab / il if ab and il and s.same_direction else None
+        needed.add_row(s.control, s.treatment, _users(s.ab_users), _users(s.interleaving_users), _fmt(ratio, ".1f"))
     console.print(needed)
     for exp in summary.experiments:
         console.print(f"report: {exp.report}")

@@ -108,6 +108,9 @@ class Sensitivity:
     treatment: str
     ab_users: float | None
     interleaving_users: float | None
+    same_direction: bool
+    """Whether both designs saw the treatment move the same way; if not, at least one saw noise, and the two
+    users-needed numbers describe different differences (no ratio)."""
 
 
 @dataclass(frozen=True)
@@ -171,11 +174,13 @@ class _Runner:
 def _sensitivity(ab: ExperimentOutcome, interleaving: ExperimentOutcome) -> Sensitivity:
     """Users for 80 % power from an A/B experiment and an interleaving experiment of the same two rankers."""
     ab_row, il_row = ab.headline("treatment"), interleaving.headline("treatment")
+    effects = [row.abs_lift for row in (ab_row, il_row) if row is not None and row.abs_lift is not None]
     return Sensitivity(
         control=ab.encoders["control"],
         treatment=ab.encoders["treatment"],
         ab_users=users_for_power(ab_row) if ab_row else None,
         interleaving_users=users_for_power(il_row) if il_row else None,
+        same_direction=len(effects) == 2 and effects[0] * effects[1] > 0,
     )
 
 
