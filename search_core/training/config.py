@@ -7,13 +7,15 @@ same class, exact cosine search), 2 cores, idle machine:
 |--------------------------------------------------|--------|--------|---------|------------|
 | raw pixels                                       | 0.8126 | 0.8985 | 0.8212  | -          |
 | "quick" (1 epoch)                                | 0.8261 | 0.9026 | 0.8325  | 77 s       |
-| "cpu" (6 epochs)                                 | 0.8330 | 0.9083 | 0.8396  | ~6 min     |
+| "cpu" (6 epochs)                                 | 0.8328 | 0.9083 | 0.8394  | 528 s      |
 | pure SimCLR, 6 epochs (neighbour_prob=0)         | 0.8270 | 0.9058 | 0.8340  | ~6 min     |
 | "cpu" + 2 epochs fine-tuning, no pairs           | 0.8283 | 0.9060 | 0.8350  |            |
 | "cpu" + 2 epochs fine-tuning with 20k click pairs| 0.8508 | 0.9185 | 0.8567  |            |
+| "cpu" + 2 epochs with 11k pairs (`demo --large`) | 0.8417 | 0.9129 | 0.8478  | 277 s      |
 
-- "cpu": small CNN at 28 px, 6 epochs of 60 000 anchors, ~6 minutes on two idle cores (8 epochs:
-  458 s, no better). More epochs, more neighbour positives or a lower temperature all plateau at
+- "cpu": small CNN at 28 px, 6 epochs of 60 000 anchors: 528 s of training, 9 min 18 s with data
+  preparation and neighbour mining (`vsx train --config cpu`, 2026-12-05; earlier runs measured ~6 min
+  and, for 8 epochs, 458 s, no better). More epochs, more neighbour positives or a lower temperature all plateau at
   P@10 ≈ 0.833 for this network; click pairs are what moves it further.
 - "quick": the same recipe for one epoch, a 1-2 minute demo run that still beats raw pixels.
 - "gpu": ResNet-50 at 224 px with bf16 autocast, `torch.compile` and a larger batch; for a CUDA
