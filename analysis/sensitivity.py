@@ -16,11 +16,15 @@ from scipy import stats as sps
 from analysis.results import MetricResult
 
 
+def compared_users(row: MetricResult) -> int:
+    """Users behind a row: both arms of an A/B comparison, every user once for interleaving (each saw both)."""
+    return row.n_control if row.method == "interleaving" else row.n_control + row.n_treatment
+
+
 def users_for_power(row: MetricResult, *, alpha: float = 0.05, power: float = 0.8) -> float | None:
     """Users needed to detect the row's observed absolute effect; None without an effect or an interval."""
     if row.abs_lift is None or row.abs_ci_low is None or row.abs_ci_high is None or row.abs_lift == 0:
         return None
     z_alpha = float(sps.norm.ppf(1 - alpha / 2))
     se = (row.abs_ci_high - row.abs_ci_low) / (2 * z_alpha)
-    users = row.n_control if row.method == "interleaving" else row.n_control + row.n_treatment
-    return users * (se * (z_alpha + float(sps.norm.ppf(power))) / row.abs_lift) ** 2
+    return compared_users(row) * (se * (z_alpha + float(sps.norm.ppf(power))) / row.abs_lift) ** 2

@@ -81,24 +81,28 @@ class QueuedSink(EventSink):
 
     # -- request path -------------------------------------------------------------------------------
     def log(self, event: BaseEvent) -> None:
-        if len(self._queue) + self._deferred_extra >= self._max_queue:
+        if self._full():
             self._drop_at_queue(1)
             return
         self._queue.append(event)
 
     def log_many(self, events: Iterable[BaseEvent]) -> None:
-        if len(self._queue) + self._deferred_extra >= self._max_queue:
+        if self._full():
             self._drop_at_queue(sum(1 for _ in events))
             return
         self._queue.extend(events)
 
     def log_deferred(self, build: EventBuilder, count: int) -> None:
-        if len(self._queue) + self._deferred_extra >= self._max_queue:
+        if self._full():
             self._drop_at_queue(count)
             return
         with self._deferred_lock:
             self._deferred_extra += count - 1
             self._queue.append((build, count))
+
+    def _full(self) -> bool:
+        """Queued events (a deferred group counts its announced events) have reached `max_queue`."""
+        return len(self._queue) + self._deferred_extra >= self._max_queue
 
     # -- control ------------------------------------------------------------------------------------
     def flush(self, timeout: float = 10.0) -> bool:

@@ -55,6 +55,11 @@ def _event_ids(base: uuid.UUID, tags: tuple[Exposure, ...]) -> list[uuid.UUID]:
     return [uuid.uuid5(base, tag.experiment) for tag in tags]
 
 
+def search_event_count(tags: Sequence[Exposure], hits: Sequence[Hit]) -> int:
+    """How many events `search_events` builds for these tags and hits (announced to a deferred sink)."""
+    return len(tags) * (1 + len(hits))
+
+
 def search_events(
     *,
     request_id: uuid.UUID,

@@ -30,7 +30,14 @@ from search_core.index import Hit
 from search_core.interleaving import team_draft_interleave
 from serving.config import ServingLimits
 from serving.errors import BatchTooLargeError
-from serving.event_factory import Exposure, Teams, exposures, feedback_events, search_events
+from serving.event_factory import (
+    Exposure,
+    Teams,
+    exposures,
+    feedback_events,
+    search_event_count,
+    search_events,
+)
 from serving.metrics import Metrics
 from serving.models import ClickIn, DwellIn
 from serving.query_body import QueryBody
@@ -123,7 +130,7 @@ class SearchService:
             ts=now or datetime.now(UTC),
             teams=teams,
         )
-        self.sink.log_deferred(build, len(tags) * (1 + len(hits)))  # the sender thread builds them
+        self.sink.log_deferred(build, search_event_count(tags, hits))  # the sender thread builds them
         for tag in tags:
             self.metrics.search_latency.labels(tag.experiment, tag.variant).observe(latency_ms / 1000)
             self.metrics.results.labels(tag.experiment, tag.variant).inc(len(hits))

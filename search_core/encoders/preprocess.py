@@ -9,6 +9,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# Read-only (memory-mapped) catalog arrays become tensor views: nothing here writes to them (resizing makes new
+# tensors), so torch's warning about non-writable arrays is silenced once, at import, rather than a copy made.
+# (A per-call `warnings.catch_warnings` would cost every query and is not thread-safe in a threaded server.)
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
+
 
 def resize_batch(images: Sequence[np.ndarray] | np.ndarray, size: int, channels: int) -> torch.Tensor:
     """Images of any size and colour as one uint8 tensor `(N, channels, size, size)`.
@@ -21,18 +26,10 @@ def resize_batch(images: Sequence[np.ndarray] | np.ndarray, size: int, channels:
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, not {channels}")
     if isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim in (3, 4):
-        return _resize_stacked(_as_tensor(images), size, channels)
+        return _resize_stacked(torch.from_numpy(images), size, channels)
     if len(images) == 0:
         return torch.empty((0, channels, size, size), dtype=torch.uint8)
-    return torch.cat([_resize_stacked(_as_tensor(np.asarray(im))[None], size, channels) for im in images])
-
-
-def _as_tensor(array: np.ndarray) -> torch.Tensor:
-    """A tensor view of the array, also of a read-only one (a memory-mapped catalog): nothing here writes to
-    it (resizing makes new tensors), so torch's warning about non-writable arrays is silenced, not a copy made."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.from_numpy(array)
+    return torch.cat([_resize_stacked(torch.from_numpy(np.asarray(im))[None], size, channels) for im in images])
 
 
 def _resize_stacked(batch: torch.Tensor, size: int, channels: int) -> torch.Tensor:

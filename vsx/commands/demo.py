@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from analysis.sensitivity import compared_users
 from vsx.pipelines.demo import SIZES, DemoSummary, run_demo, size_note
 from vsx.pipelines.online import Backend
 from vsx.settings import get_settings
@@ -55,7 +56,7 @@ def print_summary(summary: DemoSummary) -> None:
             online.add_row(
                 exp.name, control, encoder, _fmt(row.control_mean, ".4f"), _fmt(row.treatment_mean, ".4f"),
                 _fmt(lift, "+.2%"), f"[{_fmt(low, '+.2%')}, {_fmt(high, '+.2%')}]", _fmt(row.p_value, ".2g"),
-                str(row.n_control if exp.kind == "interleaving" else row.n_control + row.n_treatment),
+                str(compared_users(row)),
             )  # fmt: skip
     console.print(online)
     needed = Table(

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from analysis import MetricResult, Results
+from analysis.interleaving import METRIC as INTERLEAVING_METRIC
 from analysis.sensitivity import users_for_power
 from dashboards import render_history
 from search_core.artifacts import ArtifactRef, ArtifactStore
@@ -95,7 +96,7 @@ class ExperimentOutcome:
     def headline(self, variant: str) -> MetricResult | None:
         """The row a reader looks at first: CTR by the delta method (A/B), or the interleaving preference."""
         method = "interleaving" if self.kind == "interleaving" else "delta"
-        metric = "interleaving_preference" if self.kind == "interleaving" else "ctr"
+        metric = INTERLEAVING_METRIC if self.kind == "interleaving" else "ctr"
         rows = (r for r in self.results.results if (r.metric, r.method, r.variant) == (metric, method, variant))
         return next(rows, None)
 
