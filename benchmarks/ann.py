@@ -7,7 +7,9 @@ then timed two ways in the same run on the same queries: bare Faiss (`faiss_inde
 on the index as a Faiss user would) and the project path (`SearchIndex.search`: per-call SearchParameters,
 id mapping to strings, `Hit` objects), plus the project path with re-ranking (`drop_query` + `dedupe`
 over 30 candidates). Single-query timings alternate bare and project query by query, so load from other
-processes on this shared machine hits both alike; they use one Faiss thread (batch QPS uses all).
+processes on this shared machine hits both alike; they use one Faiss thread (batch QPS uses all). The
+re-ranked path is timed in a pass of its own: between the two compared calls its work would evict the
+interpreter's and Faiss's caches for whichever call followed it.
 Recall@10 is against exact inner-product search.
 
 Goals: at 1M, an index with recall@10 >= 0.95 at >= 50x Flat's batch QPS; the project path's single-query
@@ -165,7 +167,8 @@ def run_dataset(
 
             found = np.array([[int(h.image_id.rsplit("-", 1)[1]) for h in hits] for hits in index.search(xq, K, p)])
             qps_bare, qps_project = batch_qps(bare_search, xq), batch_qps(project_search, xq)
-            single = per_query_ms([bare_search, project_search, reranked], xq[:latency_queries])
+            single = per_query_ms([bare_search, project_search], xq[:latency_queries])
+            single.append(per_query_ms([reranked], xq[:latency_queries])[0])
             rows.append(
                 {
                     "data": name,
@@ -203,16 +206,21 @@ def print_row(r: dict[str, Any]) -> None:
 
 
 def summary(rows: list[dict[str, Any]]) -> None:
+    """The fastest setting at recall@10 >= 0.95, and every setting that meets both goals at once."""
     flat = next(r for r in rows if r["index"] == "Flat")
+
+    def line(r: dict[str, Any]) -> str:
+        return (
+            f"{r['index']} {r['params']} recall {r['recall']:.3f}, {r['qps_project']:.0f} QPS = "
+            f"{r['qps_project'] / flat['qps_project']:.0f}x Flat, project/bare single-query p50 "
+            f"{r['p50'][1] / r['p50'][0]:.2f}"
+        )
+
     good = [r for r in rows if r["recall"] >= 0.95 and r["index"] != "Flat"]
-    best = max(good, key=lambda r: r["qps_project"])
-    ratio = best["p50"][1] / best["p50"][0]
-    print(
-        f"\n{rows[0]['data']}: best at recall@10 >= 0.95: {best['index']} {best['params']} "
-        f"recall {best['recall']:.3f}, {best['qps_project']:.0f} QPS = "
-        f"{best['qps_project'] / flat['qps_project']:.0f}x Flat ({flat['qps_project']:.0f} QPS; goal >= 50x); "
-        f"project/bare single-query p50 {ratio:.2f} (goal <= 1.3)"
-    )
+    both = [r for r in good if r["qps_project"] >= 50 * flat["qps_project"] and r["p50"][1] <= 1.3 * r["p50"][0]]
+    print(f"\n{rows[0]['data']} (Flat {flat['qps_project']:.0f} QPS; goals >= 50x Flat, p50 ratio <= 1.3):")
+    print(f"  fastest at recall@10 >= 0.95: {line(max(good, key=lambda r: r['qps_project']))}")
+    print("\n".join(f"  meets both: {line(r)}" for r in both) or "  no setting meets both goals")
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 
 import faiss
 import numpy as np
+from faiss import swig_ptr
 from tqdm import tqdm
 
 from search_core.artifacts import ArtifactRef, ArtifactStore
@@ -167,19 +168,21 @@ class SearchIndex:
             raise InvalidSearchParamsError(f"k must be a positive integer, got {k!r}")
         x = normalised(xq, self.dim)
         tombstones = self._tombstones
-        faiss_params, filtered, refine = self._faiss_params(params or {}, tombstones)
-        fetch = k * refine + (0 if filtered else len(tombstones.rows))
-        threads = faiss.omp_get_max_threads() if len(x) == 1 else 1
+        faiss_params, filtered, refine = self._faiss_params(params, tombstones)
+        n, fetch = len(x), k * refine if filtered or not tombstones.rows else k * refine + len(tombstones.rows)
+        fetch = min(fetch, len(self._ids)) or 1
+        scores, rows = np.empty((n, fetch), dtype=np.float32), np.empty((n, fetch), dtype=np.int64)
+        threads = faiss.omp_get_max_threads() if n == 1 else 1
         if threads > 1:  # per calling thread (OpenMP ICV), so concurrent requests do not see it
             faiss.omp_set_num_threads(1)
-        try:
-            scores, rows = self._index.search(x, min(fetch, max(len(self._ids), 1)), params=faiss_params)
+        try:  # the SWIG method itself: Faiss's Python wrapper re-checks what `normalised` just checked
+            self._index.search_c(n, swig_ptr(x), fetch, swig_ptr(scores), swig_ptr(rows), faiss_params)
         finally:
             if threads > 1:
                 faiss.omp_set_num_threads(threads)
         if refine == 1 and (filtered or not tombstones.rows):
             return self._hit_lists(rows, scores)
-        return [self._rescored(x[i], rows[i], scores[i], k, refine > 1, tombstones) for i in range(len(x))]
+        return [self._rescored(x[i], rows[i], scores[i], k, refine > 1, tombstones) for i in range(n)]
 
     def exact_search(self, xq: np.ndarray, k: int) -> list[list[Hit]]:
         """Brute-force inner-product search over the stored vectors: the ground truth for ANN recall."""
@@ -312,28 +315,28 @@ class SearchIndex:
 
         Plain list operations on purpose: for one query, numpy calls cost more than the Faiss search.
         """
-        ids = self._ids
+        row_of = self._ids.__getitem__
         hit_lists = []
         for row_list, score_list in zip(rows.tolist(), scores.tolist(), strict=True):
             if -1 in row_list:
-                hit_lists.append([Hit(ids[r], s) for r, s in zip(row_list, score_list, strict=True) if r >= 0])
+                hit_lists.append([Hit(row_of(r), s) for r, s in zip(row_list, score_list, strict=True) if r >= 0])
             else:
-                hit_lists.append(list(map(_new_hit, zip([ids[r] for r in row_list], score_list, strict=True))))
+                hit_lists.append(list(map(_new_hit, zip(map(row_of, row_list), score_list, strict=True))))
         return hit_lists
 
-    def _faiss_params(self, params: Mapping[str, Any], tombstones: Tombstones) -> tuple[Any, bool, int]:
+    def _faiss_params(self, params: Mapping[str, Any] | None, tombstones: Tombstones) -> tuple[Any, bool, int]:
         """Per-call Faiss parameters (over the defaults), whether Faiss filters tombstones, and `refine`.
 
         Cached per tombstone snapshot, keyed by the call's parameters in their given order (a reordered
         dict only costs one more entry); once built the values are read-only, so searches share them.
         """
-        key = tuple(params.items())
+        key = tuple(params.items()) if params else ()
         try:
             cached = tombstones.params_cache.get(key)
         except TypeError:  # an unhashable value, e.g. a list: not a number either
-            raise InvalidSearchParamsError(f"query parameters must be numbers, got {dict(params)!r}") from None
+            raise InvalidSearchParamsError(f"query parameters must be numbers, got {params!r}") from None
         if cached is None:
-            merged = {**self.default_params, **params}
+            merged = {**self.default_params, **(params or {})}
             faiss_params, filtered = _search_parameters(self._index, merged, tombstones.selector)
             cached = faiss_params, filtered, int(merged.get("refine", 1))
             if len(tombstones.params_cache) >= PARAMS_CACHE_SIZE:
