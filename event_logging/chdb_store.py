@@ -99,9 +99,10 @@ class ChdbStore(EventStore):
             for row in result["data"]
         ]
 
-    def _insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-        lines = b"\n".join(orjson.dumps({c: _json_value(v) for c, v in zip(columns, row, strict=True)}) for row in rows)
-        sql = f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) FORMAT JSONEachRow\n"
+    def _insert(self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]]) -> None:
+        rows = zip(*columns, strict=True)
+        lines = b"\n".join(orjson.dumps({c: _json_value(v) for c, v in zip(names, row, strict=True)}) for row in rows)
+        sql = f"INSERT INTO {self.database}.{table} ({', '.join(names)}) FORMAT JSONEachRow\n"
         self._query(sql + lines.decode())
 
     def close(self) -> None:

@@ -1,9 +1,10 @@
 """EventStore on a ClickHouse server (18.16 here, any later version in production) via clickhouse-driver.
 
-Rows travel as insert parameters (`execute("INSERT INTO t (cols) VALUES", rows)`): the native protocol
-sends them as typed column blocks, and an inline `INSERT ... VALUES (...)` text hangs 18.16 through this
-driver. Connection-level failures become `EventStoreUnavailable` (the consumer retries); a server
-refusing a statement becomes `EventStoreError`, except the codes that mean "try again later".
+Rows travel as columnar insert parameters (`execute("INSERT INTO t (cols) VALUES", columns,
+columnar=True)`): the native protocol sends them as typed column blocks, and an inline
+`INSERT ... VALUES (...)` text hangs 18.16 through this driver. Connection-level failures become
+`EventStoreUnavailable` (the consumer retries); a server refusing a statement becomes `EventStoreError`,
+except the codes that mean "try again later".
 """
 
 from __future__ import annotations
@@ -51,10 +52,10 @@ class ClickHouseStore(EventStore):
         self._client.connection.connect_timeout = 3
         self._lock = threading.Lock()
 
-    def _run(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    def _run(self, sql: str, params: Any = None, columnar: bool = False) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
-                return self._client.execute(sql, params, types_check=False)
+                return self._client.execute(sql, params, types_check=False, columnar=columnar)
             except CONNECTION_ERRORS as exc:
                 self._client.disconnect()
                 raise EventStoreUnavailable(f"ClickHouse unreachable: {exc}") from exc
@@ -73,8 +74,8 @@ class ClickHouseStore(EventStore):
     def _select(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self._run(sql)]
 
-    def _insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-        self._run(f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) VALUES", rows)
+    def _insert(self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]]) -> None:
+        self._run(f"INSERT INTO {self.database}.{table} ({', '.join(names)}) VALUES", columns, columnar=True)
 
     def close(self) -> None:
         with self._lock:

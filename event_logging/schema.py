@@ -14,7 +14,9 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Annotated, Any, Literal, Self
 
 import orjson
@@ -24,7 +26,9 @@ from pydantic_core import PydanticUndefined
 from event_logging.errors import EventLoggingError
 
 SCHEMA_VERSION = 2
-SUPPORTED_VERSIONS = frozenset({1, 2})
+SchemaVersion = Literal[1, 2]
+"""The versions still parsed; a Literal, not a Python validator: checked inside pydantic-core, ~1 µs less per
+event in the consumer."""
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 
@@ -86,7 +90,7 @@ class BaseEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    schema_version: int = SCHEMA_VERSION
+    schema_version: SchemaVersion = SCHEMA_VERSION
     event_id: uuid.UUID = Field(default_factory=new_event_id)
     ts: AwareDatetime = Field(default_factory=_now)
     request_id: Id
@@ -95,17 +99,10 @@ class BaseEvent(BaseModel):
     variant: Id = "default"
     query_image_id: Annotated[str, Field(max_length=1024)] = ""
 
-    @field_validator("schema_version")
-    @classmethod
-    def _known_version(cls, value: int) -> int:
-        if value not in SUPPORTED_VERSIONS:
-            raise ValueError(f"unsupported schema_version {value}; supported: {sorted(SUPPORTED_VERSIONS)}")
-        return value
-
     @field_validator("ts")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
     @classmethod
     def trusted(cls, **fields: Any) -> Self:
@@ -185,7 +182,7 @@ Event = Annotated[SearchEvent | ImpressionEvent | ClickEvent | DwellEvent, Field
 EVENT_TYPES = ("search", "impression", "click", "dwell")
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
-# Column order of the `events` table (see migrations); `to_row` produces values in this order.
+# Column order of the `events` table (see migrations); `to_columns` produces columns in this order.
 EVENT_COLUMNS = (
     "event_date", "ts", "ts_ms", "event_id", "event_type", "schema_version", "request_id", "user_id",
     "experiment", "variant", "query_image_id", "result_image_id", "position", "score", "latency_ms",
@@ -232,14 +229,37 @@ def serialize(event: BaseEvent) -> bytes:
     return orjson.dumps(event.__dict__, option=orjson.OPT_UTC_Z)
 
 
-def to_row(event: BaseEvent) -> tuple[Any, ...]:
-    """The event as one `events` table row in EVENT_COLUMNS order (absent fields take column defaults)."""
-    ts = event.ts.astimezone(UTC)
-    get = event.__dict__.get
-    return (
-        ts.date(), ts.replace(tzinfo=None, microsecond=0), int(ts.timestamp() * 1000), str(event.event_id),
-        get("event_type"), event.schema_version, event.request_id, event.user_id, event.experiment, event.variant,
-        event.query_image_id, get("result_image_id", ""), get("position", 0), float(get("score", 0.0)),
-        float(get("latency_ms", 0.0)), get("result_count", 0), get("status_code", 0), float(get("dwell_ms", 0.0)),
-        get("layer", ""), get("salt", ""), get("hash_version", 0), get("team", ""),
-    )  # fmt: skip
+_COMPUTED = frozenset({"event_date", "ts", "ts_ms", "event_id"})
+_COLUMN_DEFAULTS = {"position": 0, "score": 0.0, "latency_ms": 0.0, "result_count": 0, "status_code": 0}
+_COLUMN_DEFAULTS |= {"dwell_ms": 0.0, "hash_version": 0}
+
+
+def to_columns(events: Sequence[BaseEvent]) -> list[list[Any]]:
+    """The events as `events` table columns in EVENT_COLUMNS order (absent fields take column defaults).
+
+    This is the consumer's inner loop, so it runs in C where it can: events are grouped by type (each type
+    has fixed fields; row order within an insert does not matter), each group's fields are picked with one
+    `itemgetter` per event and transposed with `zip`, and event ids become text in two orjson calls for
+    the whole column (`UUID.__str__` is Python code, ~1.6 µs an id here). Column-major because that is how
+    ClickHouse's native protocol sends a block (clickhouse-driver takes the lists as they are). `ts` goes in
+    as whole epoch seconds: both stores take an integer for a `DateTime`, and clickhouse-driver skips its
+    per-row timezone conversion for one. Validated events are UTC already (`_to_utc`); a `trusted` one with
+    another offset is converted here.
+    """
+    groups: dict[type[BaseEvent], list[dict[str, Any]]] = {}
+    for event in events:
+        groups.setdefault(type(event), []).append(event.__dict__)
+    columns: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
+    for kind, fields in groups.items():
+        stamps = [ts if ts.tzinfo is UTC else ts.astimezone(UTC) for ts in map(itemgetter("ts"), fields)]
+        epochs = list(map(datetime.timestamp, stamps))
+        columns["event_date"] += map(datetime.date, stamps)
+        columns["ts"] += map(int, epochs)
+        columns["ts_ms"] += (int(epoch * 1000) for epoch in epochs)
+        columns["event_id"] += orjson.loads(orjson.dumps(list(map(itemgetter("event_id"), fields))))
+        names = [name for name in EVENT_COLUMNS if name in kind.model_fields and name not in _COMPUTED]
+        for name, values in zip(names, zip(*map(itemgetter(*names), fields), strict=True), strict=True):
+            columns[name] += values
+        for name in columns.keys() - kind.model_fields.keys() - _COMPUTED:
+            columns[name] += [_COLUMN_DEFAULTS.get(name, "")] * len(fields)
+    return list(columns.values())

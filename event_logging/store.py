@@ -1,6 +1,6 @@
 """The event store interface: migrations, inserts and SQL reads, the same for ClickHouse server and chdb.
 
-Subclasses provide three primitives (`_execute` DDL, `_select` rows, `_insert` rows into a table); the
+Subclasses provide three primitives (`_execute` DDL, `_select` rows, `_insert` columns into a table); the
 rest — migrations, parameter rendering, rows from events — lives here once, so both backends behave
 identically and one contract test suite covers both.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from event_logging.errors import MigrationError
 from event_logging.migrator import bootstrap_statements, load_migrations
-from event_logging.schema import EVENT_COLUMNS, BaseEvent, to_row
+from event_logging.schema import EVENT_COLUMNS, BaseEvent, to_columns
 from event_logging.sql_text import render
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ class EventStore(abc.ABC):
     def _select(self, sql: str) -> list[tuple[Any, ...]]: ...
 
     @abc.abstractmethod
-    def _insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None: ...
+    def _insert(self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]]) -> None:
+        """Insert rows given column-major: `columns[i]` holds every row's value of `names[i]`."""
 
     @abc.abstractmethod
     def close(self) -> None: ...
@@ -77,12 +78,12 @@ class EventStore(abc.ABC):
 
     def insert_events(self, events: Sequence[BaseEvent]) -> None:
         if events:
-            self._insert("events", EVENT_COLUMNS, [to_row(e) for e in events])
+            self._insert("events", EVENT_COLUMNS, to_columns(events))
 
     def insert_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         if letters:
             now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-            self._insert("dead_letters", DEAD_LETTER_COLUMNS, [d.to_row(now) for d in letters])
+            self._insert("dead_letters", DEAD_LETTER_COLUMNS, list(zip(*(d.to_row(now) for d in letters), strict=True)))
 
     def migrate(self) -> list[str]:
         """Apply pending migrations in version order; return the names applied (empty when up to date).
@@ -112,7 +113,7 @@ class EventStore(abc.ABC):
             self._insert(
                 "schema_migrations",
                 ("version", "name", "checksum"),
-                [(migration.version, migration.name, migration.checksum)],
+                [[migration.version], [migration.name], [migration.checksum]],
             )
             logger.info("applied migration %04d_%s to %s", migration.version, migration.name, self.database)
             done.append(f"{migration.version:04d}_{migration.name}")

@@ -14,7 +14,7 @@ from event_logging.schema import (
     new_event_id,
     parse_event,
     serialize,
-    to_row,
+    to_columns,
 )
 
 
@@ -35,7 +35,7 @@ def test_trusted_event_equals_validated_event() -> None:
     trusted = ImpressionEvent.trusted(**fields)
     validated = ImpressionEvent(**fields, event_id=trusted.event_id)
     assert trusted == validated
-    assert to_row(trusted) == to_row(validated)
+    assert to_columns([trusted]) == to_columns([validated])
     assert parse_event(serialize(trusted)) == validated
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from event_logging.schema import SCHEMA_VERSION, ImpressionEvent, MalformedEventError, parse_event, serialize, to_row
+from event_logging.schema import (
+    SCHEMA_VERSION,
+    ImpressionEvent,
+    MalformedEventError,
+    parse_event,
+    serialize,
+    to_columns,
+)
 
 V1_IMPRESSION = {
     "schema_version": 1,
@@ -23,7 +30,7 @@ def test_version_1_impression_parses_with_empty_team() -> None:
     event = parse_event(V1_IMPRESSION)
     assert event.schema_version == 1
     assert event.team == ""
-    assert to_row(event)[-1] == ""
+    assert to_columns([event])[-1] == [""]
 
 
 def test_version_2_impression_round_trips_its_team() -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from event_logging.errors import EventStoreError, MigrationError
 from event_logging.migrator import bootstrap_statements
-from event_logging.schema import EVENT_COLUMNS, to_row
+from event_logging.schema import EVENT_COLUMNS, to_columns
 from event_logging.store import DeadLetter, EventStore, deduped_events_sql
 from tests.event_logging.event_helpers import searches, stored_counts
 
@@ -29,7 +29,7 @@ def test_changed_migration_is_refused(store: EventStore) -> None:
     applies those in the background, which made an earlier version of this test racy)."""
     for statement in bootstrap_statements(store.database, None):
         store.query(statement)
-    store._insert("schema_migrations", ("version", "name", "checksum"), [(1, "events", "0" * 16)])
+    store._insert("schema_migrations", ("version", "name", "checksum"), [[1], ["events"], ["0" * 16]])
     with pytest.raises(MigrationError, match="0001_events changed"):
         store.migrate()
 
@@ -41,7 +41,13 @@ def test_events_round_trip_with_identical_python_types(store: EventStore) -> Non
     rows = store.query(
         f"SELECT {', '.join(EVENT_COLUMNS)} FROM {store.database}.events ORDER BY ts_ms, event_type, position"
     )
-    expected = sorted((to_row(e) for e in events), key=lambda r: (r[2], r[4], r[12]))
+    expected = sorted(
+        (
+            (r[0], datetime.fromtimestamp(r[1], UTC).replace(tzinfo=None), *r[2:])
+            for r in zip(*to_columns(events), strict=True)
+        ),
+        key=lambda r: (r[2], r[4], r[12]),
+    )
     assert rows == expected
     assert isinstance(rows[0][0], date) and isinstance(rows[0][1], datetime) and rows[0][1].tzinfo is None
 

@@ -1,0 +1,40 @@
+"""`to_columns`: every event's values land in its own row, absent fields take the column defaults."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from event_logging.schema import (
+    EVENT_COLUMNS,
+    ClickEvent,
+    DwellEvent,
+    ImpressionEvent,
+    SearchEvent,
+    to_columns,
+)
+
+TS = datetime(2026, 12, 5, 23, 30, 15, 250000, tzinfo=UTC)
+COMMON = dict(request_id="r1", user_id="u1", experiment="exp", variant="treatment", query_image_id="q7")
+DEFAULTS = {"result_image_id": "", "position": 0, "score": 0.0, "latency_ms": 0.0, "result_count": 0,
+            "status_code": 0, "dwell_ms": 0.0, "layer": "", "salt": "", "hash_version": 0, "team": ""}  # fmt: skip
+
+
+def test_columns_hold_each_event_with_defaults_for_absent_fields() -> None:
+    events = [
+        SearchEvent(**COMMON, ts=TS, latency_ms=3.5, result_count=2, layer="enc", salt="s", hash_version=1),
+        ImpressionEvent(**COMMON, ts=TS, result_image_id="img1", position=1, score=0.75, team="A"),
+        ClickEvent(**COMMON, ts=TS, result_image_id="img1", position=1),
+        ImpressionEvent(**COMMON, ts=TS, result_image_id="img2", position=2, score=0.5),
+        DwellEvent(**COMMON, ts=TS, result_image_id="img1", position=1, dwell_ms=1200.0),
+        # a trusted event keeps the offset it was given; its row is in UTC (locally it is already the next day)
+        SearchEvent.trusted(**COMMON, ts=TS.astimezone(timezone(timedelta(hours=2))), latency_ms=1.0, result_count=0),
+    ]
+    columns = to_columns(events)
+    assert [len(c) for c in columns] == [len(events)] * len(EVENT_COLUMNS)
+    rows = {row[3]: dict(zip(EVENT_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)}
+    for event in events:
+        row = rows[str(event.event_id)]
+        assert (row["event_date"], row["ts"], row["ts_ms"]) == (date(2026, 12, 5), 1796513415, 1796513415250)
+        for name in EVENT_COLUMNS[4:]:
+            expected = getattr(event, name) if name in type(event).model_fields else DEFAULTS[name]
+            assert row[name] == expected, (event.event_type, name)
