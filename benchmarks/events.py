@@ -4,8 +4,8 @@ Two pipelines in one run, each counted by distinct `event_id` in ClickHouse (los
 duplicates = rows − distinct):
 - naive baseline: ONE kafka-python producer sending `json.dumps(model_dump())` one event per message,
   without the crc32c extension (kafka-python falls back to pure-Python CRC);
-- vsx: `--producers` processes, each a `KafkaEventSink` (events of one user packed up to 500 per Kafka
-  message, lz4, linger 20 ms, crc32c), events built with `Event.trusted`.
+- vsx: `--producers` processes, each a `KafkaEventSink` (events of one user shard packed up to 500 per
+  Kafka message — `--key-by-user`: of one user —, lz4, linger 20 ms, crc32c), events built with `Event.trusted`.
 Both feed the same consumers: `--ingesters` `Ingestor` processes in one consumer group. Producers build
 their events before the clock starts (building is serving's work, timed below as the request-path cost)
 and start together; the clock stops when ClickHouse holds every distinct `event_id`.
@@ -23,6 +23,7 @@ import argparse
 import json
 import logging
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from event_logging.clickhouse_store import ClickHouseStore
 from event_logging.config import ClickHouseConfig, KafkaConfig, SpoolConfig
@@ -80,7 +82,7 @@ def vsx_producer(
     batches = [request_events(i) for i in range(first, first + requests)]
     ready.put(1)
     go.wait()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i, events in enumerate(batches):
         sink.log_many(events)
         if i % 1_000 == 0:  # a load generator, not a server: don't outrun the sender thread without bound
@@ -90,7 +92,7 @@ def vsx_producer(
                 counts = sink.counters()
     sink.flush(600)
     sink.close()
-    out.put(("producer", time.perf_counter() - start, sink.counters()))
+    out.put(("producer", time.perf_counter() - start, time.process_time() - cpu))
 
 
 def naive_producer(kafka_json: str, requests: int, ready: mp.Queue, go: mp.Event, out: mp.Queue) -> None:
@@ -102,17 +104,15 @@ def naive_producer(kafka_json: str, requests: int, ready: mp.Queue, go: mp.Event
     batches = [request_events(i, trusted=False) for i in range(requests)]
     ready.put(1)
     go.wait()
-    start = time.perf_counter()
-    sent = 0
+    start, cpu = time.perf_counter(), time.process_time()
     for events in batches:
         for event in events:
             producer.send(
                 kafka.topic, key=event.user_id.encode(), value=json.dumps(event.model_dump(mode="json")).encode()
             )
-            sent += 1
     producer.flush()
     producer.close()
-    out.put(("producer", time.perf_counter() - start, {"sent": sent}))
+    out.put(("producer", time.perf_counter() - start, time.process_time() - cpu))
 
 
 def ingester(kafka_json: str, url: str, stop: mp.Event, out: mp.Queue) -> None:
@@ -129,9 +129,26 @@ def ingester(kafka_json: str, url: str, stop: mp.Event, out: mp.Queue) -> None:
 
 
 # -- orchestration ---------------------------------------------------------------------------------
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time so far of running processes (Linux `/proc/<pid>/stat` fields 14 and 15)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def run_pipeline(
-    name: str, kafka: KafkaConfig, ch_base: str, events: int, producers: int, ingesters: int, tmp: Path, naive: bool
-) -> dict[str, float]:
+    name: str,
+    kafka: KafkaConfig,
+    ch_base: str,
+    events: int,
+    producers: int,
+    ingesters: int,
+    tmp: Path,
+    naive: bool,
+    services: dict[str, int],
+) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     url = f"{ch_base}/bench_{name}"
     store = ClickHouseStore(ClickHouseConfig(url=url))
@@ -160,6 +177,8 @@ def run_pipeline(
         p.start()
     for _ in procs:
         ready.get()
+    groups = {"ingest": [p.pid for p in consumers if p.pid], **{k: [v] for k, v in services.items()}}
+    cpu_before = {group: cpu_seconds(pids) for group, pids in groups.items()}
     start = time.perf_counter()
     go.set()
     db = store.database
@@ -173,9 +192,11 @@ def run_pipeline(
         if stored != last:
             last, last_change = stored, time.perf_counter()
     elapsed = time.perf_counter() - start
+    cpu = {group: cpu_seconds(pids) - cpu_before[group] for group, pids in groups.items()}
     for p in procs:
         p.join()
     produced = [out.get() for _ in procs]
+    cpu = {"producers": sum(c for _, _, c in produced), **cpu}
     stop.set()
     for p in consumers:
         p.join(60)
@@ -190,6 +211,7 @@ def run_pipeline(
         "lost": expected - distinct,
         "duplicates": rows - distinct,
         "producer_rate": expected / produce_s,
+        "cpu_us_per_event": {group: seconds / expected * 1e6 for group, seconds in cpu.items()},
     }
 
 
@@ -226,6 +248,7 @@ def main() -> None:
     parser.add_argument("--baseline-events", type=int, default=None)
     parser.add_argument("--producers", type=int, default=2)
     parser.add_argument("--ingesters", type=int, default=2)
+    parser.add_argument("--key-by-user", action="store_true", help="key messages by user id, not user shard")
     parser.add_argument("--request-path-only", action="store_true", help="only the request-path cost")
     args = parser.parse_args()
     events = args.events or (100_000 if args.quick else 1_000_000)
@@ -233,8 +256,11 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="vsx-bench-events-"))
     tansu, clickhouse = start_tansu(tmp / "tansu"), start_clickhouse(tmp / "clickhouse")
+    services = {"tansu": tansu.pid, "clickhouse": clickhouse.pid}
     try:
         base = KafkaConfig(bootstrap_servers=bootstrap_servers(tansu), partitions=6)
+        if args.key_by_user:
+            base = base.model_copy(update={"user_shards": None})
         ch_base = clickhouse_url(clickhouse, "").rstrip("/")
         cost = request_path_cost(base, tmp, 2_000 if args.quick else 10_000)
         print(
@@ -255,6 +281,7 @@ def main() -> None:
             args.ingesters,
             tmp,
             naive=True,
+            services=services,
         )
         ours = run_pipeline(
             "vsx",
@@ -265,6 +292,7 @@ def main() -> None:
             args.ingesters,
             tmp,
             naive=False,
+            services=services,
         )
         for label, r in (
             ("naive baseline (1 producer, json.dumps, 1 event/message, no crc32c)", naive),
@@ -274,6 +302,7 @@ def main() -> None:
                 f"{label}: {r['events']:,} events in {r['seconds']:.1f} s = {r['rate']:,.0f} events/s end to end "
                 f"(producer side {r['producer_rate']:,.0f}/s), lost {r['lost']}, duplicates {r['duplicates']}"
             )
+            print("  CPU µs per event: " + ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_us_per_event"].items()))
         print(
             f"ratio vsx / naive end to end: {ours['rate'] / naive['rate']:.2f}x "
             f"({args.ingesters} ingest processes in one consumer group, machine has {mp.cpu_count()} cores)"

@@ -21,13 +21,16 @@ class KafkaConfig(BaseModel):
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     consumer_group: str = "vsx-ingest"
-    # Producer tuning (measured in benchmarks/events.py): events of one user travel packed together, up to
-    # `max_events_per_message` per Kafka message (newline-separated JSON), which amortises the per-message
-    # cost of kafka-python; `linger_ms` lets the batch of a partition fill; lz4 is cheaper on CPU than gzip.
+    # Producer tuning (measured in benchmarks/events.py): events of one user shard (`user_shards` of them,
+    # see `wire`) travel packed together, up to `max_events_per_message` per Kafka message (newline-separated
+    # JSON), which amortises the per-message cost of kafka-python; `linger_ms` lets the batch of a partition
+    # fill; lz4 is cheaper on CPU than gzip. More shards spread users more evenly over partitions (and so over
+    # ingest processes) but make smaller messages; keep it a few times the partition count.
     linger_ms: int = Field(default=20, ge=0)
     batch_bytes: int = Field(default=1_048_576, ge=16_384)
     compression: Literal["none", "gzip", "lz4"] = "lz4"
     max_events_per_message: int = Field(default=500, ge=1)
+    user_shards: int | None = Field(default=64, ge=1)  # None: the key is the user id (one user per message)
     acks: Literal["all", "1"] = "all"
     request_timeout_ms: int = Field(default=5_000, ge=100)
     # How long the sender waits for acknowledgements before treating the broker as down and spooling.

@@ -31,7 +31,7 @@ RECONNECT_BACKOFF_S = (0.5, 5.0)
 
 
 class KafkaEventSink(QueuedSink):
-    """Events → Kafka topic `config.topic`, keyed by user id, with an on-disk spool for outages."""
+    """Events → Kafka topic `config.topic`, keyed by user shard (`wire`), with an on-disk spool for outages."""
 
     def __init__(self, config: KafkaConfig, spool: SpoolConfig) -> None:
         self.config = config
@@ -51,7 +51,7 @@ class KafkaEventSink(QueuedSink):
 
     # -- delivery -----------------------------------------------------------------------------------
     def _deliver(self, events: list[BaseEvent]) -> None:
-        messages = pack(events, self.config.max_events_per_message)
+        messages = pack(events, self.config.max_events_per_message, self.config.user_shards)
         if self._past_close_deadline() or not self._spool.is_empty() or not self._connect():
             self._to_spool(messages)
             self._replay_if_possible()
