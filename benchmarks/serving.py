@@ -1,8 +1,9 @@
 """Serving overhead: `POST /v1/search` over HTTP against a direct `VisualSearch.search` call, same queries, same run.
 
 Builds artifacts in a temp dir with search_core's builders (the pixels encoder with PCA to 64 dimensions and an
-exact Flat index over the 60,000 Fashion-MNIST gallery images: about a millisecond per search), starts `vsx serve`
-(uvicorn, one worker, embedded event store) in a subprocess on a free loopback port, then times the same query ids
+exact Flat index over the 60,000 Fashion-MNIST gallery images: about a millisecond per search), starts a Tansu
+broker and `vsx serve` (uvicorn, one worker, events to Kafka as in production; `--embedded`: into the in-process
+chdb store, as `vsx demo` serves) in subprocesses on free loopback ports, then times the same query ids
 (a) through HTTP with a keep-alive `http.client` connection (httpx alone costs ~1 ms of client-side Python per
 request here) and (b) directly on a `VisualSearch` built from the same artifacts, in
 alternating blocks. The difference is what assignment + event logging + HTTP cost. Both sides run Faiss and torch
@@ -41,6 +42,7 @@ from search_core.index import load_index
 from search_core.index_artifact import build_index_artifact
 from search_core.rerank import build_rerank
 from search_core.training import build_pixels_encoder
+from vsx.services import bootstrap_servers, start_tansu
 
 PLATFORM_YAML = """\
 default: {encoder: pixels@1, index: pixels-flat@1, rerank: [{name: drop_query}], k: 20}
@@ -66,16 +68,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(work: Path, port: int, access_log: bool) -> subprocess.Popen[bytes]:
+def start_server(work: Path, port: int, access_log: bool, kafka: list[str] | None) -> subprocess.Popen[bytes]:
+    """`vsx serve` on `port`; events to the Kafka brokers `kafka`, or into the embedded store when None."""
     env = {
         **os.environ,
         "VSX_ARTIFACTS_DIR": str(work / "artifacts"),
         "VSX_EXPERIMENTS_DIR": str(work / "experiments"),
         "VSX_DATA_DIR": str(work / "data"),
-        "VSX_EMBEDDED": "true",
+        "VSX_EMBEDDED": "true" if kafka is None else "false",
         "VSX_CONFIG_FILE": str(work / "none.toml"),
         "OMP_NUM_THREADS": "1",
     }
+    if kafka is not None:
+        env["VSX_KAFKA__BOOTSTRAP_SERVERS"] = orjson.dumps(kafka).decode()
     cmd = [sys.executable, "-c", "from vsx.cli import main; main()", "serve", "--port", str(port)]
     cmd += [] if access_log else ["--no-access-log"]
     log = (work / "server.log").open("wb")
@@ -166,6 +171,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer queries")
     parser.add_argument("--access-log", action="store_true", help="keep uvicorn's per-request access log on")
+    parser.add_argument("--embedded", action="store_true", help="events into the in-process chdb store, not Kafka")
     args = parser.parse_args()
     n_queries, warmup = (300, 50) if args.quick else (2000, 200)
     faiss.omp_set_num_threads(1)
@@ -187,7 +193,8 @@ def main() -> None:
         # default k_candidates (100), as the server's engines (this file's name hides the `serving` package)
         engine = VisualSearch(load_encoder(store, "pixels@1"), load_index(store, "pixels-flat@1"), rerank)
         port = free_port()
-        server = start_server(work, port, args.access_log)
+        broker = None if args.embedded else start_tansu(work / "tansu")
+        server = start_server(work, port, args.access_log, None if broker is None else bootstrap_servers(broker))
         try:
             client = LightClient(port)
             try:
@@ -208,12 +215,16 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+            if broker is not None:
+                broker.stop()
 
     d50, d99 = percentiles(direct)
     h50, h99 = percentiles(over_http)
     s50, s99 = percentiles(server_side)
     f50, f99 = percentiles(floor)
-    print(f"gallery {len(catalog.gallery_ids)} images (pixels PCA-64, Flat), k={K}, {len(direct)} timed queries")
+    sink = "embedded chdb store" if args.embedded else "Kafka (Tansu)"
+    print(f"gallery {len(catalog.gallery_ids)} images (pixels PCA-64, Flat), k={K}, {len(direct)} timed queries, "
+          f"events to {sink}")  # fmt: skip
     print(f"{'':34}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>8}")
     rows = [
         ("direct VisualSearch.search", direct),

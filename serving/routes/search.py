@@ -52,9 +52,13 @@ async def search(
 ) -> Response:
     """Search with the variant the user is assigned to; logs a `search` event and one `impression` per result.
 
-    Targeting attributes come from `X-Attr-<name>` headers (`X-Attr-Platform: web`). The search itself runs in
-    the thread pool: a CPU encoder may take tens of milliseconds, which must not stall health checks or events.
+    Targeting attributes come from `X-Attr-<name>` headers (`X-Attr-Platform: web`). The search runs in the
+    thread pool — a CPU encoder may take tens of milliseconds, which must not stall health checks or events —
+    unless it is known to be short (`SearchService.runs_inline`), when the hop would cost more than it saves.
     """
     query = await read_query(request, service.limits.max_upload_bytes)
-    outcome = await run_in_threadpool(service.search, query, user_id=user_id, attributes=attributes, now=now)
+    if service.runs_inline(query):
+        outcome = service.search(query, user_id=user_id, attributes=attributes, now=now)
+    else:
+        outcome = await run_in_threadpool(service.search, query, user_id=user_id, attributes=attributes, now=now)
     return Response(orjson.dumps(search_payload(outcome)), media_type="application/json")

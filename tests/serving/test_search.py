@@ -13,6 +13,8 @@ from PIL import Image
 from event_logging.store import EventStore
 from search_core.catalog import Catalog
 from serving.models import SearchResponse
+from serving.query_body import QueryBody
+from serving.service import INLINE_BELOW_MS
 from tests.serving.conftest import stored_events
 
 pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
@@ -129,3 +131,19 @@ def test_user_in_two_layers_is_logged_once_per_experiment(
     for types in per_experiment.values():
         assert sorted(types) == ["impression"] * 3 + ["search"]
     assert len({e["event_id"] for e in events}) == len(events)
+
+
+def test_only_short_catalog_searches_run_on_the_event_loop(client: TestClient, app: FastAPI, catalog: Catalog) -> None:
+    service = app.state.service
+    by_id, upload = QueryBody(image_id=query_id(catalog), upload=None, k=5), QueryBody(None, b"png", 5)
+    service.typical_ms = None
+    assert not service.runs_inline(by_id)  # nothing measured yet: the thread pool
+    resp = client.post("/v1/search", json={"image_id": query_id(catalog), "k": 5}, headers={"X-User-Id": "alice"})
+    assert resp.status_code == 200
+    assert service.typical_ms == pytest.approx(resp.json()["latency_ms"], abs=0.01)
+    service.typical_ms = INLINE_BELOW_MS / 2
+    assert service.runs_inline(by_id) and not service.runs_inline(upload)  # an upload's decode cost is unknown
+    resp = client.post("/v1/search", json={"image_id": query_id(catalog), "k": 5}, headers={"X-User-Id": "alice"})
+    assert resp.status_code == 200 and len(resp.json()["results"]) == 5  # served inline, same contract
+    service.typical_ms = INLINE_BELOW_MS * 10  # e.g. a ResNet variant: back to the pool
+    assert not service.runs_inline(by_id)
