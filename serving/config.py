@@ -41,7 +41,8 @@ class ServingConfig:
     `metrics_multiproc_dir` set ⇒ /metrics aggregates every worker's samples (prometheus multiprocess mode; the
     same path must be in `PROMETHEUS_MULTIPROC_DIR` before `prometheus_client` is imported).
     `trust_client_time` lets a traffic simulator set "now" with the `X-Vsx-Time` header (event timestamps and
-    experiment windows follow simulated time); never on for real users.
+    experiment windows follow simulated time) and a search's request id with `X-Vsx-Request-Id` (interleaving's
+    coin flips are seeded by it, so a seeded simulation serves the same lists every run); never on for real users.
     """
 
     artifacts_dir: Path

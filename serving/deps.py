@@ -6,18 +6,20 @@ thread hop per dependency costs far more than the work itself (milliseconds each
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from serving.errors import InvalidClientTimeError, UnsupportedMediaTypeError
+from serving.errors import InvalidClientRequestIdError, InvalidClientTimeError, UnsupportedMediaTypeError
 from serving.query_body import is_json, media_type
 from serving.registry import ServingState
 from serving.service import SearchService
 
 ATTRIBUTE_PREFIX = "x-attr-"
 CLIENT_TIME_HEADER = "X-Vsx-Time"
+CLIENT_REQUEST_ID_HEADER = "X-Vsx-Request-Id"
 
 
 async def get_service(request: Request) -> SearchService:
@@ -56,6 +58,21 @@ async def client_time(request: Request) -> datetime | None:
     return now.astimezone(UTC)
 
 
+async def client_request_id(request: Request) -> uuid.UUID | None:
+    """A simulator's request id from `X-Vsx-Request-Id` when the server trusts the client (see `client_time`).
+
+    The simulator draws these from its own seeded generator, so interleaving's coin flips (seeded by the
+    request id) repeat from run to run; otherwise every search gets a fresh random id.
+    """
+    raw = request.headers.get(CLIENT_REQUEST_ID_HEADER)
+    if raw is None or not request.app.state.config.trust_client_time:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise InvalidClientRequestIdError(f"{CLIENT_REQUEST_ID_HEADER} {raw!r} is not a UUID") from None
+
+
 async def require_json(request: Request) -> None:
     """415 for a body that is not JSON (FastAPI would otherwise report it as a field type error)."""
     media = media_type(request)
@@ -67,6 +84,7 @@ ServiceDep = Annotated[SearchService, Depends(get_service)]
 StateDep = Annotated[ServingState, Depends(get_state)]
 AttributesDep = Annotated[dict[str, str], Depends(request_attributes)]
 ClientTimeDep = Annotated[datetime | None, Depends(client_time)]
+ClientRequestIdDep = Annotated[uuid.UUID | None, Depends(client_request_id)]
 UserId = Annotated[
     str,
     Header(

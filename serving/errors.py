@@ -61,6 +61,10 @@ class InvalidClientTimeError(ServingError, ValueError):
     """An `X-Vsx-Time` header (simulation only) that is not an ISO 8601 time with a timezone."""
 
 
+class InvalidClientRequestIdError(ServingError, ValueError):
+    """An `X-Vsx-Request-Id` header (simulation only) that is not a UUID."""
+
+
 class AdminDisabledError(ServingError, PermissionError):
     """The admin endpoints are off because no admin token is configured."""
 
@@ -80,6 +84,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     UnsupportedMediaTypeError: 415,
     InvalidImageError: 422,
     InvalidClientTimeError: 422,
+    InvalidClientRequestIdError: 422,
     InvalidServingConfigError: 422,
 }
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}

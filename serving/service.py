@@ -87,11 +87,18 @@ class SearchService:
         return query.upload is None and self.typical_ms is not None and self.typical_ms < INLINE_BELOW_MS
 
     def search(
-        self, query: QueryBody, *, user_id: str, attributes: Mapping[str, str], now: datetime | None = None
+        self,
+        query: QueryBody,
+        *,
+        user_id: str,
+        attributes: Mapping[str, str],
+        now: datetime | None = None,
+        request_id: uuid.UUID | None = None,
     ) -> SearchOutcome:
         """Decode or fetch the query image, then search with the user's variant; blocking (CPU-bound).
 
-        `now` (simulated time) sets the event timestamps and which experiments are inside their window.
+        `now` (simulated time) sets the event timestamps and which experiments are inside their window;
+        `request_id` (a simulator's own) replaces the fresh random one.
         """
         started = time.perf_counter()
         state = self.registry.current
@@ -104,7 +111,7 @@ class SearchService:
         assignments = tuple(assign(state.experiments, user_id, attributes, now=now))
         served = resolve(state.experiments, assignments)
         rankers = interleaved_rankers(state.experiments, assignments)
-        request_id = uuid.uuid4()
+        request_id = request_id or uuid.uuid4()
         tags = exposures(assignments)
         k = query.k or served.k
         teams: Teams | None = None

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from serving.deps import AttributesDep, ClientTimeDep, ServiceDep, UserId
+from serving.deps import AttributesDep, ClientRequestIdDep, ClientTimeDep, ServiceDep, UserId
 from serving.event_factory import exposures
 from serving.models import SearchResponse
 from serving.query_body import SEARCH_BODY_OPENAPI, read_query
@@ -48,7 +48,12 @@ def search_payload(outcome: SearchOutcome) -> dict[str, Any]:
 
 @router.post("", response_model=SearchResponse, openapi_extra=SEARCH_BODY_OPENAPI)
 async def search(
-    request: Request, user_id: UserId, attributes: AttributesDep, now: ClientTimeDep, service: ServiceDep
+    request: Request,
+    user_id: UserId,
+    attributes: AttributesDep,
+    now: ClientTimeDep,
+    request_id: ClientRequestIdDep,
+    service: ServiceDep,
 ) -> Response:
     """Search with the variant the user is assigned to; logs a `search` event and one `impression` per result.
 
@@ -57,8 +62,9 @@ async def search(
     unless it is known to be short (`SearchService.runs_inline`), when the hop would cost more than it saves.
     """
     query = await read_query(request, service.limits.max_upload_bytes)
+    context = {"user_id": user_id, "attributes": attributes, "now": now, "request_id": request_id}
     if service.runs_inline(query):
-        outcome = service.search(query, user_id=user_id, attributes=attributes, now=now)
+        outcome = service.search(query, **context)
     else:
-        outcome = await run_in_threadpool(service.search, query, user_id=user_id, attributes=attributes, now=now)
+        outcome = await run_in_threadpool(service.search, query, **context)
     return Response(orjson.dumps(search_payload(outcome)), media_type="application/json")

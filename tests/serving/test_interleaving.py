@@ -21,7 +21,9 @@ from event_logging.store import EventStore
 from experiments.assign import ServedVariant
 from search_core.catalog import Catalog
 from search_core.interleaving import team_draft_interleave
-from tests.serving.conftest import PLATFORM_YAML, RANKING_YAML, stored_events, write_experiments
+from serving.app import create_app
+from serving.config import ServingConfig
+from tests.serving.conftest import PLATFORM_YAML, RANKING_YAML, make_config, stored_events, write_experiments
 
 pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
 
@@ -126,3 +128,23 @@ def test_clicks_on_served_results_become_the_preference(
     stats = interleaving_stats(store, plan)
     assert (stats.sum_wins_a, stats.sum_wins_b, stats.sum_ties) == (0, len(users), 0)
     assert stats.n >= len(users)  # every exposed user of the module counts, clickers or not
+
+
+def test_a_simulators_request_id_seeds_the_merge(
+    config: ServingConfig, client: TestClient, catalog: Catalog, tmp_path: Path
+) -> None:
+    """With `trust_client_time` (traffic simulation) the client's `X-Vsx-Request-Id` is the request id, so a
+    seeded simulation serves the same merged lists on every run; a server facing real users ignores it."""
+    trusted = make_config(config.artifacts_dir, config.experiments_dir, config.chdb_path, tmp_path,
+                          trust_client_time=True)  # fmt: skip
+    request_id = "6f1c1f2e-8d5b-4c1e-9a53-2d7f9b1c0a11"
+    headers = {"X-User-Id": "il-user-0", "X-Vsx-Request-Id": request_id}
+    body = {"image_id": catalog.query_ids[0], "k": 8}
+    with TestClient(create_app(trusted)) as simulated:
+        first, second = (simulated.post("/v1/search", json=body, headers=headers).json() for _ in range(2))
+        bad = simulated.post("/v1/search", json=body, headers={**headers, "X-Vsx-Request-Id": "not-a-uuid"})
+    assert first["request_id"] == second["request_id"] == request_id
+    assert "mmr-il" in {a["experiment"] for a in first["assignments"]}
+    assert first["results"] == second["results"]
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_client_request_id"
+    assert client.post("/v1/search", json=body, headers=headers).json()["request_id"] != request_id

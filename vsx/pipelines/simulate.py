@@ -4,7 +4,10 @@ The simulator sees only what a browser would: it posts searches, reads the ranke
 click and dwell events. Relevance (same class as the query) is known to the simulator alone, through the
 catalog labels, and shapes clicks through `ClickModel`. Simulated time is sent in the `X-Vsx-Time` header,
 which the server honours only when started with `trust_client_time` (simulation), so events carry
-simulated timestamps and the experiment's start date splits pre-period from experiment traffic.
+simulated timestamps and the experiment's start date splits pre-period from experiment traffic. Request
+ids (`X-Vsx-Request-Id`, honoured likewise) come from a seeded stream too, so interleaving experiments,
+whose coin flips are seeded by the request id, repeat exactly; a second simulation with the same seed and
+user prefix into the same store would reuse them — give it another seed.
 
 Queries are drawn from `traffic_ids` only — for Fashion-MNIST the gallery (train split) — so the offline
 evaluation queries (test split) never appear in traffic and click pairs cannot leak them into training.
@@ -13,6 +16,8 @@ evaluation queries (test split) never appear in traffic and click pairs cannot l
 from __future__ import annotations
 
 import logging
+import random
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,12 +26,11 @@ import httpx
 import numpy as np
 from tqdm import tqdm
 
+from serving.deps import CLIENT_REQUEST_ID_HEADER, CLIENT_TIME_HEADER
 from vsx.errors import VsxError
 from vsx.pipelines.click_model import ClickModel, TrafficPlan
 
 logger = logging.getLogger(__name__)
-
-TIME_HEADER = "X-Vsx-Time"
 
 
 class SimulationError(VsxError, RuntimeError):
@@ -98,6 +102,9 @@ def simulate(
     """Run the plan against the app behind `client`; return counts of everything it caused."""
     model = model or ClickModel()
     rng = np.random.default_rng(plan.seed)
+    # Request ids from a stream of their own (the other draws stay as they were): interleaving seeds its coin
+    # flips with the request id, so seeded ids make an interleaving simulation repeat exactly.
+    request_ids = random.Random(f"request-ids/{plan.seed}/{user_prefix}")
     traffic = np.asarray(traffic_ids)
     labels = np.asarray([label_of(i) for i in traffic])
     classes = np.unique(labels)
@@ -114,8 +121,9 @@ def simulate(
         body: dict[str, object] = {"image_id": query_id}
         if k is not None:
             body["k"] = k
-        headers = {"X-User-Id": user_id, TIME_HEADER: search.ts.isoformat()}
-        resp = client.post("/v1/search", json=body, headers=headers)
+        headers = {"X-User-Id": user_id, CLIENT_TIME_HEADER: search.ts.isoformat()}
+        request_id = uuid.UUID(int=request_ids.getrandbits(128), version=4)
+        resp = client.post("/v1/search", json=body, headers={**headers, CLIENT_REQUEST_ID_HEADER: str(request_id)})
         if resp.status_code != 200:
             summary.failed_requests += 1
             if summary.failed_requests > 10:
