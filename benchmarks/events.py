@@ -73,6 +73,15 @@ def request_events(i: int, *, trusted: bool = True) -> list[BaseEvent]:
 
 
 # -- processes -------------------------------------------------------------------------------------
+def timed_after_go(send: Callable[[], None], ready: mp.Queue, go: mp.Event, out: mp.Queue) -> None:
+    """Say ready, wait for the common start, run `send`; report its wall and CPU seconds."""
+    ready.put(1)
+    go.wait()
+    start, cpu = time.perf_counter(), time.process_time()
+    send()
+    out.put(("producer", time.perf_counter() - start, time.process_time() - cpu))
+
+
 def vsx_producer(
     kafka_json: str, spool_dir: str, first: int, requests: int, ready: mp.Queue, go: mp.Event, out: mp.Queue
 ) -> None:
@@ -80,19 +89,19 @@ def vsx_producer(
     and at ~10 µs an event it would take a quarter of this machine's two cores from the pipeline measured."""
     sink = KafkaEventSink(KafkaConfig.model_validate_json(kafka_json), SpoolConfig(directory=Path(spool_dir)))
     batches = [request_events(i) for i in range(first, first + requests)]
-    ready.put(1)
-    go.wait()
-    start, cpu = time.perf_counter(), time.process_time()
-    for i, events in enumerate(batches):
-        sink.log_many(events)
-        if i % 1_000 == 0:  # a load generator, not a server: don't outrun the sender thread without bound
-            counts = sink.counters()
-            while counts["logged"] - counts["sent"] - counts["spooled"] - counts["dropped"] > 200_000:
-                time.sleep(0.01)
+
+    def send() -> None:
+        for i, events in enumerate(batches):
+            sink.log_many(events)
+            if i % 1_000 == 0:  # a load generator, not a server: don't outrun the sender thread without bound
                 counts = sink.counters()
-    sink.flush(600)
-    sink.close()
-    out.put(("producer", time.perf_counter() - start, time.process_time() - cpu))
+                while counts["logged"] - counts["sent"] - counts["spooled"] - counts["dropped"] > 200_000:
+                    time.sleep(0.01)
+                    counts = sink.counters()
+        sink.flush(600)
+        sink.close()
+
+    timed_after_go(send, ready, go, out)
 
 
 def naive_producer(kafka_json: str, requests: int, ready: mp.Queue, go: mp.Event, out: mp.Queue) -> None:
@@ -102,17 +111,16 @@ def naive_producer(kafka_json: str, requests: int, ready: mp.Queue, go: mp.Event
     kafka = KafkaConfig.model_validate_json(kafka_json)
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
     batches = [request_events(i, trusted=False) for i in range(requests)]
-    ready.put(1)
-    go.wait()
-    start, cpu = time.perf_counter(), time.process_time()
-    for events in batches:
-        for event in events:
-            producer.send(
-                kafka.topic, key=event.user_id.encode(), value=json.dumps(event.model_dump(mode="json")).encode()
-            )
-    producer.flush()
-    producer.close()
-    out.put(("producer", time.perf_counter() - start, time.process_time() - cpu))
+
+    def send() -> None:
+        for events in batches:
+            for event in events:
+                value = json.dumps(event.model_dump(mode="json")).encode()
+                producer.send(kafka.topic, key=event.user_id.encode(), value=value)
+        producer.flush()
+        producer.close()
+
+    timed_after_go(send, ready, go, out)
 
 
 def ingester(kafka_json: str, url: str, stop: mp.Event, out: mp.Queue) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from search_core.index import load_index
 from search_core.index_artifact import build_index_artifact
 from search_core.rerank import build_rerank
 from search_core.training import build_pixels_encoder
-from vsx.services import bootstrap_servers, start_tansu
+from vsx.services import bootstrap_servers, free_port, start_tansu
 
 PLATFORM_YAML = """\
 default: {encoder: pixels@1, index: pixels-flat@1, rerank: [{name: drop_query}], k: 20}
@@ -60,12 +59,6 @@ variants:
 primary_metric: ctr
 """
 K = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(work: Path, port: int, access_log: bool, kafka: list[str] | None) -> subprocess.Popen[bytes]:

@@ -230,8 +230,9 @@ def serialize(event: BaseEvent) -> bytes:
 
 _EPOCH_DATE = date(1970, 1, 1)
 _COMPUTED = frozenset({"event_date", "ts", "ts_ms", "event_id"})
-_COLUMN_DEFAULTS = {"position": 0, "score": 0.0, "latency_ms": 0.0, "result_count": 0, "status_code": 0}
-_COLUMN_DEFAULTS |= {"dwell_ms": 0.0, "hash_version": 0}
+_COLUMN_DEFAULTS = {"position": 0, "score": 0.0, "latency_ms": 0.0, "result_count": 0, "status_code": 0,
+                    "dwell_ms": 0.0, "hash_version": 0}  # fmt: skip
+"""Values of the numeric columns an event type lacks; string columns default to ""."""
 
 
 def to_columns(events: Sequence[BaseEvent]) -> list[list[Any]]:

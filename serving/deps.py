@@ -44,10 +44,15 @@ async def request_attributes(request: Request) -> dict[str, str]:
     }
 
 
+def _simulation_header(request: Request, name: str) -> str | None:
+    """A header only a traffic simulator may set: its value when the server trusts the client, else None."""
+    return request.headers.get(name) if request.app.state.config.trust_client_time else None
+
+
 async def client_time(request: Request) -> datetime | None:
     """Simulated "now" from `X-Vsx-Time` when the server trusts client time (traffic simulation), else None."""
-    raw = request.headers.get(CLIENT_TIME_HEADER)
-    if raw is None or not request.app.state.config.trust_client_time:
+    raw = _simulation_header(request, CLIENT_TIME_HEADER)
+    if raw is None:
         return None
     try:
         now = datetime.fromisoformat(raw)
@@ -64,8 +69,8 @@ async def client_request_id(request: Request) -> uuid.UUID | None:
     The simulator draws these from its own seeded generator, so interleaving's coin flips (seeded by the
     request id) repeat from run to run; otherwise every search gets a fresh random id.
     """
-    raw = request.headers.get(CLIENT_REQUEST_ID_HEADER)
-    if raw is None or not request.app.state.config.trust_client_time:
+    raw = _simulation_header(request, CLIENT_REQUEST_ID_HEADER)
+    if raw is None:
         return None
     try:
         return uuid.UUID(raw)
