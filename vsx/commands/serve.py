@@ -75,17 +75,17 @@ def register(app: typer.Typer) -> None:
         access_log: bool = typer.Option(True, help="Log every request (uvicorn access log); /metrics counts anyway."),
     ) -> None:
         """Serve /v1/search, /v1/events, experiments, admin, /metrics and the web page at /."""
-        import uvicorn
-
-        from serving.config import ServingConfig
-        from serving.registry import check_config
-
         settings = get_settings()
         if settings.embedded and workers > 1:
             raise ServeError(
                 "embedded mode stores events in chdb, which one process owns: serve with --workers 1, "
                 "or set VSX_EMBEDDED=false to log through Kafka"
             )
+        import uvicorn
+
+        from serving.config import ServingConfig
+        from serving.registry import check_config
+
         run_dir = settings.data_dir / "serve" / str(port)
         multiproc_dir = None
         if workers > 1:
