@@ -80,7 +80,9 @@ def register(app: typer.Typer) -> None:
     def demo_cmd(
         quick: bool = typer.Option(False, "--quick", help="A small run (≤ 3 minutes) for tests and a first look."),
         large: bool = typer.Option(
-            False, "--large", help="The outcome run (about an hour): full CPU training, exact search, 5x the users."
+            False,
+            "--large",
+            help="The outcome run (~1.5 h): full CPU training, exact search, 5x A/B and 25x interleaving users.",
         ),
         services: bool = typer.Option(
             False, "--services", help="Use the running Kafka broker and ClickHouse server (`vsx services up`)."
