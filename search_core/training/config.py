@@ -12,11 +12,22 @@ same class, exact cosine search), 2 cores, idle machine:
 | "cpu" + 2 epochs fine-tuning, no pairs           | 0.8283 | 0.9060 | 0.8350  |            |
 | "cpu" + 2 epochs fine-tuning with 20k click pairs| 0.8508 | 0.9185 | 0.8567  |            |
 | "cpu" + 2 epochs with 11k pairs (`demo --large`) | 0.8417 | 0.9129 | 0.8478  | 277 s      |
+| the same with 37k pairs (+ the interleaving run's)| 0.8415 | 0.9138 | 0.8479  |            |
+| 11k pairs, pair_weight 8                         | 0.8435 | 0.9147 | 0.8496  | 504 s      |
+| 11k pairs, pair_fraction 0.75, pair_weight 4     | 0.8445 | 0.9152 | 0.8510  | 733 s      |
+| 11k pairs, loss on the backbone (no head)        | 0.8031 | 0.8851 | 0.8093  | 451 s      |
+| 11k pairs, lr 5e-4                               | 0.8371 | 0.9095 | 0.8434  | 512 s      |
 
 - "cpu": small CNN at 28 px, 6 epochs of 60 000 anchors: 528 s of training, 9 min 18 s with data
   preparation and neighbour mining (`vsx train --config cpu`, 2026-12-05; earlier runs measured ~6 min
   and, for 8 epochs, 458 s, no better). More epochs, more neighbour positives or a lower temperature all plateau at
   P@10 ≈ 0.833 for this network; click pairs are what moves it further.
+- Fine-tuning with click pairs (the last rows; fifth session, wall times under other load) plateaus near
+  P@10 0.84-0.845 whatever the recipe: more pairs, heavier or more frequent pairs move it by less than 0.003,
+  a gentler rate loses 0.005. The pairs are 99.6 % same-class but easy: a user can only click what the parent
+  already ranked in its top 10, so they mostly confirm what it knows. Skips above a satisfied click are no
+  better as negatives: 90 % of them are same-class results the user simply did not pick (`vsx demo --large`'s
+  first experiment).
 - "quick": the same recipe for one epoch, a 1-2 minute demo run that still beats raw pixels.
 - "gpu": ResNet-50 at 224 px with bf16 autocast, `torch.compile` and a larger batch; for a CUDA
   machine (written to run there, not exercised on CI).
