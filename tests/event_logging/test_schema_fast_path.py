@@ -1,4 +1,4 @@
-"""The request-path helpers added to the schema: cheap event ids, trusted construction, fast serialisation."""
+"""The schema's fast helpers: cheap event ids, unvalidated construction, fast serialisation."""
 
 from __future__ import annotations
 
