@@ -107,10 +107,10 @@ class BaseEvent(BaseModel):
         """Build an event WITHOUT validation, for values our own code produced (tests, benchmarks' producers).
 
         Only ~10 % cheaper than validating (BENCHMARKS.md: 11 events in 98.6 against 108.4 µs; pydantic-core's
-        validation is not where the time goes — object creation, the event id and the field dict are), which
-        is why serving builds validated events on the sink's thread instead (`log_deferred`). Untrusted input
-        (browser click/dwell reports) must go through the normal constructor or `parse_event`. The caller
-        guarantees types; `ts`, when given, must be timezone-aware UTC.
+        validation is not where the time goes — object creation, the event id and the field dict are), so
+        serving validates its events; it keeps their cost off the request path by building them on the sink's
+        thread (`log_deferred`). Untrusted input (browser click/dwell reports) must go through the normal
+        constructor or `parse_event`. The caller guarantees types; `ts`, when given, must be timezone-aware UTC.
         """
         ts = fields.get("ts")
         if ts is None:

@@ -1,4 +1,4 @@
-"""The schema's fast helpers: cheap event ids, unvalidated construction, fast serialisation."""
+"""The schema's helpers for our own events: cheap event ids, unvalidated construction, fast serialisation."""
 
 from __future__ import annotations
 
