@@ -8,6 +8,7 @@ datetime, 64-bit integers → int); rows go in as inline `JSONEachRow`.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -105,9 +106,20 @@ class ChdbStore(EventStore):
         sql = f"INSERT INTO {self.database}.{table} ({', '.join(names)}) FORMAT JSONEachRow\n"
         self._query(sql + lines.decode())
 
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every open session; runs at interpreter exit, because a chdb session still open while the
+        interpreter tears down can crash the process (SIGSEGV in a chdb background thread, seen under pytest)."""
+        with cls._registry_lock:
+            for store in list(cls._open.values()):
+                store.close()
+
     def close(self) -> None:
         with self._registry_lock:
             if self._open.get(self.path) is self:
                 del self._open[self.path]
         with self._lock:
             self._session.close()
+
+
+atexit.register(ChdbStore.close_all)
