@@ -36,6 +36,9 @@ class KafkaConfig(BaseModel):
     # How long the sender waits for acknowledgements before treating the broker as down and spooling.
     send_timeout_s: float = Field(default=10.0, gt=0)
     queue_max_events: int = Field(default=500_000, ge=1)
+    # Serving's sink builds, packs and sends events in a child process (`event_logging.process_sink`), so that
+    # Python work does not hold the GIL the request threads need (the serving p99); False keeps it in-process.
+    sink_process: bool = True
     # Consumer: Tansu (and small clusters) join faster with a short session; Kafka accepts these too.
     session_timeout_ms: int = Field(default=6_000, ge=1_000)
     heartbeat_interval_ms: int = Field(default=2_000, ge=100)

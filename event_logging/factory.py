@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from event_logging.clickhouse_store import ClickHouseStore
@@ -9,6 +10,7 @@ from event_logging.config import ClickHouseConfig, KafkaConfig, SpoolConfig
 from event_logging.embedded_sink import EmbeddedEventSink
 from event_logging.errors import EventLoggingError
 from event_logging.kafka_sink import KafkaEventSink
+from event_logging.process_sink import ProcessSink
 from event_logging.sink import EventSink
 from event_logging.store import EventStore
 
@@ -33,10 +35,12 @@ def make_sink(
     store: EventStore | None = None,
     spool: SpoolConfig | None = None,
 ) -> EventSink:
-    """Embedded: events go straight into `store` (required). Otherwise: Kafka, spooling under `spool_dir`."""
+    """Embedded: events go straight into `store` (required). Otherwise: Kafka, spooling under `spool_dir`, from a
+    child process unless `kafka.sink_process` is off."""
     if embedded:
         if store is None:
             raise EventLoggingError("the embedded event sink needs a store")
         return EmbeddedEventSink(store)
     spool_config = spool.model_copy(update={"directory": spool_dir}) if spool else SpoolConfig(directory=spool_dir)
-    return KafkaEventSink(kafka, spool_config)
+    kafka_sink = partial(KafkaEventSink, kafka, spool_config)
+    return ProcessSink(kafka_sink, max_queue=kafka.queue_max_events) if kafka.sink_process else kafka_sink()

@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 EventBuilder = Callable[[], Iterable[BaseEvent]]
 """Builds a group of events when called; must not depend on when it is called (timestamps are arguments)."""
 
+QueueItem = BaseEvent | tuple[EventBuilder, int]
+"""An event, or a deferred group: its builder and the number of events it announced."""
+
 COUNTERS = ("logged", "sent", "spooled", "dropped", "replayed")
 DROP_LOG_INTERVAL_S = 10.0
 
@@ -62,7 +65,7 @@ class QueuedSink(EventSink):
     """The shared queue + sender thread; subclasses say how a batch is delivered."""
 
     def __init__(self, *, name: str, max_queue: int, max_batch: int, linger_s: float) -> None:
-        self._queue: deque[BaseEvent | tuple[EventBuilder, int]] = deque()
+        self._queue: deque[QueueItem] = deque()
         self._deferred_extra = 0  # events announced by queued builders beyond the one queue slot each
         self._deferred_lock = threading.Lock()
         self._max_queue = max_queue
@@ -153,19 +156,26 @@ class QueuedSink(EventSink):
         """Up to about `max_batch` events (a deferred group is built whole, so a batch may exceed it by one group)."""
         queue, batch = self._queue, []
         while queue and len(batch) < self._max_batch:
-            item = queue.popleft()
+            item = self._pop()
             if isinstance(item, BaseEvent):
                 batch.append(item)
-                self._taken += 1
             else:
                 batch.extend(self._build(*item))
         return batch
 
-    def _build(self, build: EventBuilder, count: int) -> list[BaseEvent]:
-        """Run a builder; `taken` advances by the announced count as the slot leaves the queue."""
+    def _pop(self) -> QueueItem:
+        """The oldest queued item; `taken` advances by its events (a deferred group's announced count)."""
+        item = self._queue.popleft()
+        if isinstance(item, BaseEvent):
+            self._taken += 1
+            return item
         with self._deferred_lock:
-            self._deferred_extra -= count - 1
-            self._taken += count
+            self._deferred_extra -= item[1] - 1
+            self._taken += item[1]
+        return item
+
+    def _build(self, build: EventBuilder, count: int) -> list[BaseEvent]:
+        """Run a builder that announced `count` events; a shortfall or an exception is counted as dropped."""
         try:
             events = list(build())
         except Exception:

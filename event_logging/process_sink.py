@@ -1,0 +1,227 @@
+"""A sink that runs another sink (the Kafka one) in a child process, off the serving interpreter's GIL.
+
+Why: building a search's events (21 pydantic models at k = 20, ~200 µs), packing them and kafka-python's
+per-message Python all ran on threads of the serving process; a batch of that work holds the GIL in bursts
+that a request thread waits behind. `py-spy --gil` put ~70 % of the sender thread's GIL time in building,
+and with a sink that discarded everything the serving p99 overhead fell from 11–14 ms to 4–5 ms
+(BENCHMARKS.md, Serving). Here the serving process only queues what it logs (as before) and a thread pickles
+the queued items — events, or deferred groups still unbuilt (`functools.partial` of a module-level builder
+with plain arguments, ~5–10 µs a search) — down a pipe; the child (spawned, so no inherited threads or
+locks) feeds them to the real sink, which builds, packs, sends and spools there. Spawning re-imports the
+parent's main module, so a script that makes this sink must guard its entry point with
+`if __name__ == "__main__":`, as any multiprocessing code (`vsx`, uvicorn and pytest do).
+
+Counters: the child publishes its sink's counters into shared memory every `PUBLISH_INTERVAL_S` and before it
+answers a flush or close, so `counters()` stays a few memory reads (serving calls it on every request).
+`logged` and queue-full drops are this process's own.
+
+Failure: if the child dies (killed, out of memory), the next send notices the broken pipe, counts the events it
+had been handed and had not accounted for as dropped (an estimate: its last published counters may be one
+interval old), logs loudly and starts a new child with back-off; the new child's Kafka sink replays whatever the
+old one spooled (same spool folder). What the dead child held in memory or had not yet read from the pipe is
+lost — the guarantee the in-process sender thread gave for a crash of the serving process, now for a crash of
+the child as well. Re-sending it would not be safe: a deferred search rebuilt in a new child gets new event ids,
+so analysis could not dedupe the copies. The child ignores SIGINT, so Ctrl-C on a server stops it through the
+app's shutdown (`close`: drain, flush or spool), not mid-batch; if this process vanishes, the child sees the
+pipe close and closes its sink (spooling what the broker does not take) before exiting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import pickle
+import signal
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from event_logging.schema import BaseEvent
+from event_logging.sink import EventSink, QueuedSink, QueueItem
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_INTERVAL_S = 0.1
+RESTART_BACKOFF_S = (0.5, 30.0)
+STABLE_AFTER_S = 60.0
+"""A child that lived this long died of something new: its replacement starts after the shortest back-off."""
+REPLY_GRACE_S = 5.0
+"""How much longer than the child's own timeout a flush or close waits for its answer."""
+
+_CONTEXT = multiprocessing.get_context("spawn")
+_CHILD_COUNTERS = ("sent", "spooled", "dropped", "replayed")
+
+
+def _event_count(item: QueueItem) -> int:
+    return 1 if isinstance(item, BaseEvent) else item[1]
+
+
+class ProcessSink(QueuedSink):
+    """Queues in this process; `make()` (picklable, e.g. a `partial` of a sink class) builds the sink in a child."""
+
+    def __init__(self, make: Callable[[], EventSink], *, max_queue: int, max_items: int = 64, linger_s: float = 0.005):
+        self._make = make
+        self._shared = _CONTEXT.RawArray("q", len(_CHILD_COUNTERS))
+        self._base = dict.fromkeys(_CHILD_COUNTERS, 0)  # totals of children that died
+        self._handed = 0  # events handed to the current child
+        self._restarts = 0
+        self._conn_lock = threading.Lock()
+        self._conn, self._process = self._start_child()
+        super().__init__(name="vsx-event-process-feeder", max_queue=max_queue, max_batch=max_items, linger_s=linger_s)
+
+    # -- control ------------------------------------------------------------------------------------
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Hand everything queued here to the child, then wait for the child's sink to flush."""
+        deadline = time.monotonic() + timeout
+        return super().flush(timeout) and self._ask("flush", deadline)
+
+    def counters(self) -> dict[str, int]:
+        counts = super().counters()
+        published = self._shared[:]
+        for i, name in enumerate(_CHILD_COUNTERS):
+            counts[name] += self._base[name] + published[i]
+        return counts
+
+    # -- feeder thread ------------------------------------------------------------------------------
+    def _take(self) -> list[QueueItem]:
+        """Up to `max_items` queued items as they are: deferred groups are built in the child."""
+        items = []
+        while self._queue and len(items) < self._max_batch:
+            items.append(self._pop())
+        return items
+
+    def _deliver(self, items: list[QueueItem]) -> None:
+        data = pickle.dumps(("log", items), protocol=pickle.HIGHEST_PROTOCOL)
+        count = sum(map(_event_count, items))
+        while not self._send(data):
+            deadline = self._closing_deadline()
+            if deadline is not None and time.monotonic() >= deadline:
+                self._count_dropped(count, "the event process is down and the sink is closing")
+                return
+            self._restart()
+        self._handed += count
+
+    def _send(self, data: bytes) -> bool:
+        try:
+            with self._conn_lock:
+                self._conn.send_bytes(data)
+        except OSError:
+            return False
+        return True
+
+    def _ask(self, command: str, deadline: float) -> bool:
+        """Send `command` with the time left; True if the child answered that its sink did it in time."""
+        timeout = max(0.0, deadline - time.monotonic())
+        with self._conn_lock:
+            try:
+                while self._conn.poll(0):  # the late answer to an earlier command that timed out
+                    self._conn.recv()
+                self._conn.send_bytes(pickle.dumps((command, timeout)))
+                if not self._conn.poll(timeout + REPLY_GRACE_S):
+                    logger.error("the event process did not answer %r within %.0f s", command, timeout)
+                    return False
+                return bool(self._conn.recv())
+            except (OSError, EOFError):
+                logger.error("the event process is gone; %r not done", command)
+                return False
+
+    def _restart(self) -> None:
+        """Account for the dead child's events, wait a back-off, start a new child on the same spool."""
+        self._process.join(timeout=1.0)
+        published = dict(zip(_CHILD_COUNTERS, self._shared[:], strict=True))
+        lost = max(0, self._handed - published["sent"] - published["spooled"] - published["dropped"])
+        for name in _CHILD_COUNTERS:
+            self._base[name] += published[name]
+            self._shared[_CHILD_COUNTERS.index(name)] = 0
+        self._handed = 0
+        if lost:
+            self._count_dropped(lost, "the event process died with them (estimate)")
+        if time.monotonic() - self._started_at > STABLE_AFTER_S:
+            self._restarts = 0
+        backoff = min(RESTART_BACKOFF_S[0] * 2**self._restarts, RESTART_BACKOFF_S[1])
+        logger.error("the event process exited (code %s); starting another in %.1f s", self._process.exitcode, backoff)
+        self._restarts += 1
+        self._closing.wait(backoff)
+        self._conn.close()
+        self._conn, self._process = self._start_child()
+
+    def _start_child(self) -> tuple[Connection, Any]:
+        ours, theirs = _CONTEXT.Pipe()
+        args = (theirs, self._make, self._shared, _logging_levels())
+        process = _CONTEXT.Process(target=_child_main, args=args, name="vsx-events", daemon=True)
+        process.start()
+        theirs.close()
+        self._started_at = time.monotonic()
+        return ours, process
+
+    def _shutdown(self) -> None:
+        """The queue is drained: ask the child to close its sink within the deadline, then reap it."""
+        deadline = self._closing_deadline() or time.monotonic()
+        if not self._ask("close", deadline):
+            logger.error("the event process did not close cleanly; its unsent events may be lost")
+        self._process.join(timeout=REPLY_GRACE_S)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._conn.close()
+
+
+def _logging_levels() -> dict[str, int]:
+    """The root level and every level set explicitly on a named logger (e.g. `vsx` quietens `kafka`)."""
+    manager = logging.Logger.manager
+    levels = {name: lg.level for name, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger) and lg.level}
+    return {"": logging.getLogger().getEffectiveLevel(), **levels}
+
+
+def _child_main(conn: Connection, make: Callable[[], EventSink], shared: Any, levels: dict[str, int]) -> None:
+    """The child: feed what arrives to the real sink; answer flush/close; publish counters."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(format="%(asctime)s %(levelname)s [vsx-events] %(name)s: %(message)s")
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    sink = make()
+
+    def publish() -> None:
+        counts = sink.counters()
+        shared[:] = [counts[name] for name in _CHILD_COUNTERS]
+
+    stop = threading.Event()
+
+    def publisher() -> None:
+        while not stop.wait(PUBLISH_INTERVAL_S):
+            publish()
+
+    threading.Thread(target=publisher, name="vsx-events-counters", daemon=True).start()
+    try:
+        while True:
+            try:
+                command, payload = pickle.loads(conn.recv_bytes())
+            except EOFError:  # the parent is gone without closing us: keep what we hold
+                command, payload = "close", 10.0
+            if command == "log":
+                _log_items(sink, payload)
+                continue
+            if command == "flush":
+                done = sink.flush(payload)
+            else:
+                sink.close(payload)
+                done = True
+            publish()
+            with contextlib.suppress(OSError):  # the parent may be gone; nothing to tell then
+                conn.send(done)
+            if command == "close":
+                return
+    finally:
+        stop.set()
+        publish()
+
+
+def _log_items(sink: EventSink, items: list[QueueItem]) -> None:
+    for item in items:
+        if isinstance(item, BaseEvent):
+            sink.log(item)
+        else:
+            sink.log_deferred(*item)
