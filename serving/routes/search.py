@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -18,8 +19,13 @@ from serving.service import SearchOutcome
 router = APIRouter(prefix="/v1/search", tags=["search"])
 
 
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*").fullmatch
+"""Characters `quote(..., safe="/")` leaves alone; ids made of them only (every Fashion-MNIST id) skip quoting."""
+
+
 def image_url(image_id: str) -> str:
-    return f"/v1/images/{quote(image_id, safe='/')}"
+    """The image's URL; `quote` is Python code (~1.7 µs an id, 20 ids a response), so only ids that need it pay."""
+    return f"/v1/images/{image_id if _URL_SAFE(image_id) else quote(image_id, safe='/')}"
 
 
 def search_payload(outcome: SearchOutcome) -> dict[str, Any]:

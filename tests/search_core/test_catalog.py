@@ -49,6 +49,8 @@ def test_unknown_id_is_a_lookup_error(fmnist) -> None:
         fmnist.image("fmnist-train-999999")
     with pytest.raises(LookupError):
         fmnist.labels_for(["fmnist-test-000001", "nope"])
+    with pytest.raises(UnknownImageError, match="'nope' is not in catalog"):
+        fmnist.label("nope")
 
 
 def test_truncated_idx_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from search_core.catalog import Catalog
+from serving.routes.search import image_url
 
 pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
 
@@ -35,3 +37,8 @@ def test_unknown_image_is_404(client: TestClient) -> None:
     resp = client.get("/v1/images/missing/nothing.png")
     assert resp.status_code == 404
     assert resp.json()["error"]["code"] == "unknown_image"
+
+
+@pytest.mark.parametrize("image_id", ["fmnist-train-000001", "dir/x~y_z-1.PNG", "a b/c.png", "é/ü", "100%", "a?b#c"])
+def test_result_urls_quote_exactly_what_needs_quoting(image_id: str) -> None:
+    assert image_url(image_id) == "/v1/images/" + quote(image_id, safe="/")
