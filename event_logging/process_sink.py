@@ -131,14 +131,7 @@ class ProcessSink(QueuedSink):
     def _restart(self) -> None:
         """Account for the dead child's events, wait a back-off, start a new child on the same spool."""
         self._process.join(timeout=1.0)
-        published = dict(zip(_CHILD_COUNTERS, self._shared[:], strict=True))
-        lost = max(0, self._handed - published["sent"] - published["spooled"] - published["dropped"])
-        for name in _CHILD_COUNTERS:
-            self._base[name] += published[name]
-            self._shared[_CHILD_COUNTERS.index(name)] = 0
-        self._handed = 0
-        if lost:
-            self._count_dropped(lost, "the event process died with them (estimate)")
+        self._account_for_dead_child()
         if time.monotonic() - self._started_at > STABLE_AFTER_S:
             self._restarts = 0
         backoff = min(RESTART_BACKOFF_S[0] * 2**self._restarts, RESTART_BACKOFF_S[1])
@@ -147,6 +140,17 @@ class ProcessSink(QueuedSink):
         self._closing.wait(backoff)
         self._conn.close()
         self._conn, self._process = self._start_child()
+
+    def _account_for_dead_child(self) -> None:
+        """Fold the dead child's last published counters into the totals; what it was handed beyond them is lost."""
+        published = dict(zip(_CHILD_COUNTERS, self._shared[:], strict=True))
+        lost = max(0, self._handed - published["sent"] - published["spooled"] - published["dropped"])
+        for i, name in enumerate(_CHILD_COUNTERS):
+            self._base[name] += published[name]
+            self._shared[i] = 0
+        self._handed = 0
+        if lost:
+            self._count_dropped(lost, "the event process died with them (estimate)")
 
     def _start_child(self) -> tuple[Connection, Any]:
         ours, theirs = _CONTEXT.Pipe()
@@ -160,12 +164,13 @@ class ProcessSink(QueuedSink):
     def _shutdown(self) -> None:
         """The queue is drained: ask the child to close its sink within the deadline, then reap it."""
         deadline = self._closing_deadline() or time.monotonic()
-        if not self._ask("close", deadline):
-            logger.error("the event process did not close cleanly; its unsent events may be lost")
+        closed = self._ask("close", deadline)
         self._process.join(timeout=REPLY_GRACE_S)
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
+        if not closed:
+            self._account_for_dead_child()
         self._conn.close()
 
 

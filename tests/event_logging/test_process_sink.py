@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from functools import partial
@@ -16,7 +17,7 @@ import pytest
 from event_logging.config import KafkaConfig, SpoolConfig
 from event_logging.factory import make_sink
 from event_logging.kafka_sink import KafkaEventSink
-from event_logging.process_sink import ProcessSink
+from event_logging.process_sink import REPLY_GRACE_S, ProcessSink
 from event_logging.schema import parse_event
 from event_logging.spool import read_segment
 from event_logging.wire import unpack
@@ -130,3 +131,16 @@ def test_child_keeps_what_it_holds_when_the_serving_process_vanishes(tmp_path: P
     wait_for(lambda: any(spool.glob("*.seg")), 60, "the orphaned child to seal its spool")
     lines = [line for seg in spool.glob("*.seg") for m in read_segment(seg) for line in unpack(m.value)]
     assert len(lines) == len(searches(50))
+
+
+def test_a_child_that_cannot_start_costs_events_not_the_server(tmp_path: Path) -> None:
+    """A sink that fails in the child (here: a broken config) is restarted with back-off; close() still returns
+    on time and every event is accounted for as dropped, loudly."""
+    sink = ProcessSink(partial(KafkaEventSink, "not a config", SpoolConfig(directory=tmp_path)), max_queue=1_000)
+    events = searches(20)
+    sink.log_many(events)
+    started = time.monotonic()
+    sink.close(timeout=2)
+    assert time.monotonic() - started < 2 + REPLY_GRACE_S + 5
+    counts = sink.counters()
+    assert counts["logged"] == counts["dropped"] == len(events) and counts["sent"] == counts["spooled"] == 0
