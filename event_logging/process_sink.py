@@ -40,7 +40,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from event_logging.schema import BaseEvent
-from event_logging.sink import EventSink, QueuedSink, QueueItem
+from event_logging.sink import CLOSE_GRACE_S, EventSink, QueuedSink, QueueItem
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +48,9 @@ PUBLISH_INTERVAL_S = 0.1
 RESTART_BACKOFF_S = (0.5, 30.0)
 STABLE_AFTER_S = 60.0
 """A child that lived this long died of something new: its replacement starts after the shortest back-off."""
-REPLY_GRACE_S = 5.0
-"""How much longer than the child's own timeout a flush or close waits for its answer."""
+REPLY_GRACE_S = CLOSE_GRACE_S + 5.0
+"""How much longer than the child's own timeout a flush or close waits for its answer (its sink's close may
+itself overrun the timeout by `CLOSE_GRACE_S`)."""
 
 _CONTEXT = multiprocessing.get_context("spawn")
 _CHILD_COUNTERS = ("sent", "spooled", "dropped", "replayed")
@@ -61,6 +62,8 @@ def _event_count(item: QueueItem) -> int:
 
 class ProcessSink(QueuedSink):
     """Queues in this process; `make()` (picklable, e.g. a `partial` of a sink class) builds the sink in a child."""
+
+    _close_grace_s = REPLY_GRACE_S + CLOSE_GRACE_S  # the feeder's shutdown: the child's answer, then reaping it
 
     def __init__(self, make: Callable[[], EventSink], *, max_queue: int, max_items: int = 64, linger_s: float = 0.005):
         self._make = make

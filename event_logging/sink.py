@@ -33,6 +33,8 @@ QueueItem = BaseEvent | tuple[EventBuilder, int]
 
 COUNTERS = ("logged", "sent", "spooled", "dropped", "replayed")
 DROP_LOG_INTERVAL_S = 10.0
+CLOSE_GRACE_S = 5.0
+"""How much longer than its timeout `close` waits for the sender thread (a send or connect in progress)."""
 
 
 class EventSink(abc.ABC):
@@ -63,6 +65,8 @@ class EventSink(abc.ABC):
 
 class QueuedSink(EventSink):
     """The shared queue + sender thread; subclasses say how a batch is delivered."""
+
+    _close_grace_s = CLOSE_GRACE_S
 
     def __init__(self, *, name: str, max_queue: int, max_batch: int, linger_s: float) -> None:
         self._queue: deque[QueueItem] = deque()
@@ -119,7 +123,7 @@ class QueuedSink(EventSink):
     def close(self, timeout: float = 10.0) -> None:
         self._close_deadline = time.monotonic() + timeout
         self._closing.set()
-        self._thread.join(timeout + 5.0)
+        self._thread.join(timeout + self._close_grace_s)
         if self._thread.is_alive():
             logger.error("event sink thread did not stop within %.0f s; %d events left", timeout, len(self._queue))
 
