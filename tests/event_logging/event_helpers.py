@@ -7,14 +7,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from event_logging.config import KafkaConfig
+from event_logging.config import KafkaConfig, SpoolConfig
 from event_logging.consumer import Ingestor
-from event_logging.schema import BaseEvent, ClickEvent, ImpressionEvent, SearchEvent
+from event_logging.kafka_sink import KafkaEventSink
+from event_logging.schema import BaseEvent, ClickEvent, ImpressionEvent, SearchEvent, parse_event
 from event_logging.store import EventStore, deduped_events_sql
 from event_logging.wire import unpack
 
@@ -92,3 +94,13 @@ def read_topic(kafka: KafkaConfig, idle_ms: int = 2_000) -> list[tuple[bytes, by
     lines = [(m.key, line) for m in consumer for line in unpack(m.value)]
     consumer.close()
     return lines
+
+
+def assert_replayed(kafka: KafkaConfig, spool_dir: Path, events: list[BaseEvent]) -> None:
+    """A fresh in-process Kafka sink on `spool_dir` replays exactly `events` into the topic and empties the spool."""
+    up = KafkaEventSink(kafka, SpoolConfig(directory=spool_dir))
+    assert up.flush(30)
+    up.close()
+    assert up.counters()["replayed"] == len(events)
+    assert {str(parse_event(line).event_id) for _, line in read_topic(kafka)} == ids(events)
+    assert not list(spool_dir.glob("*.seg*"))

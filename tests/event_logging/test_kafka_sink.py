@@ -11,7 +11,7 @@ from event_logging.config import KafkaConfig, SpoolConfig
 from event_logging.kafka_sink import KafkaEventSink
 from event_logging.schema import parse_event
 from event_logging.wire import shard_key
-from tests.event_logging.event_helpers import ids, read_topic, searches
+from tests.event_logging.event_helpers import assert_replayed, ids, read_topic, searches
 from vsx.services import free_port
 
 pytestmark = pytest.mark.integration
@@ -45,13 +45,7 @@ def test_unreachable_broker_spools_and_next_process_replays(kafka_config: KafkaC
     down.close(timeout=2)
     assert down.counters()["spooled"] == len(events) and down.counters()["sent"] == 0
     assert list(tmp_path.glob("*.seg")), "close() seals the spool segment"
-
-    up = KafkaEventSink(kafka_config, SpoolConfig(directory=tmp_path))
-    assert up.flush(30)
-    up.close()
-    assert up.counters()["replayed"] == len(events)
-    assert {str(parse_event(line).event_id) for _, line in read_topic(kafka_config)} == ids(events)
-    assert not list(tmp_path.glob("*.seg*"))
+    assert_replayed(kafka_config, tmp_path, events)
 
 
 def test_full_spool_drops_loudly_and_never_blocks(

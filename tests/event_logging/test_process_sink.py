@@ -23,7 +23,7 @@ from event_logging.spool import read_segment
 from event_logging.wire import unpack
 from search_core.index import Hit
 from serving.event_factory import Exposure, search_event_count, search_events
-from tests.event_logging.event_helpers import ids, read_topic, searches, wait_for
+from tests.event_logging.event_helpers import assert_replayed, ids, read_topic, searches, wait_for
 from vsx.services import free_port
 
 pytestmark = pytest.mark.integration
@@ -97,12 +97,7 @@ def test_unreachable_broker_spools_in_the_child_and_an_in_process_sink_replays(
     wait_for(lambda: sink.counters()["spooled"] == len(events), 30, "events spooled by the child")
     sink.close(timeout=2)
     assert list(tmp_path.glob("*.seg")), "the child's close sealed the spool segment"
-
-    up = KafkaEventSink(kafka_config, SpoolConfig(directory=tmp_path))
-    assert up.flush(30)
-    up.close()
-    assert up.counters()["replayed"] == len(events)
-    assert {str(parse_event(line).event_id) for _, line in read_topic(kafka_config)} == ids(events)
+    assert_replayed(kafka_config, tmp_path, events)
 
 
 _VANISHING_PARENT = """
@@ -110,7 +105,7 @@ import os, sys, time
 from pathlib import Path
 from event_logging.config import KafkaConfig
 from event_logging.factory import make_sink
-from tests.event_logging.event_helpers import searches
+from tests.event_logging.event_helpers import assert_replayed, searches
 
 if __name__ == "__main__":
     sink = make_sink(embedded=False, kafka=KafkaConfig(bootstrap_servers=[sys.argv[1]]), spool_dir=Path(sys.argv[2]))
