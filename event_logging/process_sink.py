@@ -21,9 +21,13 @@ interval old), logs loudly and starts a new child with back-off; the new child's
 old one spooled (same spool folder). What the dead child held in memory or had not yet read from the pipe is
 lost — the guarantee the in-process sender thread gave for a crash of the serving process, now for a crash of
 the child as well. Re-sending it would not be safe: a deferred search rebuilt in a new child gets new event ids,
-so analysis could not dedupe the copies. The child ignores SIGINT, so Ctrl-C on a server stops it through the
-app's shutdown (`close`: drain, flush or spool), not mid-batch; if this process vanishes, the child sees the
-pipe close and closes its sink (spooling what the broker does not take) before exiting.
+so analysis could not dedupe the copies.
+
+Stopping: the child ignores SIGINT and outlives SIGTERM by `term_grace_s`, so Ctrl-C on a server, or a service
+manager that signals every process of the service (systemd's default), stops it through the app's shutdown
+(`close`: drain, then flush or spool) instead of killing it with events in memory. If this process vanishes,
+or exits without `close()` (multiprocessing then sends the child SIGTERM), the child closes its sink when the
+pipe closes or the grace ends, spooling what the broker does not take, and exits.
 """
 
 from __future__ import annotations
@@ -48,6 +52,11 @@ PUBLISH_INTERVAL_S = 0.1
 RESTART_BACKOFF_S = (0.5, 30.0)
 STABLE_AFTER_S = 60.0
 """A child that lived this long died of something new: its replacement starts after the shortest back-off."""
+TERM_GRACE_S = 10.0
+"""How long the child keeps taking events after a SIGTERM, waiting for the server's own shutdown to close it."""
+ORPHAN_CLOSE_S = 10.0
+"""The close timeout of a child whose parent is gone (or never closed it): the time it gives the broker."""
+COMMAND_POLL_S = 0.2
 REPLY_GRACE_S = CLOSE_GRACE_S + 5.0
 """How much longer than the child's own timeout a flush or close waits for its answer (its sink's close may
 itself overrun the timeout by `CLOSE_GRACE_S`)."""
@@ -65,8 +74,17 @@ class ProcessSink(QueuedSink):
 
     _close_grace_s = REPLY_GRACE_S + CLOSE_GRACE_S  # the feeder's shutdown: the child's answer, then reaping it
 
-    def __init__(self, make: Callable[[], EventSink], *, max_queue: int, max_items: int = 64, linger_s: float = 0.005):
+    def __init__(
+        self,
+        make: Callable[[], EventSink],
+        *,
+        max_queue: int,
+        max_items: int = 64,
+        linger_s: float = 0.005,
+        term_grace_s: float = TERM_GRACE_S,
+    ) -> None:
         self._make = make
+        self._term_grace_s = term_grace_s
         self._shared = _CONTEXT.RawArray("q", len(_CHILD_COUNTERS))
         self._base = dict.fromkeys(_CHILD_COUNTERS, 0)  # totals of children that died
         self._handed = 0  # events handed to the current child
@@ -157,7 +175,7 @@ class ProcessSink(QueuedSink):
 
     def _start_child(self) -> tuple[Connection, Any]:
         ours, theirs = _CONTEXT.Pipe()
-        args = (theirs, self._make, self._shared, _logging_levels())
+        args = (theirs, self._make, self._shared, _logging_levels(), self._term_grace_s)
         process = _CONTEXT.Process(target=_child_main, args=args, name="vsx-events", daemon=True)
         process.start()
         theirs.close()
@@ -184,9 +202,13 @@ def _logging_levels() -> dict[str, int]:
     return {"": logging.getLogger().getEffectiveLevel(), **levels}
 
 
-def _child_main(conn: Connection, make: Callable[[], EventSink], shared: Any, levels: dict[str, int]) -> None:
+def _child_main(
+    conn: Connection, make: Callable[[], EventSink], shared: Any, levels: dict[str, int], term_grace_s: float
+) -> None:
     """The child: feed what arrives to the real sink; answer flush/close; publish counters."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    terminated: list[float] = []  # when SIGTERM arrived
+    signal.signal(signal.SIGTERM, lambda *_: terminated.append(time.monotonic()))
     logging.basicConfig(format="%(asctime)s %(levelname)s [vsx-events] %(name)s: %(message)s")
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
@@ -205,10 +227,7 @@ def _child_main(conn: Connection, make: Callable[[], EventSink], shared: Any, le
     threading.Thread(target=publisher, name="vsx-events-counters", daemon=True).start()
     try:
         while True:
-            try:
-                command, payload = pickle.loads(conn.recv_bytes())
-            except EOFError:  # the parent is gone without closing us: keep what we hold
-                command, payload = "close", 10.0
+            command, payload = _next_command(conn, terminated, term_grace_s)
             if command == "log":
                 _log_items(sink, payload)
                 continue
@@ -225,6 +244,18 @@ def _child_main(conn: Connection, make: Callable[[], EventSink], shared: Any, le
     finally:
         stop.set()
         publish()
+
+
+def _next_command(conn: Connection, terminated: list[float], grace: float) -> tuple[str, Any]:
+    """The parent's next command; "close" once the parent is gone, or `grace` seconds after a SIGTERM."""
+    while not conn.poll(COMMAND_POLL_S):
+        if terminated and time.monotonic() - terminated[0] >= grace:
+            logger.warning("SIGTERM %.0f s ago and the server has not closed the event process: closing", grace)
+            return "close", ORPHAN_CLOSE_S
+    try:
+        return pickle.loads(conn.recv_bytes())
+    except EOFError:  # the parent is gone without closing us: keep what we hold
+        return "close", ORPHAN_CLOSE_S
 
 
 def _log_items(sink: EventSink, items: list[QueueItem]) -> None:

@@ -139,3 +139,40 @@ def test_a_child_that_cannot_start_costs_events_not_the_server(tmp_path: Path) -
     assert time.monotonic() - started < 2 + REPLY_GRACE_S + 5
     counts = sink.counters()
     assert counts["logged"] == counts["dropped"] == len(events) and counts["sent"] == counts["spooled"] == 0
+
+
+def _spooling_sink(kafka_config: KafkaConfig, spool_dir: Path, **kwargs: float) -> ProcessSink:
+    down = kafka_config.model_copy(update={"bootstrap_servers": [f"127.0.0.1:{free_port()}"]})
+    return ProcessSink(partial(KafkaEventSink, down, SpoolConfig(directory=spool_dir)), max_queue=10_000, **kwargs)
+
+
+def test_sigterm_to_the_child_waits_for_the_servers_own_shutdown(kafka_config: KafkaConfig, tmp_path: Path) -> None:
+    """systemd signals every process of a service: the child keeps taking events until the server closes it."""
+    first, second = searches(20), searches(20, start=20)
+    sink = _spooling_sink(kafka_config, tmp_path)
+    sink.log_many(first)
+    wait_for(lambda: sink.counters()["spooled"] == len(first), 30, "first events spooled")
+    os.kill(sink._process.pid, signal.SIGTERM)
+    sink.log_many(second)
+    wait_for(lambda: sink.counters()["spooled"] == len(first + second), 30, "events after SIGTERM spooled")
+    assert sink._process.is_alive()
+    sink.close(timeout=2)
+    assert sink.counters() == {
+        "logged": len(first + second), "sent": 0, "spooled": len(first + second), "dropped": 0, "replayed": 0,
+    }  # fmt: skip
+
+
+def test_a_child_never_closed_after_sigterm_closes_itself_and_keeps_its_events(
+    kafka_config: KafkaConfig, tmp_path: Path
+) -> None:
+    events = searches(20)
+    sink = _spooling_sink(kafka_config, tmp_path, term_grace_s=1.0)
+    sink.log_many(events)
+    wait_for(lambda: sink.counters()["spooled"] == len(events), 30, "events spooled")
+    os.kill(sink._process.pid, signal.SIGTERM)
+    sink._process.join(30)
+    assert sink._process.exitcode == 0
+    assert list(tmp_path.glob("*.seg")), "its close sealed the spool segment"
+    sink.close(timeout=2)
+    counts = sink.counters()
+    assert counts["spooled"] == counts["logged"] == len(events) and counts["dropped"] == 0
