@@ -7,6 +7,7 @@ thread hop per dependency costs far more than the work itself (milliseconds each
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -85,11 +86,32 @@ async def require_json(request: Request) -> None:
         raise UnsupportedMediaTypeError(f"content type {media or '(none)'!r} is not accepted: send application/json")
 
 
+@dataclass(frozen=True)
+class SearchInputs:
+    """What `/v1/search` reads from a request besides the user id and the body."""
+
+    service: SearchService
+    attributes: dict[str, str]
+    now: datetime | None
+    request_id: uuid.UUID | None
+
+
+async def search_inputs(request: Request) -> SearchInputs:
+    """The search route's inputs as one dependency: FastAPI spends ~25 µs solving each dependency, which was
+    ~0.1 ms of every search's framework overhead with four of them."""
+    return SearchInputs(
+        request.app.state.service,
+        await request_attributes(request),
+        await client_time(request),
+        await client_request_id(request),
+    )
+
+
 ServiceDep = Annotated[SearchService, Depends(get_service)]
+SearchInputsDep = Annotated[SearchInputs, Depends(search_inputs)]
 StateDep = Annotated[ServingState, Depends(get_state)]
 AttributesDep = Annotated[dict[str, str], Depends(request_attributes)]
 ClientTimeDep = Annotated[datetime | None, Depends(client_time)]
-ClientRequestIdDep = Annotated[uuid.UUID | None, Depends(client_request_id)]
 UserId = Annotated[
     str,
     Header(

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from serving.deps import AttributesDep, ClientRequestIdDep, ClientTimeDep, ServiceDep, UserId
+from serving.deps import SearchInputsDep, UserId
 from serving.event_factory import exposures
 from serving.models import SearchResponse
 from serving.query_body import SEARCH_BODY_OPENAPI, read_query
@@ -56,10 +56,7 @@ def search_payload(outcome: SearchOutcome) -> dict[str, Any]:
 async def search(
     request: Request,
     user_id: UserId,
-    attributes: AttributesDep,
-    now: ClientTimeDep,
-    request_id: ClientRequestIdDep,
-    service: ServiceDep,
+    inputs: SearchInputsDep,
 ) -> Response:
     """Search with the variant the user is assigned to; logs a `search` event and one `impression` per result.
 
@@ -67,8 +64,9 @@ async def search(
     thread pool — a CPU encoder may take tens of milliseconds, which must not stall health checks or events —
     unless it is known to be short (`SearchService.runs_inline`), when the hop would cost more than it saves.
     """
+    service = inputs.service
     query = await read_query(request, service.limits.max_upload_bytes)
-    context = {"user_id": user_id, "attributes": attributes, "now": now, "request_id": request_id}
+    context = {"user_id": user_id, "attributes": inputs.attributes, "now": inputs.now, "request_id": inputs.request_id}
     if service.runs_inline(query):
         outcome = service.search(query, **context)
     else:
