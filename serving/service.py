@@ -158,10 +158,8 @@ class SearchService:
         )
         self.sink.log_deferred(build, search_event_count(tags, hits))  # the sender thread builds them
         for tag in tags:
-            self.metrics.search_latency.labels(tag.experiment, tag.variant).observe(latency_ms / 1000)
-            self.metrics.results.labels(tag.experiment, tag.variant).inc(len(hits))
-            self.metrics.searches.labels(tag.experiment, tag.variant, str(status_code)).inc()
-        self.metrics.mirror_sink(self.sink.counters())
+            self.metrics.search_served(tag.experiment, tag.variant, str(status_code), latency_ms / 1000, len(hits))
+        self.metrics.mirror_sink(self.sink.counters)
         return latency_ms
 
     def record(
@@ -180,7 +178,7 @@ class SearchService:
             )
         ]
         self.sink.log_many(events)
-        self.metrics.mirror_sink(self.sink.counters())
+        self.metrics.mirror_sink(self.sink.counters)
         return ids
 
 

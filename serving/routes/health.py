@@ -23,5 +23,5 @@ async def readyz(state: StateDep) -> Health:
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 async def metrics(service: ServiceDep) -> Response:
-    service.metrics.mirror_sink(service.sink.counters())
+    service.metrics.mirror_sink(service.sink.counters, now=True)
     return Response(service.metrics.render(), media_type=service.metrics.content_type)
