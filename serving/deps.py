@@ -100,7 +100,7 @@ async def search_inputs(request: Request) -> SearchInputs:
     """The search route's inputs as one dependency: FastAPI spends ~25 µs solving each dependency, which was
     ~0.1 ms of every search's framework overhead with four of them."""
     return SearchInputs(
-        request.app.state.service,
+        await get_service(request),
         await request_attributes(request),
         await client_time(request),
         await client_request_id(request),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from search_core.catalog import Catalog
+from tests.serving.conftest import metric_samples
 
 pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
 
@@ -21,11 +21,7 @@ def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]],
     resp = client.get("/metrics")
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/plain")
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(resp.text)
-        for s in family.samples
-    }
+    return metric_samples(resp.text)
 
 
 def test_metrics_count_searches_results_events_and_errors(client: TestClient, catalog: Catalog) -> None:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from serving.metrics import Metrics
+from tests.serving.conftest import metric_samples
 
 
 def _samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(metrics.render().decode())
-        for s in family.samples
-    }
+    return metric_samples(metrics.render().decode())
 
 
 def test_search_served_counts_per_variant_and_status() -> None:
