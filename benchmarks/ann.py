@@ -4,12 +4,12 @@ Two galleries: Fashion-MNIST's 60k training images embedded by the project's pix
 (`build_pixels_encoder(pca_dim=64)`, queries = the test split), and a synthetic clustered 1M x 64 set
 (1000 Gaussian clusters; queries drawn the same way). Every index is built once through `SearchIndex`,
 then timed two ways in the same run on the same queries: bare Faiss (`faiss_index.search`, parameters set
-on the index as a Faiss user would) and the project path (`SearchIndex.search`: per-call SearchParameters,
-id mapping to strings, `Hit` objects), plus the project path with re-ranking (`drop_query` + `dedupe`
-over 30 candidates). Single-query timings alternate bare and project query by query, so load from other
-processes on this shared machine hits both alike; they use one Faiss thread (batch QPS uses all). The
-re-ranked path is timed in a pass of its own: between the two compared calls its work would evict the
-interpreter's and Faiss's caches for whichever call followed it.
+on the index as a Faiss user would) and the project path (`SearchIndex.search`: query checks and
+normalisation, per-call SearchParameters, rows mapped to string ids, a `Hits` per query), plus the project
+path with re-ranking (`drop_query` + `dedupe` over 30 candidates). Single-query timings alternate bare and
+project query by query, so load from other processes on this shared machine hits both alike; they use one
+Faiss thread (batch QPS uses all). The re-ranked path is timed in a pass of its own: between the two
+compared calls its work would evict the interpreter's and Faiss's caches for whichever call followed it.
 Recall@10 is against exact inner-product search.
 
 Goals: at 1M, an index with recall@10 >= 0.95 at >= 50x Flat's batch QPS; the project path's single-query
@@ -64,7 +64,7 @@ def cases(n: int, kinds: tuple[str, ...] = KINDS) -> list[Case]:
     nlist = 1024 if n >= 500_000 else 256
     by_kind = {
         "hnsw": Case("HNSW32", ({"efSearch": 16}, {"efSearch": 32}, {"efSearch": 64}, {"efSearch": 128})),
-        "ivf": Case(f"IVF{nlist},Flat", ({"nprobe": 1}, {"nprobe": 2}, {"nprobe": 4}, {"nprobe": 8}, {"nprobe": 16})),
+        "ivf": Case(f"IVF{nlist},Flat", tuple({"nprobe": n} for n in (1, 2, 3, 4, 8, 16))),
         # 4x the lists, 4x the probes: about as many vectors scanned, but a single query's coarse search (one
         # matrix-vector product, where a batch gets a matrix product) costs more, so the project's fixed
         # Python cost is a smaller share of it

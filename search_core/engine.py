@@ -12,7 +12,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from search_core.errors import DimensionMismatchError
-from search_core.index import Hit, SearchIndex
+from search_core.hits import Hit
+from search_core.index import SearchIndex
 from search_core.rerank import RerankPipeline
 
 
@@ -54,7 +55,7 @@ class VisualSearch:
         k: int,
         params: Mapping[str, Any] | None = None,
         query_image_id: str | None = None,
-    ) -> list[Hit]:
+    ) -> Sequence[Hit]:
         """The k best catalog images for one uint8 image (grey HxW or RGB HxWx3, any size)."""
         return self.search_batch([image], k, params, [query_image_id])[0]
 
@@ -64,7 +65,7 @@ class VisualSearch:
         k: int,
         params: Mapping[str, Any] | None = None,
         query_image_ids: Sequence[str | None] | None = None,
-    ) -> list[list[Hit]]:
+    ) -> list[Sequence[Hit]]:
         """`search` for many images at once: one encoder batch and one Faiss call."""
         return self.search_vectors(self.encoder.embed(images), k, params, query_image_ids)
 
@@ -74,7 +75,7 @@ class VisualSearch:
         k: int,
         params: Mapping[str, Any] | None = None,
         query_image_ids: Sequence[str | None] | None = None,
-    ) -> list[list[Hit]]:
+    ) -> list[Sequence[Hit]]:
         """Search with embeddings already computed (e.g. a catalog image's stored vector)."""
         candidates = self.index.search(vectors, self.rerank.candidates(k, max(k, self.k_candidates)), params)
         if not self.rerank.steps:

@@ -19,7 +19,8 @@ import numpy as np
 
 from search_core.catalog import Catalog
 from search_core.encoders import Encoder
-from search_core.index import Hit, SearchIndex
+from search_core.hits import Hit
+from search_core.index import SearchIndex
 from search_core.index_artifact import embed_catalog, sample_queries
 from search_core.metrics import Judgements, ann_recall, mean_metrics
 from search_core.trec import write_qrels, write_run
@@ -113,7 +114,7 @@ def write_trec_files(retrieval: Retrieval, index: SearchIndex, catalog: Catalog,
     return run_path, qrels_path
 
 
-def _cleaned(results: list[list[Hit]], query_ids: Sequence[str], k: int) -> list[list[Hit]]:
+def _cleaned(results: Sequence[Sequence[Hit]], query_ids: Sequence[str], k: int) -> list[list[Hit]]:
     """Without the query itself, in trec_eval order (score desc, id desc), cut to k."""
     return [
         sorted((h for h in hits if h.image_id != query), key=lambda h: (h.score, h.image_id), reverse=True)[:k]

@@ -30,13 +30,11 @@ import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import faiss
 import numpy as np
-from faiss import swig_ptr
 from tqdm import tqdm
 
 from search_core.artifacts import ArtifactRef, ArtifactStore
@@ -50,8 +48,16 @@ from search_core.errors import (
     ReadOnlyIndexError,
     UnknownIndexItemError,
 )
-from search_core.index_checks import checked_ids, checked_labels, faiss_message, normalised
-from search_core.index_params import FAISS_PARAMS, PARAMS_CACHE_SIZE, Tombstones, check_param_values, search_parameters
+from search_core.hits import Hits
+from search_core.index_checks import SWIG, checked_ids, checked_labels, faiss_message, normalised
+from search_core.index_params import (
+    FAISS_PARAMS,
+    PARAMS_CACHE_SIZE,
+    SearchPlan,
+    Tombstones,
+    check_param_values,
+    search_parameters,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +73,6 @@ INDEX_FILE, VECTORS_FILE, IDS_FILE, LABELS_FILE, DELETED_FILE, META_FILE = (
     "search_index.json",
 )
 _ADD_BATCH = 65_536
-
-
-class Hit(NamedTuple):
-    """One result: catalog image id and its score (cosine similarity to the query; higher is closer).
-
-    Immutable like a frozen dataclass but built 2-3x faster, which matters: a search creates k hits per
-    query, and a frozen dataclass's `__init__` was most of the project path's overhead over bare Faiss.
-    """
-
-    image_id: str
-    score: float
 
 
 class SearchIndex:
@@ -103,7 +98,7 @@ class SearchIndex:
         self.class_names = tuple(class_names)
         self.default_params = dict(params or {})
         self.read_only = read_only
-        self._ids = list(ids)  # row -> id
+        self._ids = _id_array(ids)  # row -> id
         self._rows = {image_id: row for row, image_id in enumerate(ids) if row not in deleted}
         self._vectors = vectors
         self._labels = labels
@@ -156,7 +151,7 @@ class SearchIndex:
 
     # -- queries -------------------------------------------------------------------------------------------
 
-    def search(self, xq: np.ndarray, k: int, params: Mapping[str, Any] | None = None) -> list[list[Hit]]:
+    def search(self, xq: np.ndarray, k: int, params: Mapping[str, Any] | None = None) -> list[Hits]:
         """The k best hits per query row, best first; fewer when the index holds fewer live items.
 
         `params` override the index's defaults for this call only: `efSearch` (HNSW), `nprobe` (IVF),
@@ -168,23 +163,29 @@ class SearchIndex:
             raise InvalidSearchParamsError(f"k must be a positive integer, got {k!r}")
         x = normalised(xq, self.dim)
         tombstones = self._tombstones
-        faiss_params, filtered, refine = self._faiss_params(params, tombstones)
-        n, fetch = len(x), k * refine if filtered or not tombstones.rows else k * refine + len(tombstones.rows)
-        fetch = min(fetch, len(self._ids)) or 1
+        key = (k, *params.items()) if params else (k,)
+        try:  # the plan lookup inline: a method frame is ~1 µs of a single query's overhead
+            plan = tombstones.params_cache.get(key)
+        except TypeError:  # an unhashable value, e.g. a list: not a number either
+            raise InvalidSearchParamsError(f"query parameters must be numbers, got {params!r}") from None
+        faiss_params, fetch, direct, exact = plan or self._new_plan(key, k, params, tombstones)
+        n = len(x)
         scores, rows = np.empty((n, fetch), dtype=np.float32), np.empty((n, fetch), dtype=np.int64)
-        threads = faiss.omp_get_max_threads() if n == 1 else 1
+        threads = SWIG.omp_get_max_threads() if n == 1 else 1
         if threads > 1:  # per calling thread (OpenMP ICV), so concurrent requests do not see it
             faiss.omp_set_num_threads(1)
-        try:  # the SWIG method itself: Faiss's Python wrapper re-checks what `normalised` just checked
-            self._index.search_c(n, swig_ptr(x), fetch, swig_ptr(scores), swig_ptr(rows), faiss_params)
+        try:  # C++ `Index::search` itself: Faiss's Python wrapper re-checks what `normalised` just checked
+            SWIG.Index_search(
+                self._index, n, SWIG.swig_ptr(x), fetch, SWIG.swig_ptr(scores), SWIG.swig_ptr(rows), faiss_params
+            )
         finally:
             if threads > 1:
                 faiss.omp_set_num_threads(threads)
-        if refine == 1 and (filtered or not tombstones.rows):
+        if direct:
             return self._hit_lists(rows, scores)
-        return [self._rescored(x[i], rows[i], scores[i], k, refine > 1, tombstones) for i in range(n)]
+        return [self._rescored(x[i], rows[i], scores[i], k, exact, tombstones) for i in range(n)]
 
-    def exact_search(self, xq: np.ndarray, k: int) -> list[list[Hit]]:
+    def exact_search(self, xq: np.ndarray, k: int) -> list[Hits]:
         """Brute-force inner-product search over the stored vectors: the ground truth for ANN recall."""
         x = normalised(xq, self.dim)
         live = np.fromiter(sorted(self._rows.values()), dtype=np.int64, count=len(self._rows))
@@ -243,8 +244,9 @@ class SearchIndex:
             _add_batches(self._index, x)
             self._vectors = np.concatenate([self._vectors, x])
             self._labels = np.concatenate([self._labels, new_labels])
-            self._ids.extend(ids)
+            self._ids = np.concatenate([self._ids, _id_array(ids)])
             self._rows.update(zip(ids, range(start, start + len(ids)), strict=True))
+            self._tombstones = Tombstones.of(self._tombstones.rows)  # cached plans know the old row count
 
     def remove(self, ids: Sequence[str]) -> None:
         """Tombstone items: they stop appearing in results at once; memory is reclaimed by a rebuild."""
@@ -310,43 +312,42 @@ class SearchIndex:
         except KeyError as exc:
             raise UnknownIndexItemError(f"image {exc.args[0]!r} is not in the index") from None
 
-    def _hit_lists(self, rows: np.ndarray, scores: np.ndarray) -> list[list[Hit]]:
-        """(n, k) rows and scores from Faiss as hits; -1 marks an empty slot (fewer live items than k).
+    def _hit_lists(self, rows: np.ndarray, scores: np.ndarray) -> list[Hits]:
+        """(n, k) rows and scores from Faiss as `Hits`; -1 marks an empty slot (fewer live items than k).
 
-        Plain list operations on purpose: for one query, numpy calls cost more than the Faiss search.
+        Whole-block conversions (one gather, three `tolist`s), then plain list work per query.
         """
-        row_of = self._ids.__getitem__
         hit_lists = []
-        for row_list, score_list in zip(rows.tolist(), scores.tolist(), strict=True):
-            if -1 in row_list:
-                hit_lists.append([Hit(row_of(r), s) for r, s in zip(row_list, score_list, strict=True) if r >= 0])
-            else:
-                hit_lists.append(list(map(_new_hit, zip(map(row_of, row_list), score_list, strict=True))))
+        for row_list, id_list, score_list in zip(rows.tolist(), self._ids[rows].tolist(), scores.tolist(), strict=True):
+            if -1 in row_list:  # the gather read the last id there: drop those slots
+                live = [i for i, r in enumerate(row_list) if r >= 0]
+                id_list, score_list = [id_list[i] for i in live], [score_list[i] for i in live]
+            hit_lists.append(Hits(id_list, score_list))
         return hit_lists
 
-    def _faiss_params(self, params: Mapping[str, Any] | None, tombstones: Tombstones) -> tuple[Any, bool, int]:
-        """Per-call Faiss parameters (over the defaults), whether Faiss filters tombstones, and `refine`.
+    def _new_plan(
+        self, key: tuple[Any, ...], k: int, params: Mapping[str, Any] | None, tombstones: Tombstones
+    ) -> SearchPlan:
+        """How to run a search for `k` and `params` (over the defaults) on this tombstone snapshot.
 
-        Cached per tombstone snapshot, keyed by the call's parameters in their given order (a reordered
-        dict only costs one more entry); once built the values are read-only, so searches share them.
+        Cached per snapshot under `key`: k and the call's parameters in their given order (a reordered dict
+        only costs one more entry); `add` starts a new snapshot since `fetch` depends on the row count.
+        Once built a plan is read-only, so concurrent searches share it.
         """
-        key = tuple(params.items()) if params else ()
-        try:
-            cached = tombstones.params_cache.get(key)
-        except TypeError:  # an unhashable value, e.g. a list: not a number either
-            raise InvalidSearchParamsError(f"query parameters must be numbers, got {params!r}") from None
-        if cached is None:
-            merged = {**self.default_params, **(params or {})}
-            faiss_params, filtered = _search_parameters(self._index, merged, tombstones.selector)
-            cached = faiss_params, filtered, int(merged.get("refine", 1))
-            if len(tombstones.params_cache) >= PARAMS_CACHE_SIZE:
-                tombstones.params_cache.clear()
-            tombstones.params_cache[key] = cached
-        return cached
+        merged = {**self.default_params, **(params or {})}
+        faiss_params, filtered = _search_parameters(self._index, merged, tombstones.selector)
+        refine = int(merged.get("refine", 1))
+        fetch = k * refine if filtered or not tombstones.rows else k * refine + len(tombstones.rows)
+        direct = refine == 1 and (filtered or not tombstones.rows)
+        plan = SearchPlan(faiss_params, min(fetch, len(self._ids)) or 1, direct, refine > 1)
+        if len(tombstones.params_cache) >= PARAMS_CACHE_SIZE:
+            tombstones.params_cache.clear()
+        tombstones.params_cache[key] = plan
+        return plan
 
     def _rescored(
         self, q: np.ndarray, rows: np.ndarray, scores: np.ndarray, k: int, exact: bool, tombstones: Tombstones
-    ) -> list[Hit]:
+    ) -> Hits:
         """Drop empty slots and tombstones, optionally re-score exactly, keep the k best."""
         keep = rows >= 0
         if tombstones.rows:
@@ -356,11 +357,12 @@ class SearchIndex:
             scores = np.asarray(self._vectors[rows], dtype=np.float32) @ q
             order = np.argsort(-scores, kind="stable")
             rows, scores = rows[order], scores[order]
-        return [Hit(self._ids[r], s) for r, s in zip(rows[:k].tolist(), scores[:k].tolist(), strict=True)]
+        return Hits(self._ids[rows[:k]].tolist(), scores[:k].tolist())
 
 
-_new_hit = partial(tuple.__new__, Hit)
-"""`Hit` from an (image_id, score) pair without NamedTuple's Python-level `__new__` frame: a third faster."""
+def _id_array(ids: Sequence[str]) -> np.ndarray:
+    """Ids as a numpy object array (references to the same strings): `ids[rows]` maps a block in one call."""
+    return np.array(ids, dtype=object)
 
 
 def _new_faiss_index(factory: str, dim: int) -> faiss.Index:

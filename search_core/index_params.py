@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import faiss
 import numpy as np
@@ -25,6 +25,15 @@ from search_core.errors import InvalidSearchParamsError
 FAISS_PARAMS: dict[str, type] = {"efSearch": int, "nprobe": int, "k_factor": float}
 """Query-time Faiss parameters: HNSW beam width, IVF lists probed, refine over-fetch factor (`...,RFlat`)."""
 PARAMS_CACHE_SIZE = 64
+
+
+class SearchPlan(NamedTuple):
+    """What `SearchIndex.search` needs besides the queries, built once per (k, parameters)."""
+
+    faiss_params: Any  # faiss.SearchParameters or None
+    fetch: int  # results asked of Faiss per query
+    direct: bool  # Faiss's results are final (no tombstones to filter here, no exact re-scoring)
+    exact: bool  # re-score the fetched candidates with the stored vectors (`refine` > 1)
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class Tombstones:
     rows: frozenset[int] = frozenset()
     selector: faiss.IDSelector | None = None
     batch: faiss.IDSelectorBatch | None = None  # kept alive: `selector` points into it
-    params_cache: dict[tuple[Any, ...], tuple[Any, bool, int]] = field(default_factory=dict)
+    params_cache: dict[tuple[Any, ...], SearchPlan] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rows: frozenset[int]) -> Tombstones:

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from event_logging.schema import BaseEvent, ClickEvent, DwellEvent, ImpressionEvent, SearchEvent
 from experiments.assign import Assignment
-from search_core.index import Hit
+from search_core.hits import Hit
 from serving.models import ClickIn, DwellIn
 from serving.recent_requests import ServedRequest
 

@@ -25,8 +25,8 @@ import numpy as np
 
 from event_logging.sink import EventSink
 from experiments.assign import Assignment, InterleavedRankers, ServedVariant, assign, interleaved_rankers, resolve
+from search_core.hits import Hit
 from search_core.images import decode_image
-from search_core.index import Hit
 from search_core.interleaving import team_draft_interleave
 from serving.config import ServingLimits
 from serving.errors import BatchTooLargeError
@@ -55,7 +55,7 @@ class SearchOutcome:
     request_id: uuid.UUID
     assignments: tuple[Assignment, ...]
     query_image_id: str | None
-    hits: list[Hit]
+    hits: Sequence[Hit]
     latency_ms: float
 
 
@@ -184,7 +184,7 @@ class SearchService:
 
 def _run(
     state: ServingState, served: ServedVariant, image: np.ndarray, k: int, query_image_id: str | None
-) -> list[Hit]:
+) -> Sequence[Hit]:
     return state.engine(served).search(image, k, params=served.index_params or None, query_image_id=query_image_id)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from search_core.index import Hit
+from search_core.hits import Hit
 
 
 def ann_recall(found: Sequence[Sequence[Hit]], exact: Sequence[Sequence[Hit]], k: int = 10) -> float:

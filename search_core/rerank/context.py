@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from search_core.index import Hit
+from search_core.hits import Hit
 
 Metadata = Callable[[str], Mapping[str, Any]]
 """image id -> fields a filter or boost can test, e.g. `{"label": 3, "class": "Dress"}`."""

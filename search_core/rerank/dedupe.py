@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from search_core.errors import RerankSpecError
-from search_core.index import Hit
+from search_core.hits import Hit
 from search_core.rerank.context import RerankContext
 from search_core.rerank.step import RerankStep
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from search_core.errors import RerankSpecError
-from search_core.index import Hit
+from search_core.hits import Hit
 from search_core.rerank.context import RerankContext
 from search_core.rerank.step import RerankStep
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from search_core.errors import RerankSpecError, UnknownRerankStepError
-from search_core.index import Hit
+from search_core.hits import Hit
 from search_core.rerank.context import Metadata, RerankContext, VectorSource
 from search_core.rerank.dedupe import Dedupe
 from search_core.rerank.drop_query import DropQuery

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from search_core.index import Hit
+from search_core.hits import Hit
 from search_core.rerank.context import RerankContext
 
 

@@ -21,7 +21,7 @@ from event_logging.process_sink import REPLY_GRACE_S, ProcessSink
 from event_logging.schema import parse_event
 from event_logging.spool import read_segment
 from event_logging.wire import unpack
-from search_core.index import Hit
+from search_core.hits import Hit
 from serving.event_factory import Exposure, search_event_count, search_events
 from tests.event_logging.event_helpers import assert_replayed, ids, read_topic, searches, wait_for
 from vsx.services import free_port

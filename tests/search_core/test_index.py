@@ -19,7 +19,9 @@ from search_core.errors import (
     ReadOnlyIndexError,
     UnknownIndexItemError,
 )
-from search_core.index import Hit, SearchIndex
+from search_core.hits import Hit
+from search_core.index import SearchIndex
+from search_core.index_checks import SWIG
 from search_core.metrics import ann_recall
 
 N, DIM, CLUSTERS = 2000, 32, 20
@@ -151,6 +153,32 @@ def test_add_then_find_and_readd_after_remove() -> None:
     index.add(["new-0"], -new[:1])
     assert index.search(-new[:1], 1)[0][0].image_id == "new-0"
     assert len(index) == N + 3
+
+
+def test_an_index_smaller_than_k_fills_what_it_can_and_grows_with_add() -> None:
+    """Search plans are cached per (k, parameters); an `add` must not leave one asking Faiss for the old count."""
+    index = SearchIndex.build(VECTORS[:3], IDS[:3], "Flat")
+    assert [len(hits) for hits in index.search(QUERIES[:2], 5)] == [3, 3]
+    index.add(IDS[3:6], VECTORS[3:6])
+    assert [len(hits) for hits in index.search(QUERIES[:2], 5)] == [5, 5]
+    index.remove(IDS[:4])
+    assert {h.image_id for h in index.search(QUERIES[:1], 5)[0]} == set(IDS[4:6])
+
+
+def test_ivf_with_too_few_probed_vectors_returns_only_real_hits() -> None:
+    """Faiss pads with row -1 when the probed lists hold fewer than k vectors; no padding may become an id."""
+    index = build("IVF32,Flat", params={"nprobe": 1})
+    results = index.search(QUERIES, 200)
+    assert any(len(hits) < 200 for hits in results)
+    for hits in results:
+        assert len(set(hits.ids)) == len(hits) and set(hits.ids) <= set(IDS)
+        assert hits.scores == sorted(hits.scores, reverse=True)
+
+
+def test_faiss_swig_functions_the_query_path_calls_exist() -> None:
+    """`index_checks.SWIG` is Faiss's private compiled module: a renamed function must fail here, not in serving."""
+    for name in ("swig_ptr", "fvec_norm_L2sqr", "fvec_renorm_L2", "omp_get_max_threads", "Index_search"):
+        assert callable(getattr(SWIG, name)), name
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from search_core.errors import RerankSpecError, UnknownRerankStepError
-from search_core.index import Hit, SearchIndex
+from search_core.hits import Hit
+from search_core.index import SearchIndex
 from search_core.rerank import RERANK_STEPS, build_rerank
 
 # Query along e0. "a*" are near-identical and closest; "b" is a little further but in another direction.

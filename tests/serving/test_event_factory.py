@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from experiments.assign import Assignment
-from search_core.index import Hit
+from search_core.hits import Hit
 from serving.event_factory import Exposure, exposures, feedback_events, search_events
 from serving.models import ClickIn, DwellIn
 from serving.recent_requests import RecentRequests, ServedRequest
