@@ -181,9 +181,11 @@ class SearchIndex:
         finally:
             if threads > 1:
                 faiss.omp_set_num_threads(threads)
-        if direct:
-            return self._hit_lists(rows, scores)
-        return [self._rescored(x[i], rows[i], scores[i], k, exact, tombstones) for i in range(n)]
+        if not direct:
+            return [self._rescored(x[i], rows[i], scores[i], k, exact, tombstones) for i in range(n)]
+        if n == 1 and -1 not in rows[0].tolist():  # a server's query, inline: ~4 µs less than the block path
+            return [Hits(self._ids[rows[0]].tolist(), scores[0].tolist())]
+        return self._hit_lists(rows, scores)
 
     def exact_search(self, xq: np.ndarray, k: int) -> list[Hits]:
         """Brute-force inner-product search over the stored vectors: the ground truth for ANN recall."""
