@@ -17,6 +17,8 @@ same class, exact cosine search), 2 cores, idle machine:
 | 11k pairs, pair_fraction 0.75, pair_weight 4     | 0.8445 | 0.9152 | 0.8510  | 733 s      |
 | 11k pairs, loss on the backbone (no head)        | 0.8031 | 0.8851 | 0.8093  | 451 s      |
 | 11k pairs, lr 5e-4                               | 0.8371 | 0.9095 | 0.8434  | 512 s      |
+| 11k oracle pairs (random same-class image)       | 0.8517 | 0.9194 | 0.8578  | 342 s      |
+| 11k hard pairs (same class, v1's ranks 11-100)   | 0.8371 | 0.9096 | 0.8433  | 325 s      |
 
 - "cpu": small CNN at 28 px, 6 epochs of 60 000 anchors: 528 s of training, 9 min 18 s with data
   preparation and neighbour mining (`vsx train --config cpu`, 2026-12-05; earlier runs measured ~6 min
@@ -25,9 +27,13 @@ same class, exact cosine search), 2 cores, idle machine:
 - Fine-tuning with click pairs (the last rows; fifth session, wall times under other load) plateaus near
   P@10 0.84-0.845 whatever the recipe: more pairs, heavier or more frequent pairs move it by less than 0.003,
   a gentler rate loses 0.005. The pairs are 99.6 % same-class but easy: a user can only click what the parent
-  already ranked in its top 10, so they mostly confirm what it knows. Skips above a satisfied click are no
-  better as negatives: 90 % of them are same-class results the user simply did not pick (`vsx demo --large`'s
-  first experiment).
+  already ranked in its top 10, so they mostly confirm what it knows. Two ceilings (seventh session, same
+  queries and count as the click pairs): pairs with a *random* image of the query's class — what perfect
+  labels would give — reach 0.8517, so two epochs of this network cannot take much more from 11k pairs of
+  any kind; pairs with same-class results v1 itself ranked 11-100 — what exploration slots would let users
+  click — reach only 0.8371: such far-off same-class images are the atypical ones. Skips above a satisfied
+  click are no better as negatives: 90 % of them are same-class results the user simply did not pick
+  (`vsx demo --large`'s first experiment).
 - "quick": the same recipe for one epoch, a 1-2 minute demo run that still beats raw pixels.
 - "gpu": ResNet-50 at 224 px with bf16 autocast, `torch.compile` and a larger batch; for a CUDA
   machine (written to run there, not exercised on CI).
