@@ -192,7 +192,7 @@ class SearchIndex:
         x = normalised(xq, self.dim)
         live = np.fromiter(sorted(self._rows.values()), dtype=np.int64, count=len(self._rows))
         if len(live) == 0:
-            return [[] for _ in range(len(x))]
+            return [Hits([], []) for _ in range(len(x))]
         base = self._vectors if len(live) == len(self._ids) else self._vectors[live]
         scores, positions = faiss.knn(
             x, np.ascontiguousarray(base), min(k, len(live)), metric=faiss.METRIC_INNER_PRODUCT
@@ -319,6 +319,8 @@ class SearchIndex:
 
         Whole-block conversions (one gather, three `tolist`s), then plain list work per query.
         """
+        if not len(self._ids):  # nothing to gather from: Faiss returned only empty slots
+            return [Hits([], []) for _ in range(len(rows))]
         hit_lists = []
         for row_list, id_list, score_list in zip(rows.tolist(), self._ids[rows].tolist(), scores.tolist(), strict=True):
             if -1 in row_list:  # the gather read the last id there: drop those slots

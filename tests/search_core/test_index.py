@@ -163,6 +163,14 @@ def test_an_index_smaller_than_k_fills_what_it_can_and_grows_with_add() -> None:
     assert [len(hits) for hits in index.search(QUERIES[:2], 5)] == [5, 5]
     index.remove(IDS[:4])
     assert {h.image_id for h in index.search(QUERIES[:1], 5)[0]} == set(IDS[4:6])
+    index.remove(IDS[4:6])
+    assert index.search(QUERIES[:2], 5) == [[], []]
+
+
+def test_an_empty_index_answers_with_no_hits() -> None:
+    empty = SearchIndex.build(np.zeros((0, DIM), dtype=np.float32), [], "Flat")
+    assert empty.search(QUERIES[:1], 5) == [[]] and empty.search(QUERIES[:3], 5) == [[], [], []]
+    assert empty.exact_search(QUERIES[:1], 5) == [[]]
 
 
 def test_ivf_with_too_few_probed_vectors_returns_only_real_hits() -> None:
