@@ -7,8 +7,11 @@ import pkgutil
 import subprocess
 import sys
 
+import click
+from typer.testing import CliRunner
+
 import vsx.commands
-from vsx.cli import COMMANDS, commands_of, is_expected
+from vsx.cli import COMMANDS, app, commands_of, is_expected
 from vsx.errors import VsxError
 
 
@@ -27,3 +30,20 @@ def test_a_light_command_does_not_import_torch() -> None:
     code = "import sys; from vsx.cli import app; app(['config'], standalone_mode=False); print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.splitlines()[-1] == "False"
+
+
+def test_every_command_and_parameter_explains_itself() -> None:
+    """`--help` is what a newcomer reads first: no command, argument or option may go without a sentence."""
+
+    def unexplained(path: str, command: click.Command) -> list[str]:
+        gaps = [] if command.help else [path]
+        gaps += [f"{path} {p.name}" for p in command.params if p.name != "help" and not getattr(p, "help", None)]
+        if isinstance(command, click.Group):
+            gaps += [gap for name, sub in command.commands.items() for gap in unexplained(f"{path} {name}", sub)]
+        return gaps
+
+    commands = {name: cmd for module in set(COMMANDS.values()) for name, cmd in commands_of(module).items()}
+    assert [gap for name, cmd in commands.items() for gap in unexplained(name, cmd)] == []
+    for words in (["catalog", "info"], ["train"], ["index", "build"], ["eval"], ["eval-trec"], ["artifacts", "list"]):
+        shown = CliRunner().invoke(app, [*words, "--help"])
+        assert shown.exit_code == 0 and f"Usage: vsx {' '.join(words)}" in " ".join(shown.output.split())
