@@ -4,7 +4,7 @@
 Faiss call produced once rows are mapped to ids. A `Hit` tuple is made only when someone iterates or
 indexes it. On a single query through a 1M-vector IVF index, building ten `Hit`s right after the scan
 (interpreter caches cold) cost ~8 µs of the ~80 µs Faiss itself takes; code that only needs ids and scores
-(serving's response, events, metrics) reads `ids` and `scores` and never pays it.
+can read `ids` and `scores` and never pay it (re-ranking and serving still iterate `Hit`s).
 """
 
 from __future__ import annotations

@@ -341,8 +341,9 @@ class SearchIndex:
         merged = {**self.default_params, **(params or {})}
         faiss_params, filtered = _search_parameters(self._index, merged, tombstones.selector)
         refine = int(merged.get("refine", 1))
-        fetch = k * refine if filtered or not tombstones.rows else k * refine + len(tombstones.rows)
-        direct = refine == 1 and (filtered or not tombstones.rows)
+        clean = filtered or not tombstones.rows  # Faiss's results hold no removed rows
+        fetch = k * refine if clean else k * refine + len(tombstones.rows)
+        direct = refine == 1 and clean
         plan = SearchPlan(faiss_params, min(fetch, len(self._ids)) or 1, direct, refine > 1)
         if len(tombstones.params_cache) >= PARAMS_CACHE_SIZE:
             tombstones.params_cache.clear()
