@@ -4,6 +4,13 @@ Creating the app loads the experiments and every artifact they serve, so an inva
 loudly, instead of at the first request. Events go to an event_logging sink: embedded mode writes them into the
 chdb store at `config.chdb_path`, otherwise to Kafka with a disk spool. `vsx serve` runs this app under uvicorn
 (`--workers N` through an import-string factory, see `vsx/commands/serve.py`).
+
+While the app runs, numpy's BLAS is held to one thread (`threadpoolctl`; Faiss's own BLAS, used only for
+batches of 20+ queries, follows OpenMP's per-thread setting and is left alone). A request's matrix
+products are small (re-ranking compares ~100 candidates), and a BLAS call that fans out to worker threads
+right after the encoder has to share the cores with torch's OpenMP workers, which are still spinning: measured
+on 2 cores, `dedupe` after a CNN embedding took 11 ms instead of 0.5 ms (16.5 → 5.2 ms a search). Whole-batch
+work (training, PCA, analysis) runs outside the app and keeps every thread.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from threadpoolctl import threadpool_limits
 
 from event_logging.factory import make_sink, open_store
 from event_logging.sink import EventSink
@@ -60,7 +68,8 @@ def create_app(config: ServingConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if stamp is not None:
             stamp.start()
-        yield
+        with threadpool_limits(limits=1, user_api="blas"):  # why: the module docstring
+            yield
         if stamp is not None:
             stamp.stop()
         sink.close()

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
+from threadpoolctl import threadpool_info
 
 from event_logging.store import EventStore
 from search_core.catalog import Catalog
@@ -147,3 +148,11 @@ def test_only_short_catalog_searches_run_on_the_event_loop(client: TestClient, a
     assert resp.status_code == 200 and len(resp.json()["results"]) == 5  # served inline, same contract
     service.typical_ms = INLINE_BELOW_MS * 10  # e.g. a ResNet variant: back to the pool
     assert not service.runs_inline(by_id)
+
+
+def test_blas_is_single_threaded_while_the_app_serves(client: TestClient, catalog: Catalog) -> None:
+    """Re-ranking's small matrix products must not fan out to BLAS threads that fight torch's OpenMP workers."""
+    resp = client.post("/v1/search", json={"image_id": query_id(catalog), "k": 5}, headers={"X-User-Id": "bo"})
+    assert resp.status_code == 200
+    numpy_blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas" and "numpy" in pool["filepath"]]
+    assert numpy_blas and all(pool["num_threads"] == 1 for pool in numpy_blas)
