@@ -69,6 +69,20 @@ class VisualSearch:
         """`search` for many images at once: one encoder batch and one Faiss call."""
         return self.search_vectors(self.encoder.embed(images), k, params, query_image_ids)
 
+    def search_catalog_image(
+        self, image_id: str, image: np.ndarray, k: int, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Hit]:
+        """`search` for a catalog image: with the vector the index stores for it when it holds that id.
+
+        An index holds its catalog's images as embedded by the encoder it was built with (serving refuses an
+        index built with another encoder), so the stored vector is the query this image would give, computed
+        once at build time: the encoder pass, most of a CPU search, is skipped. An image the index does not
+        hold (a held-out query, a removed item) is embedded from its pixels as usual.
+        """
+        if image_id in self.index:
+            return self.search_vectors(self.index.vectors([image_id]), k, params, [image_id])[0]
+        return self.search(image, k, params, query_image_id=image_id)
+
     def search_vectors(
         self,
         vectors: np.ndarray,

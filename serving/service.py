@@ -185,7 +185,10 @@ class SearchService:
 def _run(
     state: ServingState, served: ServedVariant, image: np.ndarray, k: int, query_image_id: str | None
 ) -> Sequence[Hit]:
-    return state.engine(served).search(image, k, params=served.index_params or None, query_image_id=query_image_id)
+    engine, params = state.engine(served), served.index_params or None
+    if query_image_id is None:
+        return engine.search(image, k, params=params)
+    return engine.search_catalog_image(query_image_id, image, k, params)
 
 
 def _interleave(

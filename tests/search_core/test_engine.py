@@ -49,6 +49,48 @@ def test_search_vectors_uses_stored_embeddings(engine: VisualSearch, small_catal
     assert [h.image_id for h in by_vector] == [h.image_id for h in engine.search(small_catalog.image(image_id), 5)]
 
 
+class _CountingEncoder:
+    """The real pixels encoder, counting the images it embeds."""
+
+    def __init__(self, encoder: object) -> None:
+        self.inner, self.embedded = encoder, 0
+        self.ref, self.dim = encoder.ref, encoder.dim
+
+    def embed(self, images: object, batch_size: int = 512) -> np.ndarray:
+        vectors = self.inner.embed(images, batch_size)
+        self.embedded += len(vectors)
+        return vectors
+
+
+def test_a_catalog_image_in_the_index_is_searched_by_its_stored_vector(
+    small_store: ArtifactStore, small_catalog: Catalog
+) -> None:
+    encoder = _CountingEncoder(load_encoder(small_store, "pixels@1"))
+    rerank = build_rerank([{"name": "drop_query"}, {"name": "dedupe", "threshold": 0.9}])
+    engine = VisualSearch(encoder, load_index(small_store, "pixels-flat@1"), rerank, 50)
+    for image_id in small_catalog.gallery_ids[:5]:
+        image = small_catalog.image(image_id)
+        stored = engine.search_catalog_image(image_id, image, 10)
+        assert encoder.embedded == 0
+        embedded = engine.search(image, 10, query_image_id=image_id)  # drop_query applies to both
+        assert [h.image_id for h in stored] == [h.image_id for h in embedded]
+        assert [h.score for h in stored] == pytest.approx([h.score for h in embedded], abs=1e-5)
+        encoder.embedded = 0
+
+
+def test_a_catalog_image_the_index_lacks_is_embedded(small_store: ArtifactStore, small_catalog: Catalog) -> None:
+    encoder = _CountingEncoder(load_encoder(small_store, "pixels@1"))
+    index = load_index(small_store, "pixels-flat@1", mmap=False)
+    removed = small_catalog.gallery_ids[3]
+    index.remove([removed])
+    engine = VisualSearch(encoder, index, build_rerank([{"name": "drop_query"}]))
+    held_out = small_catalog.query_ids[0]
+    for image_id in (held_out, removed):
+        hits = engine.search_catalog_image(image_id, small_catalog.image(image_id), 5)
+        assert len(hits) == 5 and image_id not in {h.image_id for h in hits}
+    assert encoder.embedded == 2
+
+
 def test_query_params_reach_the_index(small_store: ArtifactStore, small_catalog: Catalog) -> None:
     engine = VisualSearch(load_encoder(small_store, "pixels@1"), load_index(small_store, "pixels-hnsw32@1"))
     image = small_catalog.image(small_catalog.query_ids[0])
