@@ -6,10 +6,10 @@ that builds the events instead, with the number it will build, and the sender th
 search's eleven events (ids, field dicts, validation) costs ~100 µs on this machine, which then stays off
 the request path. The announced count keeps the `max_queue` bound and the `logged` counter in events (an
 uncontended lock guards that count); a builder that raises, or builds another number, is logged, and its
-shortfall counted as dropped. The sender thread wakes
-every `linger_s` (or at once when a batch is ready), takes up to `max_batch` events and hands them to
-`_deliver`, which the Kafka and embedded sinks implement. When the queue is full (the sender cannot keep
-up even by spooling) events are dropped with a counter and a loud, rate-limited log line.
+shortfall counted as dropped. The sender thread wakes every `linger_s` (at once when a batch is ready, or
+when `flush` or `close` waits for it), takes up to `max_batch` events and hands them to `_deliver`, which
+the Kafka and embedded sinks implement. When the queue is full (the sender cannot keep up even by
+spooling) events are dropped with a counter and a loud, rate-limited log line.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ class QueuedSink(EventSink):
         self._busy = False
         self._close_deadline: float | None = None
         self._closing = threading.Event()
+        self._wake = threading.Event()  # cuts the sender's linger short: flush and close are waiting
         self._drop_lock = threading.Lock()
         self._last_drop_log = 0.0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -117,12 +118,14 @@ class QueuedSink(EventSink):
         while self._queue or self._busy or self._pending_work():
             if time.monotonic() >= deadline or not self._thread.is_alive():
                 return False
+            self._wake.set()
             time.sleep(0.005)
         return True
 
     def close(self, timeout: float = 10.0) -> None:
         self._close_deadline = time.monotonic() + timeout
         self._closing.set()
+        self._wake.set()
         self._thread.join(timeout + self._close_grace_s)
         if self._thread.is_alive():
             logger.error("event sink thread did not stop within %.0f s; %d events left", timeout, len(self._queue))
@@ -142,7 +145,8 @@ class QueuedSink(EventSink):
                         break
                     self._idle()
                     if len(self._queue) < self._max_batch:
-                        self._closing.wait(self._linger_s)
+                        self._wake.wait(self._linger_s)
+                        self._wake.clear()
                     continue
                 self._busy = True  # before taking, so flush() never sees an empty queue and an idle sender mid-batch
                 batch = self._take()
