@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     kafka: KafkaConfig = KafkaConfig()
     clickhouse: ClickHouseConfig = ClickHouseConfig()
     admin_token: SecretStr = SecretStr("")
+    trust_client_time: bool = False
+    """`vsx serve` takes "now" and request ids from the simulator's headers (`vsx simulate --url`); never in
+    production, where a client could then write events into any experiment window."""
 
     @classmethod
     def settings_customise_sources(

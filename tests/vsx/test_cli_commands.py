@@ -6,8 +6,10 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import click
+import pytest
 from typer.testing import CliRunner
 
 import vsx.commands
@@ -47,3 +49,15 @@ def test_every_command_and_parameter_explains_itself() -> None:
     for words in (["catalog", "info"], ["train"], ["index", "build"], ["eval"], ["eval-trec"], ["artifacts", "list"]):
         shown = CliRunner().invoke(app, [*words, "--help"])
         assert shown.exit_code == 0 and f"Usage: vsx {' '.join(words)}" in " ".join(shown.output.split())
+
+
+def test_serve_trusts_simulated_time_only_when_told(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`vsx simulate --url` needs a `vsx serve` that honours its clock: VSX_TRUST_CLIENT_TIME, off by default."""
+    from vsx.commands.serve import serving_config
+    from vsx.settings import Settings
+
+    monkeypatch.setenv("VSX_CONFIG_FILE", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("VSX_TRUST_CLIENT_TIME", raising=False)
+    assert serving_config(Settings()).trust_client_time is False
+    monkeypatch.setenv("VSX_TRUST_CLIENT_TIME", "true")
+    assert serving_config(Settings()).trust_client_time is True

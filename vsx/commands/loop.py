@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
         url: str | None = typer.Option(
             None, help="Drive a running `vsx serve` (started with VSX_TRUST_CLIENT_TIME) instead of in-process."
         ),
+        user_prefix: str = typer.Option(
+            "sim-user", help="User ids are PREFIX-000000, …: simulators running side by side need different ones."
+        ),
     ) -> None:
         """Simulated users search, click and dwell (position-biased click model) against the serving app.
 
@@ -62,14 +65,14 @@ def register(app: typer.Typer) -> None:
         if url:
             with httpx.Client(base_url=url, timeout=30) as client:
                 summary = simulate(client, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan,
-                                   start=first)  # fmt: skip
+                                   start=first, user_prefix=user_prefix)  # fmt: skip
         else:
             backend = Backend(
                 embedded=settings.embedded, chdb_path=settings.data_dir / "chdb", kafka=settings.kafka,
                 clickhouse=settings.clickhouse, spool_dir=settings.data_dir / "spool",
             )  # fmt: skip
             config = serving_config(settings.artifacts_dir, settings.experiments_dir, catalog, backend)
-            summary = run_traffic(config, catalog, plan=plan, start=first)
+            summary = run_traffic(config, catalog, plan=plan, start=first, user_prefix=user_prefix)
             if not settings.embedded:
                 ingest(settings.kafka, settings.clickhouse, summary.events)
         _print_events(summary)

@@ -53,6 +53,7 @@ def serving_config(
         chdb_path=chdb_path(settings),
         spool_dir=settings.data_dir / "spool",
         admin_token=settings.admin_token.get_secret_value(),
+        trust_client_time=settings.trust_client_time,
         run_dir=run_dir,
         metrics_multiproc_dir=multiproc_dir,
     )
