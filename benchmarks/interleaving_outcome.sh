@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# #8's online goal at the traffic it needs: two encoders of `vsx demo --large`, interleaved, 100,000 users.
+#
+# `vsx demo --large` trains v1 (cnn@1) and v2 (cnn@2, from v1's click pairs); its interleaving experiments
+# (10,000 users) put v2's preference over v1 at about half a point with a 0.66-point standard error, and an
+# offline simulation of the same click model on the two encoders' real rankings near +0.8 points, so p < 0.01
+# with ~90 % power needs ~100,000 users (~380,000 searches). This script runs one such experiment: HNSW32
+# indexes of both encoders (ANN recall@10 0.994-0.999 against exact search), one `vsx serve` on loopback with
+# the simulator's clock trusted, three `vsx simulate --url` processes side by side (one simulator alone
+# leaves a core idle), then `vsx analyze`. About 50 minutes on 2 cores.
+#
+#   benchmarks/interleaving_outcome.sh LARGE_DIR CONTROL TREATMENT [USERS_PER_SIMULATOR]
+#   benchmarks/interleaving_outcome.sh /tmp/large cnn@1 cnn@2        # v2 over v1
+#   benchmarks/interleaving_outcome.sh /tmp/large pixels@1 cnn@1     # v1 over raw pixels
+#
+# LARGE_DIR: the folder whose art/ holds `vsx demo --large`'s artifacts (VSX_ARTIFACTS_DIR of that run).
+# Writes LARGE_DIR/outcome/EXPERIMENT/{exp,data,rep}, EXPERIMENT = il-TREATMENT-vs-CONTROL-hnsw (no '@').
+set -euo pipefail
+large=$(realpath "$1")
+control=$2
+treatment=$3
+per_simulator=${4:-33334}
+vsx=${VSX:-.venv/bin/vsx}
+index_of() { echo "${1%@*}-v${1#*@}-hnsw32@1"; }  # cnn@2 -> cnn-v2-hnsw32@1
+name="il-${treatment/@/}-vs-${control/@/}-hnsw"
+out=$large/outcome/$name
+mkdir -p "$out/exp" "$out/data" "$out/rep"
+export VSX_ARTIFACTS_DIR=$large/art VSX_DATA_DIR=$out/data VSX_EXPERIMENTS_DIR=$out/exp VSX_REPORTS_DIR=$out/rep
+
+for encoder in "$control" "$treatment"; do
+  index=$(index_of "$encoder")
+  [ -d "$VSX_ARTIFACTS_DIR/index/${index%@*}/1" ] ||
+    "$vsx" index build "$encoder" --factory HNSW32 --name "${index%@*}" --param efSearch=64
+done
+cat > "$out/exp/platform.yaml" <<'YAML'
+holdout:
+  share: 0.0
+  salt: global-holdout
+default:
+  encoder: pixels@1
+  index: pixels-v1-flat@1
+  index_params: {}
+  rerank:
+  - name: drop_query
+  - name: dedupe
+    threshold: 0.995
+  k: 10
+YAML
+cat > "$out/exp/$name.yaml" <<YAML
+name: $name
+description: $treatment vs $control, interleaved, HNSW32 indexes (outcome run)
+owner: vsx-demo
+status: running
+type: interleaving
+layer: retrieval
+traffic: 1.0
+offset: 0.0
+salt: $name
+hash_version: 1
+start: '2026-01-22T00:00:00Z'
+end: '2026-01-27T00:00:00Z'
+control: control
+variants:
+- name: control
+  weight: 0.5
+  encoder: $control
+  index: $(index_of "$control")
+  index_params: {}
+  rerank: &id001
+  - name: drop_query
+  - name: dedupe
+    threshold: 0.995
+  k: 10
+- name: treatment
+  weight: 0.5
+  encoder: $treatment
+  index: $(index_of "$treatment")
+  index_params: {}
+  rerank: *id001
+  k: 10
+primary_metric: ctr
+secondary_metrics:
+- dwell_per_click
+- clicks_per_user
+- search_success_rate
+- dwell_p50
+guardrails:
+- metric: latency_p95
+  max: 500
+- metric: zero_result_rate
+  max: 0.01
+- metric: error_rate
+  max: 0.01
+analysis:
+  correction: holm
+  sequential: false
+  alpha: 0.05
+YAML
+"$vsx" experiments validate "$out"/exp/*.yaml
+
+port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+VSX_TRUST_CLIENT_TIME=true "$vsx" serve --host 127.0.0.1 --port "$port" --no-access-log > "$out/serve.log" 2>&1 &
+server=$!
+trap 'kill -TERM $server 2>/dev/null || true' EXIT
+until curl -sf "127.0.0.1:$port/readyz" > /dev/null; do
+  kill -0 $server || { cat "$out/serve.log"; exit 1; }
+  sleep 1
+done
+simulators=()
+for s in 1 2 3; do
+  "$vsx" simulate --users "$per_simulator" --days 5 --pre-days 0 --start 2026-01-22 --seed "80$s" \
+    --user-prefix "out$s" --url "http://127.0.0.1:$port" > "$out/sim$s.log" 2>&1 &
+  simulators+=($!)
+done
+for pid in "${simulators[@]}"; do wait "$pid"; done
+kill -TERM $server && wait $server || true  # the embedded store is the server's until it stops
+trap - EXIT
+"$vsx" analyze "$name"
