@@ -4,8 +4,9 @@ No broker, no spool: the store is in this process (chdb on disk), so the only fa
 full disk, and then the batch is counted as dropped and logged loudly.
 
 It lingers 2 s between inserts: every chdb insert writes a new part and holds the interpreter while it does,
-so a few hundred events every 0.2 s cost simulated traffic a third of its speed (`vsx simulate`, interleaving
-on 2 cores: 55 → 83 searches/s at 2 s). Events are in the store 2 s later at worst; `flush` does not wait.
+so fewer, larger inserts leave more of it to the requests (`vsx simulate` in-process, an interleaving
+experiment on 2 cores, two runs each: 94 and 100 searches/s at 0.2 s, 104 and 111 at 2 s). Events are in the
+store 2 s later at worst; `flush` and `close` do not wait out the linger.
 """
 
 from __future__ import annotations

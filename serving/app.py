@@ -8,9 +8,10 @@ chdb store at `config.chdb_path`, otherwise to Kafka with a disk spool. `vsx ser
 While the app runs, numpy's BLAS is held to one thread (`threadpoolctl`; Faiss's own BLAS, used only for
 batches of 20+ queries, follows OpenMP's per-thread setting and is left alone). A request's matrix
 products are small (re-ranking compares ~100 candidates), and a BLAS call that fans out to worker threads
-right after the encoder has to share the cores with torch's OpenMP workers, which are still spinning: measured
-on 2 cores, `dedupe` after a CNN embedding took 11 ms instead of 0.5 ms (16.5 → 5.2 ms a search). Whole-batch
-work (training, PCA, analysis) runs outside the app and keeps every thread.
+right after the encoder has to share the cores with torch's OpenMP workers, which are still spinning: on 2
+cores `dedupe` after a CNN embedding took up to 11 ms instead of 0.5 ms (`benchmarks/search_path.py`: a search
+8.6 → 6.2 ms with a Flat index, 6.4 → 3.8 ms with HNSW). Whole-batch work (training, PCA, analysis) runs
+outside the app and keeps every thread.
 """
 
 from __future__ import annotations
