@@ -6,7 +6,7 @@ serves concurrent requests (query parameters such as `efSearch` travel with each
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -70,18 +70,18 @@ class VisualSearch:
         return self.search_vectors(self.encoder.embed(images), k, params, query_image_ids)
 
     def search_catalog_image(
-        self, image_id: str, image: np.ndarray, k: int, params: Mapping[str, Any] | None = None
+        self, image_id: str, pixels: Callable[[], np.ndarray], k: int, params: Mapping[str, Any] | None = None
     ) -> Sequence[Hit]:
         """`search` for a catalog image: with the vector the index stores for it when it holds that id.
 
         An index holds its catalog's images as embedded by the encoder it was built with (serving refuses an
         index built with another encoder), so the stored vector is the query this image would give, computed
-        once at build time: the encoder pass, most of a CPU search, is skipped. An image the index does not
-        hold (a held-out query, a removed item) is embedded from its pixels as usual.
+        once at build time: the encoder pass, most of a CPU search, is skipped, and so is reading the image
+        (`pixels` is called only for an image the index does not hold: a held-out query, a removed item).
         """
         if image_id in self.index:
             return self.search_vectors(self.index.vectors([image_id]), k, params, [image_id])[0]
-        return self.search(image, k, params, query_image_id=image_id)
+        return self.search(pixels(), k, params, query_image_id=image_id)
 
     def search_vectors(
         self,

@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 
@@ -95,19 +95,22 @@ class SearchService:
         now: datetime | None = None,
         request_id: uuid.UUID | None = None,
     ) -> SearchOutcome:
-        """Decode or fetch the query image, then search with the user's variant; blocking (CPU-bound).
+        """Decode an upload or check a catalog id, then search with the user's variant; blocking (CPU-bound).
 
         `now` (simulated time) sets the event timestamps and which experiments are inside their window;
         `request_id` (a simulator's own) replaces the fresh random one.
         """
         started = time.perf_counter()
         state = self.registry.current
+        pixels: Callable[[], np.ndarray]
         if query.upload is not None:
-            image = decode_image(
+            upload = decode_image(
                 query.upload, max_bytes=self.limits.max_upload_bytes, max_pixels=self.limits.max_pixels
             )
+            pixels = partial(np.asarray, upload)  # the decoded upload itself
         else:
-            image = state.catalog.image(query.image_id)
+            state.catalog.positions([query.image_id])  # an unknown id fails here, before any variant matters
+            pixels = cache(partial(state.catalog.image, query.image_id))  # read only if an index lacks the id
         assignments = tuple(assign(state.experiments, user_id, attributes, now=now))
         served = resolve(state.experiments, assignments)
         rankers = interleaved_rankers(state.experiments, assignments)
@@ -117,9 +120,9 @@ class SearchService:
         teams: Teams | None = None
         try:
             if rankers is None:
-                hits = _run(state, served, image, k, query.image_id)
+                hits = _run(state, served, pixels, k, query.image_id)
             else:
-                hits, teams = _interleave(state, rankers, image, k, query.image_id, request_id)
+                hits, teams = _interleave(state, rankers, pixels, k, query.image_id, request_id)
         except Exception:
             self._log_search(request_id, user_id, query.image_id, tags, [], started, now, status_code=500)
             raise
@@ -183,26 +186,26 @@ class SearchService:
 
 
 def _run(
-    state: ServingState, served: ServedVariant, image: np.ndarray, k: int, query_image_id: str | None
+    state: ServingState, served: ServedVariant, pixels: Callable[[], np.ndarray], k: int, query_image_id: str | None
 ) -> Sequence[Hit]:
     engine, params = state.engine(served), served.index_params or None
     if query_image_id is None:
-        return engine.search(image, k, params=params)
-    return engine.search_catalog_image(query_image_id, image, k, params)
+        return engine.search(pixels(), k, params=params)
+    return engine.search_catalog_image(query_image_id, pixels, k, params)
 
 
 def _interleave(
     state: ServingState,
     rankers: InterleavedRankers,
-    image: np.ndarray,
+    pixels: Callable[[], np.ndarray],
     k: int,
     query_image_id: str | None,
     request_id: uuid.UUID,
 ) -> tuple[list[Hit], Teams]:
     """Both rankers' top k merged into k results, each credited to the team whose list it was picked from."""
     lists = {
-        "A": _run(state, rankers.team_a, image, k, query_image_id),
-        "B": _run(state, rankers.team_b, image, k, query_image_id),
+        "A": _run(state, rankers.team_a, pixels, k, query_image_id),
+        "B": _run(state, rankers.team_b, pixels, k, query_image_id),
     }
     merged = team_draft_interleave(
         [h.image_id for h in lists["A"]], [h.image_id for h in lists["B"]], k, seed=str(request_id)

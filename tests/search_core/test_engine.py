@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -70,7 +72,7 @@ def test_a_catalog_image_in_the_index_is_searched_by_its_stored_vector(
     engine = VisualSearch(encoder, load_index(small_store, "pixels-flat@1"), rerank, 50)
     for image_id in small_catalog.gallery_ids[:5]:
         image = small_catalog.image(image_id)
-        stored = engine.search_catalog_image(image_id, image, 10)
+        stored = engine.search_catalog_image(image_id, partial(np.asarray, image), 10)
         assert encoder.embedded == 0
         embedded = engine.search(image, 10, query_image_id=image_id)  # drop_query applies to both
         assert [h.image_id for h in stored] == [h.image_id for h in embedded]
@@ -86,7 +88,7 @@ def test_a_catalog_image_the_index_lacks_is_embedded(small_store: ArtifactStore,
     engine = VisualSearch(encoder, index, build_rerank([{"name": "drop_query"}]))
     held_out = small_catalog.query_ids[0]
     for image_id in (held_out, removed):
-        hits = engine.search_catalog_image(image_id, small_catalog.image(image_id), 5)
+        hits = engine.search_catalog_image(image_id, partial(small_catalog.image, image_id), 5)
         assert len(hits) == 5 and image_id not in {h.image_id for h in hits}
     assert encoder.embedded == 2
 
