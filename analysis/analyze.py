@@ -1,18 +1,19 @@
-"""From an experiment's data and plan to `Results`: comparisons, SRM, corrections, guardrails, daily series.
+"""From an experiment's data and plan to `Results`: comparisons, SRM, corrections, guardrails, decisions.
 
 One row per (metric, non-control variant, method): `delta` always (Welch for means, the delta method for
-ratios, the quantile delta method for quantiles), `cuped` when the metric's pre-period data exist,
-`sequential` when the plan asks (CUPED-adjusted when it can be). p-values are adjusted (Holm or BH)
-across all rows of one method. A failed SRM check withholds every verdict: p-values stay, `significant`
-is false and a note says why, because a broken split biases every estimate.
+ratios, the quantile delta method for quantiles), `cuped` when both arms have pre-period data,
+`sequential` when the plan asks (CUPED-adjusted when it can be, quantiles included). Corrections: the
+primary metric's rows are one family (Holm across its variants; a two-arm primary is unadjusted) and the
+secondary metrics' rows another (the plan's correction), per method — so adding secondary metrics never
+weakens the primary's test. A failed SRM check withholds every verdict: p-values stay, `significant` is
+false and the decision is `invalid`, because a broken split biases every estimate.
 
 An interleaving plan gets one `interleaving` row (`analysis.interleaving`) per non-control variant
 from the `InterleavingStats` the caller read from the event store, and no A/B rows: serving shows every
 user of the experiment the same merged list whatever their variant label, so comparing the label groups
 would only be an A/A test (and a 5 % chance of a false verdict). The preference is then the results'
-primary metric (what the report's verdict and the history read), and the daily series counts users
-without a metric value. Its users are not split between rankers, so the SRM result lists the label
-groups with no test and is always ok; guardrails (latency, errors) are still read per label group.
+primary metric. Its users are not split between rankers, so the SRM result lists the label groups
+unchecked; guardrails (latency, errors) are still read per label group.
 """
 
 from __future__ import annotations
@@ -20,41 +21,43 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
-from itertools import accumulate
 
+from analysis.decision import decide
 from analysis.errors import UnknownVariantError
 from analysis.interleaving import METRIC as INTERLEAVING_METRIC
+from analysis.interleaving import METRIC_INFO as INTERLEAVING_INFO
 from analysis.interleaving import interleaving_row
-from analysis.metrics import MeanMetric, Metric, QuantileMetric, RatioMetric, arm_value, get_metric, has_pre_period
+from analysis.metrics import Metric, QuantileMetric, check_plan, get_metric, has_pre_period, metric_info, pre
 from analysis.moments import Moments
+from analysis.notes import note_text
 from analysis.plan import AnalysisPlan, GuardrailSpec
-from analysis.results import DailyPoint, GuardrailResult, Method, MetricResult, Results, SrmResult
+from analysis.results import (
+    DailyPoint,
+    Design,
+    GuardrailResult,
+    Method,
+    MetricResult,
+    Results,
+    Role,
+    SrmResult,
+)
 from analysis.sources.data import ExperimentData
 from analysis.stats import (
-    BASELINE_ZERO,
-    CUPED_PRE_VARIANCE_ZERO,
-    NOT_ENOUGH_DATA,
-    ZERO_VARIANCE,
+    AnyStats,
     Comparison,
     InterleavingStats,
     adjust_p_values,
-    compare_cuped,
-    compare_means,
-    compare_quantiles,
-    compare_ratios,
+    adjusted_interval,
+    arm_has_pre_period,
     compare_sequential,
+    estimate,
+    non_inferiority,
     srm,
 )
+from analysis.stats.welch import fixed_horizon
+from analysis.timeline import timeline_points
 
 logger = logging.getLogger(__name__)
-
-NOTE_TEXT = {
-    NOT_ENOUGH_DATA: "not enough data: an arm has fewer than two users (or no events)",
-    BASELINE_ZERO: "the control value is zero: no relative lift",
-    ZERO_VARIANCE: "no variance in either arm: nothing to test",
-    CUPED_PRE_VARIANCE_ZERO: "the pre-period covariate is constant: CUPED fell back to the unadjusted estimate",
-}
-"""Readable notes for the stats engine's codes (the report shows notes as they are)."""
 
 
 def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: InterleavingStats | None = None) -> Results:
@@ -62,49 +65,129 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
 
     `interleaving`: the preference statistics of an interleaving plan (ignored for an A/B plan).
     """
+    check_plan(plan)
     variants, notes = _variants(data, plan)
     arms = {v: data.arms.get(v) or Moments.empty(data.columns) for v in variants}
     for variant, moments in arms.items():
         if moments.n == 0:
             notes.append(f"variant {variant!r} has no users: not enough data")
-    if plan.experiment_type == "interleaving":
-        srm_result = _srm_untested(arms, plan)
-        notes.append("interleaving: every user sees both rankers, so there is no traffic split to check (no SRM test)")
-    else:
-        srm_result = _srm(arms, plan)
+    srm_result = _srm_unchecked(arms, plan) if plan.experiment_type == "interleaving" else _srm(arms, plan)
     if not srm_result.ok:
         notes.append(f"sample ratio mismatch (p = {srm_result.p_value:.2g} < 0.001): verdicts withheld")
+    tuning = float(plan.planned_users or sum(m.n for m in arms.values()) or 1)
+    pairs = ArmPairs(data, arms, plan, notes)
     rows: list[MetricResult] = []
     for name in plan.metrics if plan.experiment_type == "ab" else ():
         metric = get_metric(name)
-        missing = _missing_input(metric, data)
-        if missing:
-            notes.append(f"{name} left out: {missing}")
-            continue
-        for variant in variants[1:]:
-            rows.extend(_compare(metric, data, arms, plan, variant))
+        role: Role = "primary" if name == plan.primary_metric else "secondary"
+        if pairs.missing(metric) is None:
+            for variant in variants[1:]:
+                rows.extend(_compare(pairs, metric, variant, role, tuning))
     if plan.experiment_type == "interleaving":
         if interleaving is None:
             notes.append("interleaving preference left out: it needs click teams from the event store")
         else:
             rows.extend(interleaving_row(interleaving, plan, variant) for variant in variants[1:])
     rows = _adjust(rows, plan, srm_ok=srm_result.ok)
-    guardrails = [g for spec in plan.guardrails for g in _guardrail(spec, data, arms, notes)]
-    logger.info("analysed %s: %d result rows, %d guardrails", plan.experiment, len(rows), len(guardrails))
-    return Results(
+    guardrails = [
+        _guardrail(pairs, spec, variant, tuning)
+        for spec in plan.guardrails
+        if pairs.missing(get_metric(spec.metric)) is None
+        for variant in variants[1:]
+    ]
+    primary = INTERLEAVING_METRIC if plan.experiment_type == "interleaving" else plan.primary_metric
+    measured = {name: metric_info(get_metric(name)) for name in plan.measured_metrics}
+    if plan.experiment_type == "interleaving":
+        measured = {INTERLEAVING_METRIC: INTERLEAVING_INFO, **measured}
+    results = Results(
         experiment=plan.experiment,
+        kind=plan.experiment_type,
         alpha=plan.alpha,
         correction=plan.correction,
         control=plan.control,
-        primary_metric=INTERLEAVING_METRIC if plan.experiment_type == "interleaving" else plan.primary_metric,
+        primary_metric=primary,
+        metrics=measured,
+        design=Design(
+            start=plan.start,
+            end=plan.end,
+            sequential=plan.sequential,
+            sequential_tuning=tuning if plan.sequential else None,
+            planned_users=plan.planned_users,
+            mde=plan.mde,
+            power=plan.power,
+            pre_period_days=plan.pre_period_days,
+            min_users_per_arm=plan.min_users_per_arm,
+        ),
         srm=srm_result,
         results=rows,
         guardrails=guardrails,
-        daily=_daily(data, plan, variants),
+        daily=[
+            DailyPoint(date=day.isoformat(), variant=v, users=m.n) for v in variants for day, m in data.daily.get(v, ())
+        ],
+        timeline=timeline_points(data, plan, variants, tuning) if plan.experiment_type == "ab" else [],
         status=plan.status,
         source=data.source,
         notes=list(dict.fromkeys((*data.notes, *notes))),
     )
+    results = results.model_copy(update={"decisions": decide(results)})
+    logger.info("analysed %s: %d result rows, %d guardrails", plan.experiment, len(rows), len(guardrails))
+    return results
+
+
+class ArmPairs:
+    """The statistics of control and one treatment for a metric, the way every method reads them.
+
+    Knows which metrics the source cannot compute (noted once) and whether CUPED applies to a pair: the
+    source has the pre-period columns and *both* arms have pre-period data that varies (otherwise a note
+    says which arm lacks it, and the comparison stays unadjusted).
+    """
+
+    def __init__(self, data: ExperimentData, arms: dict[str, Moments], plan: AnalysisPlan, notes: list[str]):
+        self.data, self.arms, self.plan, self.notes = data, arms, plan, notes
+        self._missing: dict[str, str | None] = {}
+
+    def missing(self, metric: Metric) -> str | None:
+        """Why the source cannot compute `metric` (noted the first time), or None when it can."""
+        if metric.name not in self._missing:
+            reason = self._why_missing(metric)
+            self._missing[metric.name] = reason
+            if reason:
+                self.notes.append(f"{metric.name} left out: {reason}")
+        return self._missing[metric.name]
+
+    def _why_missing(self, metric: Metric) -> str | None:
+        if isinstance(metric, QuantileMetric):
+            if metric.name in self.data.quantiles:
+                return None
+            return "quantiles need event-level values, which a per-user file does not have"
+        absent = [c for c in metric.columns if c not in self.data.columns]
+        return f"column(s) {', '.join(absent)} absent from {self.data.source}" if absent else None
+
+    def plain(self, metric: Metric, variant: str) -> tuple[AnyStats, AnyStats]:
+        """Unadjusted statistics of (control, variant)."""
+        if isinstance(metric, QuantileMetric):
+            by_arm = self.data.quantiles[metric.name]
+            return by_arm[self.plan.control], by_arm[variant]
+        return metric.stats(self.arms[self.plan.control]), metric.stats(self.arms[variant])
+
+    def covariate(self, metric: Metric, variant: str) -> tuple[AnyStats, AnyStats] | None:
+        """CUPED statistics of (control, variant), or None when CUPED does not apply to this pair."""
+        if isinstance(metric, QuantileMetric) or not has_pre_period(metric, self.arms[self.plan.control]):
+            return None
+        pair = (metric.covariate_stats(self.arms[self.plan.control]), metric.covariate_stats(self.arms[variant]))
+        lacking = [
+            arm
+            for arm, stats in zip((self.plan.control, variant), pair, strict=True)
+            if stats.n and not arm_has_pre_period(stats)
+        ]
+        if lacking:
+            columns = ", ".join(pre(c) for c in metric.columns)
+            self.notes.append(
+                f"CUPED not applied to {metric.name} for {variant}: {' and '.join(lacking)} "
+                f"{'has' if len(lacking) == 1 else 'have'} no varying pre-period data ({columns})"
+            )
+            return None
+        return pair
 
 
 def _variants(data: ExperimentData, plan: AnalysisPlan) -> tuple[list[str], list[str]]:
@@ -130,116 +213,100 @@ def _srm(arms: dict[str, Moments], plan: AnalysisPlan) -> SrmResult:
     return SrmResult(p_value=check.p_value, observed=observed, expected=shares, ok=check.ok)
 
 
-def _srm_untested(arms: dict[str, Moments], plan: AnalysisPlan) -> SrmResult:
-    """Users per label group beside the designed shares, untested: nothing depends on the split."""
+def _srm_unchecked(arms: dict[str, Moments], plan: AnalysisPlan) -> SrmResult:
+    """Users per label group beside the designed shares, unchecked: nothing depends on the split."""
     expected = dict(plan.weights) if plan.weights is not None else {v: 1 / len(arms) for v in arms}
-    return SrmResult(p_value=None, observed={v: m.n for v, m in arms.items()}, expected=expected, ok=True)
+    return SrmResult(
+        p_value=None, observed={v: m.n for v, m in arms.items()}, expected=expected, ok=True, checked=False
+    )
 
 
-def _missing_input(metric: Metric, data: ExperimentData, *, value_only: bool = False) -> str | None:
-    """Why a metric cannot be computed from this source, or None when it can.
-
-    `value_only`: a quantile's value suffices (guardrails), not its variance statistics.
-    """
-    if isinstance(metric, QuantileMetric):
-        if metric.name in (data.quantile_values if value_only else data.quantiles):
-            return None
-        return "quantiles need event-level values, which a per-user file does not have"
-    absent = [c for c in metric.columns if c not in data.columns]
-    return f"column(s) {', '.join(absent)} absent from {data.source}" if absent else None
-
-
-def _compare(
-    metric: Metric, data: ExperimentData, arms: dict[str, Moments], plan: AnalysisPlan, variant: str
-) -> Iterator[MetricResult]:
-    control, treatment = arms[plan.control], arms[variant]
-    if isinstance(metric, QuantileMetric):
-        by_arm = data.quantiles[metric.name]
-        yield _row(metric, variant, "delta", compare_quantiles(by_arm[plan.control], by_arm[variant], alpha=plan.alpha))
-        return
-    fixed = compare_means if isinstance(metric, MeanMetric) else compare_ratios
-    yield _row(metric, variant, "delta", fixed(metric.stats(control), metric.stats(treatment), alpha=plan.alpha))
-    cuped = has_pre_period(metric, control + treatment)
-    if cuped:
-        yield _row(
-            metric,
-            variant,
-            "cuped",
-            compare_cuped(metric.covariate_stats(control), metric.covariate_stats(treatment), alpha=plan.alpha),
-        )
+def _compare(pairs: ArmPairs, metric: Metric, variant: str, role: Role, tuning: float) -> Iterator[MetricResult]:
+    plan = pairs.plan
+    plain = pairs.plain(metric, variant)
+    yield _row(metric, variant, "delta", role, _fixed(*plain, alpha=plan.alpha))
+    covariate = pairs.covariate(metric, variant)
+    if covariate is not None:
+        yield _row(metric, variant, "cuped", role, _fixed(*covariate, alpha=plan.alpha))
     if plan.sequential:
-        pair = (
-            (metric.covariate_stats(control), metric.covariate_stats(treatment))
-            if cuped
-            else (metric.stats(control), metric.stats(treatment))
-        )
-        yield _row(metric, variant, "sequential", compare_sequential(*pair, alpha=plan.alpha))
+        stats = covariate or plain
+        yield _row(metric, variant, "sequential", role, compare_sequential(*stats, alpha=plan.alpha, tuning=tuning))
 
 
-def _row(
-    metric: MeanMetric | RatioMetric | QuantileMetric, variant: str, method: Method, c: Comparison
-) -> MetricResult:
+def _fixed(control: AnyStats, treatment: AnyStats, *, alpha: float) -> Comparison:
+    effect = estimate(control, treatment)
+    return effect if isinstance(effect, Comparison) else fixed_horizon(effect, alpha)
+
+
+def _row(metric: Metric, variant: str, method: Method, role: Role, c: Comparison) -> MetricResult:
     fields = asdict(c)
-    fields["note"] = NOTE_TEXT.get(c.note, c.note) if c.note else None
-    return MetricResult(metric=metric.name, variant=variant, method=method, **fields)
+    fields["note"] = note_text(c.note)
+    return MetricResult(metric=metric.name, variant=variant, method=method, role=role, **fields)
 
 
 def _adjust(rows: Sequence[MetricResult], plan: AnalysisPlan, *, srm_ok: bool) -> list[MetricResult]:
-    """Correct p-values across the rows of each method; significant = adjusted p < alpha (and SRM ok)."""
+    """Correct p-values per family — (primary | secondary, method) — and add the agreeing intervals.
+
+    The primary family always uses Holm (it protects the decision's family-wise error); secondary rows use the
+    plan's correction. significant = adjusted p < alpha (and the split is sound).
+    """
     adjusted: dict[int, float | None] = {}
-    for method in dict.fromkeys(r.method for r in rows):
-        indices = [i for i, r in enumerate(rows) if r.method == method]
-        values = adjust_p_values([rows[i].p_value for i in indices], plan.correction)
+    for role, method in dict.fromkeys((r.role, r.method) for r in rows):
+        indices = [i for i, r in enumerate(rows) if r.role == role and r.method == method]
+        correction = "holm" if role == "primary" else plan.correction
+        values = adjust_p_values([rows[i].p_value for i in indices], correction)
         adjusted.update(zip(indices, values, strict=True))
-    return [
-        row.model_copy(
-            update={
-                "p_value_adjusted": adjusted[i],
-                "significant": srm_ok and adjusted[i] is not None and adjusted[i] < plan.alpha,
-            }
-        )
-        for i, row in enumerate(rows)
-    ]
-
-
-def _guardrail(
-    spec: GuardrailSpec, data: ExperimentData, arms: dict[str, Moments], notes: list[str]
-) -> Iterator[GuardrailResult]:
-    """The guardrail's value in every arm (control too, for reference); ok is None without a value."""
-    metric = get_metric(spec.metric)
-    missing = _missing_input(metric, data, value_only=True)
-    if missing:
-        notes.append(f"guardrail {spec.metric} not evaluated: {missing}")
-    for variant, moments in arms.items():
-        if missing:
-            value = None
-        elif isinstance(metric, QuantileMetric):
-            value = data.quantile_values[metric.name].get(variant)
-        else:
-            value = arm_value(metric, moments)
-        ok = None
-        if value is not None:
-            ok = (spec.max is None or value <= spec.max) and (spec.min is None or value >= spec.min)
-        yield GuardrailResult(metric=spec.metric, variant=variant, value=value, max=spec.max, min=spec.min, ok=ok)
-
-
-def _daily(data: ExperimentData, plan: AnalysisPlan, variants: Sequence[str]) -> list[DailyPoint]:
-    """Users first exposed per day and the primary metric over everyone exposed up to that day."""
-    primary = get_metric(plan.primary_metric)
-    computable = plan.experiment_type == "ab" and not isinstance(primary, QuantileMetric)
-    computable = computable and _missing_input(primary, data) is None
-    points = []
-    for variant in variants:
-        days = data.daily.get(variant, ())
-        cumulative = accumulate(m for _, m in days)
-        for (day, moments), total in zip(days, cumulative, strict=True):
-            points.append(
-                DailyPoint(
-                    date=day.isoformat(),
-                    variant=variant,
-                    users=moments.n,
-                    cumulative_users=total.n,
-                    cumulative_value=arm_value(primary, total) if computable else None,
-                )
+    out = []
+    for i, row in enumerate(rows):
+        p_adjusted = adjusted[i]
+        interval = None
+        if p_adjusted is not None and row.rel_lift is not None and row.ci_low is not None and row.ci_high is not None:
+            interval = (
+                (row.ci_low, row.ci_high)
+                if p_adjusted == row.p_value
+                else adjusted_interval(row.rel_lift, row.ci_low, row.ci_high, p_adjusted, plan.alpha)
             )
-    return points
+        out.append(
+            row.model_copy(
+                update={
+                    "p_value_adjusted": p_adjusted,
+                    "ci_low_adjusted": interval[0] if interval else None,
+                    "ci_high_adjusted": interval[1] if interval else None,
+                    "significant": srm_ok and p_adjusted is not None and p_adjusted < plan.alpha,
+                }
+            )
+        )
+    return out
+
+
+def _guardrail(pairs: ArmPairs, spec: GuardrailSpec, variant: str, tuning: float) -> GuardrailResult:
+    """The guardrail's non-inferiority test for one treatment, on the most precise valid estimate."""
+    plan, metric = pairs.plan, get_metric(spec.metric)
+    covariate = pairs.covariate(metric, variant)
+    stats = covariate or pairs.plain(metric, variant)
+    method: Method = "sequential" if plan.sequential else ("cuped" if covariate else "delta")
+    test = non_inferiority(
+        *stats,
+        margin=spec.margin,
+        direction=metric.direction,
+        alpha=plan.alpha,
+        tuning=tuning if plan.sequential else None,
+    )
+    return GuardrailResult(
+        metric=spec.metric,
+        variant=variant,
+        method=method,
+        direction=metric.direction,
+        margin=spec.margin,
+        scale=test.scale,
+        margin_on_scale=test.margin,
+        estimate=test.estimate,
+        bound=test.bound,
+        p_value=test.p_value,
+        status=test.status,
+        control_mean=test.control_mean,
+        treatment_mean=test.treatment_mean,
+        n_control=test.n_control,
+        n_treatment=test.n_treatment,
+        note=note_text(test.note),
+    )

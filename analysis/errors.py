@@ -35,3 +35,7 @@ class UnknownVariantError(AnalysisError, LookupError):
 
 class AnalysisPlanError(AnalysisError, ValueError):
     """An analysis plan that cannot be carried out (no start time for an event store, bad weights)."""
+
+
+class ResultsVersionError(AnalysisError, ValueError):
+    """A results.json written under another schema version than this code reads."""

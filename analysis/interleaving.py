@@ -21,17 +21,23 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 
+from analysis.notes import note_text
 from analysis.plan import AnalysisPlan
-from analysis.queries import _EXPOSURE, _checked
-from analysis.results import MetricResult
+from analysis.queries import EXPOSURE, checked_identifier
+from analysis.results import MetricInfo, MetricResult
 from analysis.sources.sql import QueryStore, query_params, require_events_table
 from analysis.stats import NOT_ENOUGH_DATA, ZERO_VARIANCE, InterleavingStats, compare_interleaving
 
 logger = logging.getLogger(__name__)
 
 METRIC = "interleaving_preference"
+METRIC_INFO = MetricInfo(
+    direction="higher_is_better",
+    kind="preference",
+    description="share of clicked queries won by the treatment's ranker minus the share won by control's",
+)
 
-NOTE_TEXT = {
+INTERLEAVING_NOTES = {
     NOT_ENOUGH_DATA: "not enough data: fewer than two users, or no click on an interleaved result",
     ZERO_VARIANCE: "no variance in the preference (every clicked query tied, or every user prefers alike)",
 }
@@ -45,13 +51,13 @@ def interleaving_sql(database: str) -> str:
     (user, request); then wins and ties per user; exposed users without a clicked query join as zeros
     (`ANY LEFT JOIN` fills defaults). Params: experiment, start_ms, end_ms.
     """
-    db = _checked(database)
+    db = checked_identifier(database)
     return f"""
     SELECT count(), sum(wins_a), sum(wins_b), sum(ties), sum(d * d), sum(q * q), sum(d * q)
     FROM (
         SELECT wins_a, wins_b, ties, wins_b - wins_a AS d, wins_a + wins_b + ties AS q
         FROM (
-            SELECT user_id FROM {db}.events WHERE {_EXPOSURE} GROUP BY user_id
+            SELECT user_id FROM {db}.events WHERE {EXPOSURE} GROUP BY user_id
         ) AS x
         ANY LEFT JOIN (
             SELECT user_id, toFloat64(countIf(clicks_a > clicks_b)) AS wins_a,
@@ -94,5 +100,5 @@ def interleaving_row(stats: InterleavingStats, plan: AnalysisPlan, treatment_var
     """The preference for the treatment's ranker (team B) over control's (team A) as a result row."""
     comparison = compare_interleaving(stats, alpha=plan.alpha)
     fields = asdict(comparison)
-    fields["note"] = NOTE_TEXT.get(comparison.note, comparison.note) if comparison.note else None
-    return MetricResult(metric=METRIC, variant=treatment_variant, method="interleaving", **fields)
+    fields["note"] = note_text(comparison.note, INTERLEAVING_NOTES)
+    return MetricResult(metric=METRIC, variant=treatment_variant, method="interleaving", role="primary", **fields)

@@ -7,15 +7,23 @@ values (dwell times, latencies) clustered by user; its statistics come from SQL,
 
 CUPED uses the same metric measured before the experiment as covariate: `pre_<column>` for each column
 (for a ratio, the pre-period ratio is linearised inside the stats engine).
+
+Every metric declares its `direction`: which way is good. Decisions, guardrails and report colours read it,
+so a rise in latency is never a win. A `neutral` metric (more searches per user can mean engagement or
+failing to find) is reported but never decides: it cannot be a primary metric or a guardrail.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import ClassVar
 
-from analysis.errors import UnknownMetricError
+from analysis.errors import AnalysisPlanError, UnknownMetricError
 from analysis.moments import Moments
-from analysis.stats import CovariateMeanStats, CovariateRatioStats, MeanStats, RatioStats
+from analysis.plan import AnalysisPlan
+from analysis.results import MetricInfo
+from analysis.stats import CovariateMeanStats, CovariateRatioStats, Direction, MeanStats, RatioStats
 
 
 def pre(column: str) -> str:
@@ -29,6 +37,9 @@ class MeanMetric:
 
     name: str
     column: str
+    direction: Direction
+    unit: str = ""
+    kind: ClassVar[str] = "mean"
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -50,6 +61,9 @@ class RatioMetric:
     name: str
     numerator: str
     denominator: str
+    direction: Direction
+    unit: str = ""
+    kind: ClassVar[str] = "ratio"
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -78,6 +92,9 @@ class QuantileMetric:
     event_type: str
     value_column: str
     level: float
+    direction: Direction
+    unit: str = ""
+    kind: ClassVar[str] = "quantile"
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -102,20 +119,20 @@ def _ratio_stats(moments: Moments, x: str, y: str) -> RatioStats:
 METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
-        RatioMetric("ctr", "clicks", "impressions"),
-        RatioMetric("dwell_per_click", "dwell_ms", "clicks"),
-        MeanMetric("clicks_per_user", "clicks"),
-        MeanMetric("searches_per_user", "searches"),
-        MeanMetric("dwell_per_user", "dwell_ms"),
-        RatioMetric("search_success_rate", "successful_searches", "searches"),
-        QuantileMetric("dwell_p50", "dwell", "dwell_ms", 0.5),
-        QuantileMetric("dwell_p90", "dwell", "dwell_ms", 0.9),
-        QuantileMetric("latency_p95", "search", "latency_ms", 0.95),
-        RatioMetric("zero_result_rate", "zero_result_searches", "searches"),
-        RatioMetric("error_rate", "error_searches", "searches"),
+        RatioMetric("ctr", "clicks", "impressions", "higher_is_better"),
+        RatioMetric("dwell_per_click", "dwell_ms", "clicks", "higher_is_better", "ms"),
+        MeanMetric("clicks_per_user", "clicks", "higher_is_better"),
+        MeanMetric("searches_per_user", "searches", "neutral"),
+        MeanMetric("dwell_per_user", "dwell_ms", "higher_is_better", "ms"),
+        RatioMetric("search_success_rate", "successful_searches", "searches", "higher_is_better"),
+        QuantileMetric("dwell_p50", "dwell", "dwell_ms", 0.5, "higher_is_better", "ms"),
+        QuantileMetric("dwell_p90", "dwell", "dwell_ms", 0.9, "higher_is_better", "ms"),
+        QuantileMetric("latency_p95", "search", "latency_ms", 0.95, "lower_is_better", "ms"),
+        RatioMetric("zero_result_rate", "zero_result_searches", "searches", "lower_is_better"),
+        RatioMetric("error_rate", "error_searches", "searches", "lower_is_better"),
     )
 }
-"""Every metric `analyze` knows; the experiment YAML names them (zero_result_rate/error_rate as guardrails)."""
+"""Every metric `analyze` knows; the experiment YAML names them as primary, secondary or guardrail metrics."""
 
 
 def get_metric(name: str) -> Metric:
@@ -126,12 +143,16 @@ def get_metric(name: str) -> Metric:
         raise UnknownMetricError(f"unknown metric {name!r} (known: {', '.join(sorted(METRICS))})") from None
 
 
+def metric_info(metric: Metric) -> MetricInfo:
+    """How results.json describes the metric to its readers."""
+    return MetricInfo(direction=metric.direction, unit=metric.unit, kind=metric.kind)  # type: ignore[arg-type]
+
+
 def has_pre_period(metric: Metric, moments: Moments) -> bool:
-    """Whether CUPED applies: the metric's pre-period columns exist and are not all zero in this group."""
+    """Whether the source carries the metric's pre-period columns (CUPED is then tried arm by arm)."""
     if isinstance(metric, QuantileMetric):
         return False
-    pre_columns = [pre(c) for c in metric.columns]
-    return moments.has(*pre_columns) and any(moments.total(c) != 0 for c in pre_columns)
+    return moments.has(*(pre(c) for c in metric.columns))
 
 
 def arm_value(metric: MeanMetric | RatioMetric, moments: Moments) -> float | None:
@@ -140,3 +161,29 @@ def arm_value(metric: MeanMetric | RatioMetric, moments: Moments) -> float | Non
     if stats.n == 0 or (isinstance(stats, RatioStats) and stats.sum_y == 0):
         return None
     return stats.mean
+
+
+def check_plan(plan: AnalysisPlan) -> None:
+    """Refuse a plan no decision can be read from: unknown metrics, a primary or guardrail without a direction,
+    a guardrail margin that is not a relative change > 0."""
+    names = (plan.primary_metric, *plan.secondary_metrics, *(g.metric for g in plan.guardrails))
+    for name in names:
+        get_metric(name)
+    primary = get_metric(plan.primary_metric)
+    if plan.experiment_type == "ab" and primary.direction == "neutral":
+        raise AnalysisPlanError(
+            f"primary metric {primary.name} is neutral (neither higher nor lower is better): a decision needs a "
+            "direction; make it a secondary metric"
+        )
+    for guardrail in plan.guardrails:
+        metric = get_metric(guardrail.metric)
+        if metric.direction == "neutral":
+            raise AnalysisPlanError(f"guardrail {metric.name} is neutral: a guardrail needs a bad direction")
+        if not (math.isfinite(guardrail.margin) and 0 < guardrail.margin <= 10):
+            raise AnalysisPlanError(
+                f"guardrail {metric.name}: margin must be a relative change in (0, 10], got {guardrail.margin}"
+            )
+    if plan.mde is not None and not (math.isfinite(plan.mde) and plan.mde > 0):
+        raise AnalysisPlanError(f"mde must be a relative change > 0, got {plan.mde}")
+    if not 0 < plan.power < 1:
+        raise AnalysisPlanError(f"power must be in (0, 1), got {plan.power}")

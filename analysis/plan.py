@@ -15,14 +15,18 @@ from typing import Literal
 Correction = Literal["holm", "bh"]
 ExperimentType = Literal["ab", "interleaving"]
 
+DEFAULT_GUARDRAIL_MARGIN = 0.10
+"""Relative non-inferiority margin of a guardrail that names none (settings may override it)."""
+DEFAULT_PRE_PERIOD_DAYS = 14
+"""How far before the start CUPED's covariate reaches: recent behaviour predicts the experiment window."""
+
 
 @dataclass(frozen=True)
 class GuardrailSpec:
-    """A bound on a metric's absolute value per arm (`max` and/or `min`)."""
+    """A non-inferiority test of `metric` against control: worse by at most `margin` (relative, > 0)."""
 
     metric: str
-    max: float | None = None
-    min: float | None = None
+    margin: float = DEFAULT_GUARDRAIL_MARGIN
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,11 @@ class AnalysisPlan:
     the experiment; `pre_period_days` bounds how far back the pre-period reaches (`None`: all history).
     `experiment_type` "interleaving" adds the ranker-preference row and skips the SRM check (every user
     sees both rankers, so there is no split to check).
+
+    Decision inputs: `mde` (relative) and `power` say what the experiment was sized for, so an inconclusive
+    result can say how many more users it needs; `planned_users` (total, all arms) tunes the sequential
+    test, which otherwise uses the users observed; below `min_users_per_arm` no recommendation is made.
+    `correction` applies to secondary metrics; the primary metric's rows are their own family (Holm).
     """
 
     experiment: str
@@ -47,9 +56,13 @@ class AnalysisPlan:
     sequential: bool = False
     start: datetime | None = None
     end: datetime | None = None
-    pre_period_days: int | None = None
+    pre_period_days: int | None = DEFAULT_PRE_PERIOD_DAYS
     status: str | None = None
     experiment_type: ExperimentType = "ab"
+    mde: float | None = None
+    power: float = 0.8
+    planned_users: int | None = None
+    min_users_per_arm: int = 0
     metrics: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -57,3 +70,8 @@ class AnalysisPlan:
             object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
         ordered = dict.fromkeys((self.primary_metric, *self.secondary_metrics))
         object.__setattr__(self, "metrics", tuple(ordered))
+
+    @property
+    def measured_metrics(self) -> tuple[str, ...]:
+        """Every metric the data must provide: primary, secondaries, then guardrails."""
+        return tuple(dict.fromkeys((*self.metrics, *(g.metric for g in self.guardrails))))

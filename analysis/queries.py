@@ -32,14 +32,14 @@ VALUE_COLUMNS = ("dwell_ms", "latency_ms")
 """Event-level columns quantile metrics may read."""
 
 
-def _checked(identifier: str) -> str:
+def checked_identifier(identifier: str) -> str:
     """Identifiers cannot be parameters: accept only plain names so nothing else reaches the SQL."""
     if not _IDENTIFIER.match(identifier):
         raise ValueError(f"not a plain SQL identifier: {identifier!r}")
     return identifier
 
 
-_EXPOSURE = """experiment = %(experiment)s AND event_type = 'search'
+EXPOSURE = """experiment = %(experiment)s AND event_type = 'search'
       AND ts_ms >= %(start_ms)s AND ts_ms < %(end_ms)s"""
 """A search of the experiment inside its window: the exposure event."""
 
@@ -75,7 +75,7 @@ def per_user_sql(database: str) -> str:
     event; the arm (variant of that first search) is taken in the same aggregation, which is cheaper
     than joining strings onto every event. Params: experiment, start_ms, end_ms, pre_start_ms.
     """
-    db = _checked(database)
+    db = checked_identifier(database)
     totals = ",\n        ".join(f"{_total_expression(c)} AS {c}" for c in PER_USER_COLUMNS)
     return f"""
     SELECT user_id, argMinIf(variant, ts_ms, exposure) AS arm, any(exposed_ms) AS first_ms,
@@ -86,7 +86,7 @@ def per_user_sql(database: str) -> str:
             dwell_ms AS dwell, result_count, status_code,
             experiment = %(experiment)s AND ts_ms >= exposed_ms AND ts_ms < %(end_ms)s AS post,
             ts_ms >= %(pre_start_ms)s AND ts_ms < %(start_ms)s AS pre,
-            {_EXPOSURE} AS exposure
+            {EXPOSURE} AS exposure
         FROM (
             SELECT user_id, variant, event_id, event_type, ts_ms, experiment, request_id, dwell_ms, result_count,
                 status_code
@@ -94,7 +94,7 @@ def per_user_sql(database: str) -> str:
             WHERE experiment = %(experiment)s OR (ts_ms >= %(pre_start_ms)s AND ts_ms < %(start_ms)s)
         ) AS e
         ALL INNER JOIN (
-            SELECT user_id, min(ts_ms) AS exposed_ms FROM {db}.events WHERE {_EXPOSURE} GROUP BY user_id
+            SELECT user_id, min(ts_ms) AS exposed_ms FROM {db}.events WHERE {EXPOSURE} GROUP BY user_id
         ) AS x USING user_id
     )
     GROUP BY user_id"""
@@ -106,7 +106,7 @@ def moments_sql(database: str, columns: Sequence[str] = PER_USER_COLUMNS) -> str
     Output: arm, day (UTC days since epoch), n, switched, then one Σ per column, then one Σ per
     `product_pairs(columns)` pair. Same params as `per_user_sql`.
     """
-    cols = [_checked(c) for c in columns]
+    cols = [checked_identifier(c) for c in columns]
     sums = [f"sum(toFloat64({c}))" for c in cols]
     products = [f"sum(toFloat64({cols[i]}) * {cols[j]})" for i, j in product_pairs(cols)]
     return f"""
@@ -125,7 +125,7 @@ def _user_values_sql(database: str, value_column: str) -> str:
     (event id hash, ts, value). Output: user_id, arm, user_values (non-empty array). Params: experiment,
     event_type, start_ms, end_ms.
     """
-    db, column = _checked(database), _checked(value_column)
+    db, column = checked_identifier(database), checked_identifier(value_column)
     if column not in VALUE_COLUMNS:
         raise ValueError(f"quantiles read one of {VALUE_COLUMNS}, not {value_column!r}")
     return f"""
@@ -199,7 +199,7 @@ def position_ctr_sql(database: str) -> str:
     return f"""
     SELECT position, uniqExactIf(event_id, event_type = 'impression') AS impressions,
         uniqExactIf(event_id, event_type = 'click') AS clicks
-    FROM {_checked(database)}.events
+    FROM {checked_identifier(database)}.events
     WHERE experiment = %(experiment)s AND event_type IN ('impression', 'click') AND position > 0
     GROUP BY position
     ORDER BY position"""
@@ -214,7 +214,7 @@ def click_pairs_sql(database: str) -> str:
     weights, default_weight)`: 1 everywhere for raw counts, the inverse propensity for position-bias
     correction. Params: experiment, min_dwell_ms, positions, weights, default_weight.
     """
-    db = _checked(database)
+    db = checked_identifier(database)
     return f"""
     SELECT query_image_id, result_image_id, count() AS clicks,
         sum(transform(position, %(positions)s, %(weights)s, %(default_weight)s)) AS weight,
@@ -235,3 +235,64 @@ def click_pairs_sql(database: str) -> str:
     WHERE dwell >= %(min_dwell_ms)s
     GROUP BY query_image_id, result_image_id
     ORDER BY weight DESC, query_image_id, result_image_id"""
+
+
+def timeline_sql(database: str, columns: Sequence[str]) -> str:
+    """Per arm, view and bucket: n, Σ column, Σ products of per-user totals (as `moments_sql`), for lift over time.
+
+    Views: 0 = calendar (bucket: UTC day d; each user exposed by the end of d, with their events up to the end
+    of d), 1 = days since exposure (bucket: k; events in each user's k-th 24 hours after first exposure, over
+    users whose k-th day ended before `window_end_ms`). One scan: per (user, day, age) totals, gathered into
+    arrays per user, then one row per (user, bucket) by ARRAY JOIN. A search clicked on two days counts as
+    successful on both. Params: experiment, start_ms, end_ms, last_day, window_end_ms.
+    Output: arm, view, bucket, n, then one Σ per column, then one Σ per `product_pairs(columns)` pair.
+    """
+    db = checked_identifier(database)
+    cols = [checked_identifier(c) for c in columns]
+    for column in cols:
+        if column not in _TOTALS:
+            raise ValueError(f"no per-user total {column!r} (known: {', '.join(_TOTALS)})")
+    day_totals = ",\n            ".join(f"{_TOTALS[c].format(p='1')} AS {c}" for c in cols)
+    gathered = ", ".join(f"groupArray({c}) AS all_{c}" for c in cols)
+    pick = "if(view = 0, d <= bucket, a = bucket)"
+    values = ", ".join(f"arraySum(arrayMap((d, a, v) -> if({pick}, v, 0), days, ages, all_{c})) AS {c}" for c in cols)
+    sums = [f"sum(toFloat64({c}))" for c in cols]
+    products = [f"sum(toFloat64({cols[i]}) * {cols[j]})" for i, j in product_pairs(cols)]
+    return f"""
+    SELECT t_arm, view, bucket, count() AS n, {", ".join(sums + products)}
+    FROM (
+        SELECT t_arm, tupleElement(b, 1) AS view, tupleElement(b, 2) AS bucket, {values}
+        FROM (
+            SELECT user_id, any(d_arm) AS t_arm, any(d_first) AS t_first, groupArray(day) AS days,
+                groupArray(age) AS ages, {gathered}
+            FROM (
+                SELECT user_id, any(x_arm) AS d_arm, any(exposed_ms) AS d_first, day, age,
+                {day_totals}
+                FROM (
+                    SELECT user_id, x_arm, exposed_ms, cityHash64(event_id) AS eid, event_type, request_id,
+                        dwell_ms AS dwell, result_count, status_code, intDiv(ts_ms, 86400000) AS day,
+                        intDiv(ts_ms - exposed_ms, 86400000) AS age
+                    FROM (
+                        SELECT user_id, event_id, event_type, ts_ms, request_id, dwell_ms, result_count, status_code
+                        FROM {db}.events
+                        WHERE experiment = %(experiment)s AND ts_ms >= %(start_ms)s AND ts_ms < %(end_ms)s
+                    ) AS e
+                    ALL INNER JOIN (
+                        SELECT user_id, min(ts_ms) AS exposed_ms, argMin(variant, ts_ms) AS x_arm
+                        FROM {db}.events WHERE {EXPOSURE} GROUP BY user_id
+                    ) AS x USING user_id
+                    WHERE ts_ms >= exposed_ms
+                )
+                GROUP BY user_id, day, age
+            )
+            GROUP BY user_id
+        )
+        ARRAY JOIN arrayConcat(
+            arrayMap(i -> (toUInt8(0), toInt64(intDiv(t_first, 86400000) + i)),
+                     range(toUInt64(greatest(%(last_day)s - intDiv(t_first, 86400000) + 1, 0)))),
+            arrayMap(i -> (toUInt8(1), toInt64(i)),
+                     range(toUInt64(greatest(intDiv(%(window_end_ms)s - t_first, 86400000), 0))))
+        ) AS b
+    )
+    GROUP BY t_arm, view, bucket
+    ORDER BY t_arm, view, bucket"""

@@ -1,40 +1,70 @@
 """The results contract (`results.json`): what an analysis concluded, read by dashboards and other tools.
 
-Relative fields are fractions (0.03 = +3 %). One row per (metric, non-control variant, method):
-`delta` always; `cuped` whenever pre-period data exist; `sequential` when the experiment asks for it;
-`interleaving` for interleaving experiments. Values that cannot be computed (no data, zero baseline)
-are `null` with a `note`, never NaN.
+Schema version 2. Relative fields are fractions (0.03 = +3 %). One row per (metric, non-control variant,
+method): `delta` always; `cuped` when both arms have pre-period data; `sequential` when the experiment asks
+for it; `interleaving` for interleaving experiments. Each row carries one inference: `p_value` tests the
+interval it shows (see `analysis.stats.comparison`). The primary metric's rows form their own correction
+family (`role`), and `ci_*_adjusted` is the interval that agrees with `p_value_adjusted`. Guardrails are
+non-inferiority tests; `decisions` holds one recommendation per treatment variant with its reasons — the
+report's headline, the index and CI pipelines read it. Values that cannot be computed are `null` with a
+`note`, never NaN.
+
+Version 1 (before decisions, guardrail tests and metric directions) is not read: re-run the analysis.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from analysis.errors import ResultsVersionError
+from analysis.stats.noninferiority import Direction
+
+SCHEMA_VERSION = 2
+
 Method = Literal["delta", "cuped", "sequential", "interleaving"]
+METHOD_PREFERENCE: tuple[Method, ...] = ("sequential", "cuped", "delta", "interleaving")
+Role = Literal["primary", "secondary"]
+Recommendation = Literal["ship", "no_ship", "inconclusive", "invalid"]
+Kind = Literal["ab", "interleaving", "holdout"]
 
 
-class SrmResult(BaseModel):
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MetricInfo(_Model):
+    """How to read one metric of the results: which way is good, its unit, its kind."""
+
+    direction: Direction
+    unit: str = Field(default="", description="unit of the arm values, e.g. 'ms'; '' for counts and shares")
+    kind: Literal["mean", "ratio", "quantile", "preference"]
+    description: str = ""
+
+
+class SrmResult(_Model):
     """Sample-ratio mismatch check: chi-square of users per arm against the designed split."""
 
-    model_config = ConfigDict(extra="forbid")
     p_value: float | None
     observed: dict[str, int]
     expected: dict[str, float]
     ok: bool
+    checked: bool = Field(default=True, description="False when the design has no split to check (interleaving)")
 
 
-class MetricResult(BaseModel):
+class MetricResult(_Model):
     """One metric × non-control variant × method comparison against control."""
 
-    model_config = ConfigDict(extra="forbid")
     metric: str
     variant: str
     method: Method
+    role: Role = "secondary"
     control_mean: float | None
     treatment_mean: float | None
     abs_lift: float | None
@@ -43,8 +73,12 @@ class MetricResult(BaseModel):
     rel_lift: float | None
     ci_low: float | None
     ci_high: float | None
-    p_value: float | None
+    p_value: float | None = Field(description="two-sided test of what `inference` names, whose interval is shown")
+    p_value_abs: float | None = Field(default=None, description="two-sided test of the absolute difference")
+    inference: Literal["relative", "absolute"] = "relative"
     p_value_adjusted: float | None = None
+    ci_low_adjusted: float | None = Field(default=None, description="interval agreeing with p_value_adjusted")
+    ci_high_adjusted: float | None = None
     significant: bool = False
     n_control: int
     n_treatment: int
@@ -52,66 +86,167 @@ class MetricResult(BaseModel):
     note: str | None = Field(default=None, description="why a value is missing or how to read it")
 
 
-class GuardrailResult(BaseModel):
-    """A guardrail from the experiment YAML, evaluated per variant."""
+class GuardrailResult(_Model):
+    """A guardrail's non-inferiority test against control for one treatment variant.
 
-    model_config = ConfigDict(extra="forbid")
+    `margin` is the declared relative tolerance (> 0). `estimate`, `bound` and `margin_on_scale` are on
+    `scale` ("relative" fractions, or "absolute" values when the control is zero), signed as changes
+    (treatment − control): `bound` is the one-sided (1 − α) bound in the bad direction, `margin_on_scale`
+    the tolerated change in that direction. status: pass (non-inferior), fail (significantly worse and not
+    shown within the margin), inconclusive.
+    """
+
     metric: str
     variant: str
-    value: float | None
-    max: float | None = None
-    min: float | None = None
-    ok: bool | None = Field(description="None when there is not enough data to tell")
+    method: Method
+    direction: Direction
+    margin: float
+    scale: Literal["relative", "absolute"] | None
+    margin_on_scale: float | None
+    estimate: float | None
+    bound: float | None
+    p_value: float | None = Field(
+        description="non-inferiority test (H0: worse by the margin or more); None if sequential"
+    )
+    status: Literal["pass", "fail", "inconclusive"]
+    control_mean: float | None
+    treatment_mean: float | None
+    n_control: int
+    n_treatment: int
+    note: str | None = None
 
 
-class DailyPoint(BaseModel):
-    """One day of a variant's exposure and cumulative primary-metric value, for the time-series plots."""
+class Decision(_Model):
+    """What to do with one treatment variant, by the rule in `analysis.decision`, and why."""
 
-    model_config = ConfigDict(extra="forbid")
+    variant: str
+    recommendation: Recommendation
+    reasons: list[str]
+    users_needed: int | None = Field(
+        default=None, description="more users (all arms) the planned MDE needs; None when not inconclusive or unknown"
+    )
+
+
+class DailyPoint(_Model):
+    """Users first exposed on one UTC day in one variant (the exposure plot)."""
+
     date: str
     variant: str
-    users: int = Field(description="users first exposed that day")
-    cumulative_users: int
-    cumulative_value: float | None = Field(description="primary metric, cumulative up to this day")
+    users: int
 
 
-class OfflineMetrics(BaseModel):
+class TimelinePoint(_Model):
+    """A metric's lift for one variant over time, with its interval.
+
+    view "calendar": everything up to the end of `date` (users exposed by then, their events until then);
+    view "exposure_day": events in the `day`-th 24 hours after each user's first exposure, over users whose
+    `day`-th day is complete (novelty and learning effects show here).
+    """
+
+    metric: str
+    variant: str
+    view: Literal["calendar", "exposure_day"]
+    date: str | None = None
+    day: int | None = None
+    method: Method
+    n_control: int
+    n_treatment: int
+    control_value: float | None
+    treatment_value: float | None
+    rel_lift: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class OfflineMetrics(_Model):
     """Offline metrics of a variant's encoder and index (from the artifact manifests)."""
 
-    model_config = ConfigDict(extra="forbid")
     variant: str
     encoder: str | None = None
     index: str | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
 
 
-class Results(BaseModel):
+class Design(_Model):
+    """The plan the results were read against (what the decision and sample-size reasons use)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    sequential: bool = False
+    sequential_tuning: float | None = Field(default=None, description="total users the sequence is tuned to")
+    planned_users: int | None = None
+    mde: float | None = Field(default=None, description="relative minimum detectable effect of the primary")
+    power: float = 0.8
+    pre_period_days: int | None = None
+    min_users_per_arm: int = 0
+
+
+class Results(_Model):
     """The whole `results.json` document."""
 
-    model_config = ConfigDict(extra="forbid")
+    schema_version: Literal[2] = SCHEMA_VERSION
     experiment: str
+    kind: Kind = "ab"
     generated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     alpha: float = 0.05
-    correction: Literal["holm", "bh"] = "holm"
+    correction: Literal["holm", "bh"] = Field(default="holm", description="secondary metrics' correction")
     control: str = "control"
     primary_metric: str = "ctr"
+    metrics: dict[str, MetricInfo] = Field(default_factory=dict)
+    design: Design = Field(default_factory=Design)
     srm: SrmResult
     results: list[MetricResult]
     guardrails: list[GuardrailResult] = Field(default_factory=list)
+    decisions: list[Decision] = Field(default_factory=list)
     daily: list[DailyPoint] = Field(default_factory=list)
+    timeline: list[TimelinePoint] = Field(default_factory=list)
     offline: list[OfflineMetrics] = Field(default_factory=list)
     status: str | None = Field(default=None, description="experiment status from its YAML, if known")
     source: str = Field(default="", description="where the data came from: clickhouse, embedded, or a CSV path")
     notes: list[str] = Field(default_factory=list, description="e.g. metrics left out because columns are absent")
 
+    def decision_for(self, variant: str) -> Decision | None:
+        return next((d for d in self.decisions if d.variant == variant), None)
+
+    def preferred_row(self, metric: str, variant: str, *, fixed_horizon: bool = False) -> MetricResult | None:
+        """The row a decision rests on when several methods compare the same metric and variant.
+
+        Sequential first (it was asked for because people peek, and only it stays valid under peeking), then
+        CUPED (same estimand as delta, narrower interval), then delta, then interleaving; a row with a p-value
+        beats one without. `fixed_horizon` skips sequential rows (for sample-size arithmetic).
+        """
+        rank = {m: i for i, m in enumerate(METHOD_PREFERENCE)}
+        rows = [
+            r
+            for r in self.results
+            if r.metric == metric and r.variant == variant and not (fixed_horizon and r.method == "sequential")
+        ]
+        rows.sort(key=lambda r: (r.p_value is None, rank[r.method]))
+        return rows[0] if rows else None
+
     def write(self, path: Path) -> Path:
-        """Write atomically: `*.tmp`, then `os.replace`, so readers never see half a file."""
+        """Write atomically: a uniquely named `*.tmp` beside it, then `os.replace`, so readers never see half a
+        file and two writers never share a temp file."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.model_dump_json(indent=2))
-        os.replace(tmp, path)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            tmp.write_text(self.model_dump_json(indent=2))
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
     @classmethod
     def read(cls, path: Path) -> Results:
-        return cls.model_validate_json(Path(path).read_bytes())
+        """Parse a results.json of this schema version; an older one raises `ResultsVersionError`."""
+        raw = Path(path).read_bytes()
+        try:
+            version = json.loads(raw).get("schema_version", 1)
+        except (ValueError, AttributeError):
+            version = SCHEMA_VERSION  # not JSON, or not an object: let the model's validation say what is wrong
+        if version != SCHEMA_VERSION:
+            raise ResultsVersionError(
+                f"{path}: results.json schema version {version}, this vsx reads {SCHEMA_VERSION}: re-run `vsx analyze`"
+            )
+        return cls.model_validate_json(raw)

@@ -16,8 +16,9 @@ from analysis.errors import AnalysisPlanError, NoDataError
 from analysis.metrics import QuantileMetric, get_metric
 from analysis.moments import PER_USER_COLUMNS, Moments, product_pairs
 from analysis.plan import AnalysisPlan
-from analysis.sources.data import ExperimentData
+from analysis.sources.data import ExperimentData, TimelineSlice
 from analysis.stats import QuantileStats, RatioStats, outer_levels
+from analysis.timeline import timeline_columns
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class EventStoreSource:
         arms = {arm: sum((m for _, m in days), Moments.empty(PER_USER_COLUMNS)) for arm, days in daily.items()}
         quantiles = {
             m.name: self._quantile_stats(m, params, sorted(arms), plan.alpha)
-            for m in map(get_metric, plan.metrics)
+            for m in map(get_metric, plan.measured_metrics)
             if isinstance(m, QuantileMetric)
         }
         return ExperimentData(
@@ -89,27 +90,39 @@ class EventStoreSource:
             arms=arms,
             daily=daily,
             quantiles=quantiles,
-            quantile_values=self._quantile_values(plan, params, sorted(arms), quantiles),
+            timeline=self._timeline(plan, params),
             notes=_switch_note(rows),
         )
 
-    def _quantile_values(
-        self,
-        plan: AnalysisPlan,
-        params: dict[str, Any],
-        arms: Sequence[str],
-        quantiles: Mapping[str, Mapping[str, QuantileStats]],
-    ) -> dict[str, dict[str, float | None]]:
-        """Quantile values per arm: from the metrics' statistics, or one query per quantile guardrail."""
-        values = {
-            name: {arm: s.quantile if s.n_events else None for arm, s in by_arm.items()}
-            for name, by_arm in quantiles.items()
-        }
-        for metric in (get_metric(g.metric) for g in plan.guardrails):
-            if isinstance(metric, QuantileMetric) and metric.name not in values:
-                found = self._quantiles(metric, params, dict.fromkeys(arms, (metric.level, metric.level)))
-                values[metric.name] = {arm: found[arm][1] if arm in found else None for arm in arms}
-        return values
+    def _timeline(self, plan: AnalysisPlan, params: dict[str, Any]) -> tuple[TimelineSlice, ...]:
+        """Moments of the two over-time views for the columns of the plan's primary and guardrail metrics."""
+        columns = timeline_columns(plan)
+        if not columns:
+            return ()
+        (last_ms,) = self.store.query(
+            f"SELECT max(ts_ms) FROM {queries.checked_identifier(self.store.database)}.events "
+            "WHERE experiment = %(experiment)s AND ts_ms >= %(start_ms)s AND ts_ms < %(end_ms)s",
+            params,
+        )[0]
+        window_end_ms = min(int(last_ms) + 1, params["end_ms"])
+        rows = self.store.query(
+            queries.timeline_sql(self.store.database, columns),
+            {**params, "last_day": (window_end_ms - 1) // 86_400_000, "window_end_ms": window_end_ms},
+        )
+        slices: dict[tuple[int, int], dict[str, Moments]] = {}
+        k, n_products = len(columns), len(product_pairs(columns))
+        for row in rows:
+            arm, view, bucket, n = row[0], int(row[1]), int(row[2]), int(row[3])
+            sums, products = row[4 : 4 + k], row[4 + k : 4 + k + n_products]
+            slices.setdefault((view, bucket), {})[arm] = Moments.from_sums(columns, n, sums, products)
+        return tuple(
+            TimelineSlice(
+                view="calendar" if view == 0 else "exposure_day",
+                bucket=EPOCH + timedelta(days=bucket) if view == 0 else bucket,
+                arms=by_arm,
+            )
+            for (view, bucket), by_arm in sorted(slices.items())
+        )
 
     def _quantiles(
         self, metric: QuantileMetric, params: dict[str, Any], levels: Mapping[str, tuple[float, float]]

@@ -3,21 +3,33 @@
 `Comparison` has exactly the numeric fields of `analysis.results.MetricResult`, so the data path
 copies it field by field (`dataclasses.asdict`). Degenerate inputs give `None` values with a note code,
 after gbstats `messages.py`: a results.json never carries NaN.
+
+One inference per row: `p_value` tests the estimate whose interval the row shows. That is the relative
+lift and its delta-method interval (`inference = "relative"`, gbstats' frequentist convention), except
+where no relative lift exists (a zero control value) or it has no standard error: then the absolute
+difference (`inference = "absolute"`). `p_value_abs` is always the absolute difference's own test.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 BASELINE_ZERO = "BASELINE_ZERO"
-"""The control mean (or ratio denominator) is zero: no relative lift exists."""
+"""The control mean (or ratio denominator) is zero: no relative lift exists; the absolute test stands."""
 ZERO_VARIANCE = "ZERO_VARIANCE"
 """Both arms have zero variance: no standard error, so no test."""
 NOT_ENOUGH_DATA = "NOT_ENOUGH_DATA"
 """An arm has fewer than two users (or no events, for quantiles)."""
 CUPED_PRE_VARIANCE_ZERO = "CUPED_PRE_VARIANCE_ZERO"
 """The pre-period covariate is constant: CUPED falls back to the unadjusted estimate (theta = 0)."""
+CUPED_ARM_WITHOUT_PRE = "CUPED_ARM_WITHOUT_PRE"
+"""One arm's pre-period data are missing or constant: CUPED falls back to the unadjusted estimate."""
+RELATIVE_SE_ZERO = "RELATIVE_SE_ZERO"
+"""The relative lift has no standard error (e.g. a treatment mean of zero): the absolute test stands."""
+
+Inference = Literal["relative", "absolute"]
 
 _FLOAT_FIELDS = (
     "control_mean",
@@ -29,6 +41,7 @@ _FLOAT_FIELDS = (
     "ci_low",
     "ci_high",
     "p_value",
+    "p_value_abs",
     "variance_reduction",
 )
 
@@ -38,7 +51,8 @@ class Comparison:
     """Treatment versus control for one metric and one method.
 
     Relative values are fractions (0.03 = +3 %). `abs_*` is the difference treatment − control with
-    its CI; `rel_lift` = treatment/control − 1 with `ci_low`/`ci_high` its delta-method interval.
+    its CI and `p_value_abs`; `rel_lift` = treatment/control − 1 with `ci_low`/`ci_high` its delta-method
+    interval. `p_value` tests what `inference` names (see the module docstring).
     `variance_reduction` is set by CUPED only (1 − var_adjusted / var_unadjusted).
     """
 
@@ -53,6 +67,8 @@ class Comparison:
     p_value: float | None
     n_control: int
     n_treatment: int
+    p_value_abs: float | None = None
+    inference: Inference = "relative"
     variance_reduction: float | None = None
     note: str | None = None
 

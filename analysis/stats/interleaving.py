@@ -123,7 +123,8 @@ def compare_interleaving(stats: InterleavingStats, *, alpha: float = 0.05) -> Co
     """Preference Δ for the treatment's ranker (team B) over the control's (team A), CI and two-sided p-value.
 
     control_mean / treatment_mean are the per-query win rates of A and B; abs_lift = rel_lift = Δ with the
-    same interval; n_control = n_treatment = users (every user saw both rankers). No clicked query or fewer
+    same interval (a share, so the inference is "absolute" and `p_value` = `p_value_abs`); n_control =
+    n_treatment = users (every user saw both rankers). No clicked query or fewer
     than two users → NOT_ENOUGH_DATA; a preference without variance (every query tied, or every user
     with the same d_i / q_i) → ZERO_VARIANCE.
     """
@@ -149,6 +150,8 @@ def compare_interleaving(stats: InterleavingStats, *, alpha: float = 0.05) -> Co
         ci_low=delta - halfwidth,
         ci_high=delta + halfwidth,
         p_value=min(max(p_value, 0.0), 1.0),
+        p_value_abs=min(max(p_value, 0.0), 1.0),
+        inference="absolute",
         n_control=stats.n,
         n_treatment=stats.n,
     )

@@ -124,24 +124,22 @@ class QuantileStats:
         return _fraction_var(self.counts) * spread * spread
 
 
-def compare_quantiles(control: QuantileStats, treatment: QuantileStats, *, alpha: float = 0.05) -> Comparison:
-    """Difference and ratio of two arms' quantiles, with normal (large-sample) intervals and p-value.
+def quantile_effect(control: QuantileStats, treatment: QuantileStats) -> Effect | Comparison:
+    """Difference and ratio of two arms' quantiles with large-sample variances; a degenerate `Comparison` when
+    untestable.
 
     The reported "means" are the arm quantiles. Degenerate: fewer than two users or no events
-    (NOT_ENOUGH_DATA), a zero control quantile (BASELINE_ZERO), coinciding outer quantiles in an arm
-    (ZERO_VARIANCE, e.g. most values tied).
+    (NOT_ENOUGH_DATA), coinciding outer quantiles in both arms (ZERO_VARIANCE, e.g. most values tied).
+    A zero control quantile keeps the absolute test (BASELINE_ZERO removes only the relative lift).
     """
-    check_alpha(alpha)
     if not isinstance(control, QuantileStats) or not isinstance(treatment, QuantileStats):
-        raise StatsInputError("compare_quantiles needs QuantileStats for both arms")
+        raise StatsInputError("quantile comparisons need QuantileStats for both arms")
     if control.p != treatment.p:
         raise StatsInputError(f"arms measure different quantiles: {control.p} != {treatment.p}")
     note = None
     if control.n < 2 or treatment.n < 2 or control.n_events == 0 or treatment.n_events == 0:
         note = NOT_ENOUGH_DATA
-    elif control.quantile == 0:
-        note = BASELINE_ZERO
-    elif control.var <= 0 or treatment.var <= 0:
+    elif control.var <= 0 and treatment.var <= 0:
         note = ZERO_VARIANCE
     if note is not None:
         return Comparison.degenerate(
@@ -152,15 +150,23 @@ def compare_quantiles(control: QuantileStats, treatment: QuantileStats, *, alpha
             treatment_mean=treatment.quantile if treatment.n_events else None,
         )
     q_c, q_t = control.quantile, treatment.quantile
-    effect = Effect(
+    baseline_zero = q_c == 0
+    return Effect(
         control_mean=q_c,
         treatment_mean=q_t,
         abs_lift=q_t - q_c,
         abs_var=control.var + treatment.var,
-        rel_lift=q_t / q_c - 1,
-        rel_var=relative_variance(q_c, control.var, q_t, treatment.var),
+        rel_lift=None if baseline_zero else q_t / q_c - 1,
+        rel_var=None if baseline_zero else relative_variance(q_c, control.var, q_t, treatment.var),
         dof=math.inf,
         n_control=control.n,
         n_treatment=treatment.n,
+        note=BASELINE_ZERO if baseline_zero else None,
     )
-    return fixed_horizon(effect, alpha)
+
+
+def compare_quantiles(control: QuantileStats, treatment: QuantileStats, *, alpha: float = 0.05) -> Comparison:
+    """Fixed-horizon comparison of two arms' quantiles: normal (large-sample) intervals and p-values."""
+    check_alpha(alpha)
+    effect = quantile_effect(control, treatment)
+    return effect if isinstance(effect, Comparison) else fixed_horizon(effect, alpha)

@@ -5,13 +5,19 @@ Ramdas, "Time-uniform central limit theory and asymptotic confidence sequences" 
 2021–23; eq. 155 for the p-value), building on Howard, Ramdas, McAuliffe & Sekhon (2021, Ann. Statist.,
 "Time-uniform, nonparametric, nonasymptotic confidence sequences"; eq. 161 of arXiv:1810.08240 for rho).
 It is the gbstats `SequentialTwoSidedTTest`: the interval around the same estimate as the fixed-horizon
-test (Welch, ratio delta method or CUPED) has half-width
+test (Welch, ratio delta method, CUPED or quantile delta method) has half-width
 
     sqrt(s²) · sqrt(2·(N·ρ² + 1) · log(sqrt(N·ρ² + 1) / α) / (N·ρ)²),   s² = Var(estimate) · N,
 
-with N = n_control + n_treatment, and the always-valid p-value is min(1, 1/e-value). The tuning
-parameter is the sample size (total users) at which the sequence is tightest: set it to the expected
-sample size of the experiment. The cost of peeking safely is a wider interval than the fixed-horizon one.
+with N = n_control + n_treatment, and the always-valid p-value is min(1, 1/e-value); like the fixed-horizon
+rows, the p-value tests the relative lift whose interval is shown (`p_value_abs` the difference).
+The tuning parameter is the sample size (total users) at which the sequence is tightest: the analysis
+sets it to the experiment's planned total users. The cost of peeking safely is a wider interval.
+
+Quantiles: the theory needs an estimator that is an average of per-unit terms up to a remainder smaller
+than its √(log log N / N) rate. A sample quantile is (Bahadur representation; clustered by user, the
+per-user terms are the users' linearised CDF counts), so the same sequence applies to the quantile delta
+method's estimate and variance.
 """
 
 from __future__ import annotations
@@ -20,19 +26,11 @@ import math
 
 from analysis.errors import StatsInputError
 from analysis.stats.comparison import Comparison
-from analysis.stats.cuped import cuped_effect
-from analysis.stats.effect import Effect, arm_effect, check_alpha, check_types
-from analysis.stats.sufficient import (
-    ArmStats,
-    CovariateMeanStats,
-    CovariateRatioStats,
-    CovariateStats,
-    MeanStats,
-    RatioStats,
-)
+from analysis.stats.effect import Effect, check_alpha
+from analysis.stats.estimate import AnyStats, estimate
 
 DEFAULT_TUNING = 5000.0
-"""gbstats' default: total users at which the confidence sequence is tightest."""
+"""gbstats' default: total users at which the confidence sequence is tightest (used when no plan says)."""
 
 
 def sequential_rho(alpha: float, tuning: float) -> float:
@@ -56,34 +54,40 @@ def sequential_p_value(estimate: float, var: float, n_total: int, rho: float) ->
     return math.exp(-log_evalue) if log_evalue > 0 else 1.0
 
 
+def check_tuning(tuning: float) -> None:
+    if not (math.isfinite(tuning) and tuning > 0):
+        raise StatsInputError(f"sequential tuning (expected total users) must be > 0, got {tuning}")
+
+
 def confidence_sequence(effect: Effect, alpha: float, tuning: float) -> Comparison:
-    """Turn an effect into an always-valid comparison; p < alpha exactly when the abs interval excludes 0."""
+    """Turn an effect into an always-valid comparison; p < alpha exactly when the shown interval excludes 0."""
     untestable = effect.zero_variance()
     if untestable is not None:
         return untestable
     rho = sequential_rho(alpha, tuning)
     n_total = effect.n_control + effect.n_treatment
+    rel_halfwidth = p_value_rel = None
+    if effect.rel_lift is not None and effect.rel_var is not None and effect.rel_var > 0:
+        rel_halfwidth = sequential_halfwidth(effect.rel_var, n_total, alpha, rho)
+        p_value_rel = sequential_p_value(effect.rel_lift, effect.rel_var, n_total, rho)
     return effect.comparison(
         abs_halfwidth=sequential_halfwidth(effect.abs_var, n_total, alpha, rho),
-        rel_halfwidth=sequential_halfwidth(effect.rel_var, n_total, alpha, rho),
-        p_value=sequential_p_value(effect.abs_lift, effect.abs_var, n_total, rho),
+        p_value_abs=sequential_p_value(effect.abs_lift, effect.abs_var, n_total, rho),
+        rel_halfwidth=rel_halfwidth,
+        p_value_rel=p_value_rel,
     )
 
 
 def compare_sequential(
-    control: ArmStats | CovariateStats,
-    treatment: ArmStats | CovariateStats,
+    control: AnyStats,
+    treatment: AnyStats,
     *,
     alpha: float = 0.05,
     tuning: float = DEFAULT_TUNING,
 ) -> Comparison:
-    """Always-valid comparison of means, ratios, or (given covariate statistics) CUPED-adjusted metrics."""
+    """Always-valid comparison of means, ratios, quantiles, or (given covariate statistics) CUPED-adjusted
+    metrics."""
     check_alpha(alpha)
-    if not (math.isfinite(tuning) and tuning > 0):
-        raise StatsInputError(f"sequential tuning (expected total users) must be > 0, got {tuning}")
-    if isinstance(control, CovariateMeanStats | CovariateRatioStats):
-        effect = cuped_effect(control, treatment)
-    else:
-        check_types(control, treatment, (MeanStats, RatioStats))
-        effect = arm_effect(control, treatment)
+    check_tuning(tuning)
+    effect = estimate(control, treatment)
     return effect if isinstance(effect, Comparison) else confidence_sequence(effect, alpha, tuning)

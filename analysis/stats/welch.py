@@ -1,8 +1,10 @@
 """Fixed-horizon Welch tests: means and ratio metrics, two-sided.
 
-Conventions of the gbstats frequentist engine: the p-value and `abs_ci_*` come from the Welch test of
-the absolute difference (Student t, Welch–Satterthwaite df); the relative lift's delta-method interval
-uses the same t quantile and df (gbstats `TwoSidedTTest.confidence_interval`).
+Conventions of the gbstats frequentist engine (`TwoSidedTTest` with `difference_type="relative"`): the
+p-value tests the relative lift, t = rel_lift / se_rel with the delta-method standard error and
+Welch–Satterthwaite degrees of freedom of the per-user variances, and the interval shown is rel ± t·se_rel
+— so "significant" and "the interval excludes 0" agree row by row. The absolute difference gets its own
+Welch test (`p_value_abs`, `abs_ci_*`), which is also the row's inference when no relative lift exists.
 """
 
 from __future__ import annotations
@@ -14,19 +16,30 @@ from analysis.stats.effect import Effect, arm_effect, check_alpha, check_types
 from analysis.stats.sufficient import MeanStats, RatioStats
 
 
+def t_p_value(estimate: float, se: float, dof: float) -> float:
+    """Two-sided p-value of estimate / se under Student's t (the normal when dof is infinite)."""
+    return float(2 * sps.t.sf(abs(estimate) / se, dof))
+
+
 def fixed_horizon(effect: Effect, alpha: float) -> Comparison:
-    """Two-sided t-test and intervals at level 1 − alpha (valid for one look at the data)."""
+    """Two-sided t-tests and intervals at level 1 − alpha (valid for one look at the data)."""
     untestable = effect.zero_variance()
     if untestable is not None:
         return untestable
     t_crit = float(sps.t.ppf(1 - alpha / 2, effect.dof))
-    abs_se = effect.abs_var**0.5
-    p_value = float(2 * sps.t.sf(abs(effect.abs_lift) / abs_se, effect.dof))
-    return effect.comparison(abs_halfwidth=t_crit * abs_se, rel_halfwidth=t_crit * effect.rel_var**0.5, p_value=p_value)
+    rel_se = effect.rel_se
+    return effect.comparison(
+        abs_halfwidth=t_crit * effect.abs_se,
+        p_value_abs=t_p_value(effect.abs_lift, effect.abs_se, effect.dof),
+        rel_halfwidth=None if rel_se is None else t_crit * rel_se,
+        p_value_rel=None
+        if rel_se is None or effect.rel_lift is None
+        else t_p_value(effect.rel_lift, rel_se, effect.dof),
+    )
 
 
 def compare_means(control: MeanStats, treatment: MeanStats, *, alpha: float = 0.05) -> Comparison:
-    """Welch two-sample t-test of per-user means (same numbers as `scipy.stats.ttest_ind(equal_var=False)`)."""
+    """Welch two-sample t-test of per-user means (absolute: the numbers of `scipy.stats.ttest_ind(equal_var=False)`)."""
     check_alpha(alpha)
     check_types(control, treatment, MeanStats)
     effect = arm_effect(control, treatment)

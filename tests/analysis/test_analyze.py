@@ -11,6 +11,7 @@ import pytest
 
 from analysis import (
     AnalysisPlan,
+    AnalysisPlanError,
     EventStoreSource,
     ExperimentData,
     GuardrailSpec,
@@ -18,6 +19,7 @@ from analysis import (
     UnknownVariantError,
     analyze,
 )
+from analysis.sources.data import TimelineSlice
 from analysis.stats import (
     CovariateRatioStats,
     RatioStats,
@@ -88,14 +90,48 @@ def test_delta_and_cuped_rows_are_the_stats_engine_results(arms: dict[str, np.nd
     assert rows[("ctr", "treatment", "delta")].significant
 
 
-def test_holm_across_rows_of_one_method_and_bh_option(arms: dict[str, np.ndarray]) -> None:
+def test_primary_is_its_own_family_and_secondaries_are_corrected_among_themselves(
+    arms: dict[str, np.ndarray],
+) -> None:
     for correction in ("holm", "bh"):
         plan = AnalysisPlan("exp", secondary_metrics=("clicks_per_user", "dwell_per_click"), correction=correction)
         results = analyze(_data(arms), plan)
-        delta = [r for r in results.results if r.method == "delta"]
-        expected = adjust_p_values([r.p_value for r in delta], correction)
-        assert [r.p_value_adjusted for r in delta] == pytest.approx(expected)
+        for role, method in (("primary", "holm"), ("secondary", correction)):
+            family = [r for r in results.results if r.method == "delta" and r.role == role]
+            expected = adjust_p_values([r.p_value for r in family], method)
+            assert [r.p_value_adjusted for r in family] == pytest.approx(expected)
+        assert {r.metric for r in results.results if r.role == "primary"} == {"ctr"}
         assert all(r.significant == (r.p_value_adjusted < 0.05) for r in results.results)
+
+
+def test_adding_secondary_metrics_never_changes_the_primary(arms: dict[str, np.ndarray]) -> None:
+    alone = analyze(_data(arms), AnalysisPlan("exp"))
+    crowded = analyze(_data(arms), AnalysisPlan("exp", secondary_metrics=("clicks_per_user", "dwell_per_user")))
+    primary = [[r for r in res.results if r.metric == "ctr"] for res in (alone, crowded)]
+    assert [r.p_value_adjusted for r in primary[0]] == [r.p_value_adjusted for r in primary[1]]
+
+
+def test_a_two_arm_primary_is_unadjusted(arms: dict[str, np.ndarray]) -> None:
+    del arms["b"]
+    results = analyze(_data(arms), AnalysisPlan("exp", secondary_metrics=("clicks_per_user",)))
+    for row in (r for r in results.results if r.role == "primary"):
+        assert row.p_value_adjusted == row.p_value
+        assert (row.ci_low_adjusted, row.ci_high_adjusted) == (row.ci_low, row.ci_high)
+
+
+def test_adjusted_intervals_agree_with_adjusted_p_values(arms: dict[str, np.ndarray]) -> None:
+    plan = AnalysisPlan("exp", secondary_metrics=("clicks_per_user", "dwell_per_click", "dwell_per_user"))
+    results = analyze(_data(arms), plan)
+    checked = 0
+    for row in results.results:
+        if row.ci_low_adjusted is None:
+            assert row.p_value_adjusted is None or row.p_value_adjusted > 0.999
+            continue
+        excludes_zero = row.ci_low_adjusted > 0 or row.ci_high_adjusted < 0
+        assert excludes_zero == (row.p_value_adjusted < 0.05)
+        assert row.ci_low_adjusted <= row.ci_low and row.ci_high_adjusted >= row.ci_high
+        checked += 1
+    assert checked >= 6
 
 
 def test_sequential_rows_when_asked(arms: dict[str, np.ndarray]) -> None:
@@ -147,28 +183,76 @@ def test_all_zero_metrics_give_notes_and_valid_json() -> None:
     assert not any(math.isnan(v) or math.isinf(v) for v in flat)
 
 
-def test_guardrails_per_variant(arms: dict[str, np.ndarray]) -> None:
-    plan = AnalysisPlan("exp", guardrails=(GuardrailSpec("ctr", min=0.11), GuardrailSpec("latency_p95", max=250)))
+def test_guardrails_are_non_inferiority_tests_against_control(arms: dict[str, np.ndarray]) -> None:
+    """CTR up 20 % is non-inferior with a 10 % margin; the same arms read as if CTR were lower-is-better fail."""
+    plan = AnalysisPlan("exp", guardrails=(GuardrailSpec("ctr", margin=0.1), GuardrailSpec("latency_p95", margin=0.1)))
     results = analyze(_data(arms), plan)
     ctr = {g.variant: g for g in results.guardrails if g.metric == "ctr"}
-    assert ctr["treatment"].ok and not ctr["control"].ok
-    latency = [g for g in results.guardrails if g.metric == "latency_p95"]
-    assert [(g.value, g.ok) for g in latency] == [(None, None)] * 3
-    assert any(n.startswith("guardrail latency_p95 not evaluated") for n in results.notes)
+    assert set(ctr) == {"treatment", "b"} and ctr["treatment"].status == "pass"
+    assert ctr["treatment"].method == "cuped" and ctr["treatment"].margin_on_scale == pytest.approx(-0.1)
+    assert ctr["treatment"].bound > -0.1 and ctr["treatment"].p_value < 0.05
+    assert not [g for g in results.guardrails if g.metric == "latency_p95"]
+    assert any(n.startswith("latency_p95 left out: quantiles need event-level values") for n in results.notes)
 
 
-def test_daily_points_accumulate_users_and_the_primary_metric(arms: dict[str, np.ndarray]) -> None:
+def test_a_guardrail_in_its_bad_direction_fails(arms: dict[str, np.ndarray]) -> None:
+    worse = {"control": arms["treatment"], "treatment": arms["control"]}  # CTR down ~17 %
+    plan = AnalysisPlan("exp", guardrails=(GuardrailSpec("ctr", margin=0.05),))
+    (guardrail,) = analyze(_data(worse), plan).guardrails
+    assert guardrail.status == "fail" and guardrail.estimate < -0.1 and guardrail.bound < -0.05
+
+
+def test_cuped_is_skipped_for_a_pair_whose_arm_lacks_history(arms: dict[str, np.ndarray]) -> None:
+    arms["treatment"][:, 4:] = 0.0  # treatment users have no pre-period
+    results = analyze(_data(arms), PLAN)
+    methods = {(r.metric, r.variant): [] for r in results.results}
+    for r in results.results:
+        methods[(r.metric, r.variant)].append(r.method)
+    assert methods[("ctr", "treatment")] == ["delta"] and methods[("ctr", "b")] == ["delta", "cuped"]
+    assert (
+        "CUPED not applied to ctr for treatment: treatment has no varying pre-period data "
+        "(pre_clicks, pre_impressions)" in results.notes
+    )
+
+
+def test_daily_points_count_users_first_exposed(arms: dict[str, np.ndarray]) -> None:
     day1, day2 = date(2026, 1, 10), date(2026, 1, 11)
     c = arms["control"]
     first, second = Moments.from_values(COLUMNS, c[:300]), Moments.from_values(COLUMNS, c[300:])
     data = _data(arms, daily={"control": ((day1, first), (day2, second))})
     points = analyze(data, PLAN).daily
-    assert [(p.date, p.users, p.cumulative_users) for p in points] == [
-        ("2026-01-10", 300, 300),
-        ("2026-01-11", 500, 800),
+    assert [(p.date, p.variant, p.users) for p in points] == [
+        ("2026-01-10", "control", 300),
+        ("2026-01-11", "control", 500),
     ]
-    assert points[0].cumulative_value == pytest.approx(c[:300, 2].sum() / c[:300, 1].sum())
-    assert points[1].cumulative_value == pytest.approx(c[:, 2].sum() / c[:, 1].sum())
+
+
+def test_timeline_points_compare_each_slice(arms: dict[str, np.ndarray]) -> None:
+    halves = {v: Moments.from_values(COLUMNS, a[: a.shape[0] // 2]) for v, a in arms.items()}
+    whole = {v: Moments.from_values(COLUMNS, a) for v, a in arms.items()}
+    timeline = (
+        TimelineSlice("calendar", date(2026, 1, 10), halves),
+        TimelineSlice("calendar", date(2026, 1, 11), whole),
+        TimelineSlice("exposure_day", 0, whole),
+    )
+    plan = AnalysisPlan("exp", guardrails=(GuardrailSpec("clicks_per_user"),))
+    results = analyze(_data(arms, timeline=timeline), plan)
+    points = {(p.metric, p.variant, p.view, p.date or p.day): p for p in results.timeline}
+    assert len(points) == 2 * 2 * 3
+    last = points[("ctr", "treatment", "calendar", "2026-01-11")]
+    delta = next(r for r in results.results if (r.metric, r.variant, r.method) == ("ctr", "treatment", "delta"))
+    assert (last.rel_lift, last.ci_low, last.ci_high) == pytest.approx((delta.rel_lift, delta.ci_low, delta.ci_high))
+    first = points[("ctr", "treatment", "calendar", "2026-01-10")]
+    assert first.n_control == 400 and first.ci_high - first.ci_low > last.ci_high - last.ci_low
+
+
+def test_neutral_metrics_cannot_decide(arms: dict[str, np.ndarray]) -> None:
+    with pytest.raises(AnalysisPlanError, match="primary metric searches_per_user is neutral"):
+        analyze(_data(arms), AnalysisPlan("exp", primary_metric="searches_per_user"))
+    with pytest.raises(AnalysisPlanError, match="guardrail searches_per_user is neutral"):
+        analyze(_data(arms), AnalysisPlan("exp", guardrails=(GuardrailSpec("searches_per_user"),)))
+    with pytest.raises(AnalysisPlanError, match="margin must be a relative change"):
+        analyze(_data(arms), AnalysisPlan("exp", guardrails=(GuardrailSpec("ctr", margin=0.0),)))
 
 
 @pytest.mark.integration
@@ -177,7 +261,7 @@ def test_end_to_end_on_the_hand_built_events(loaded_store: EventStore) -> None:
     plan = AnalysisPlan(
         EXPERIMENT,
         secondary_metrics=("search_success_rate", "dwell_p50", "latency_p95"),
-        guardrails=(GuardrailSpec("error_rate", max=0.1), GuardrailSpec("zero_result_rate", max=0.4)),
+        guardrails=(GuardrailSpec("error_rate", margin=0.1), GuardrailSpec("zero_result_rate", margin=0.4)),
         weights={"control": 0.5, "treatment": 0.5},
         start=START,
     )
@@ -185,14 +269,18 @@ def test_end_to_end_on_the_hand_built_events(loaded_store: EventStore) -> None:
     rows = {(r.metric, r.method): r for r in results.results}
     assert rows[("ctr", "delta")].control_mean == pytest.approx(1 / 5)  # alice 1/3, dave 0/2
     assert rows[("ctr", "delta")].treatment_mean == pytest.approx(3 / 4)  # bob 2/2, carol 1/2
-    assert ("ctr", "cuped") in rows  # alice has pre-period clicks
+    # alice has pre-period clicks, but neither treatment user has a pre-period: no CUPED for this pair
+    assert ("ctr", "cuped") not in rows
+    assert any(n.startswith("CUPED not applied to ctr for treatment: ") for n in results.notes)
     assert rows[("latency_p95", "delta")].control_mean == 120.0
-    guardrails = {(g.metric, g.variant): (g.value, g.ok) for g in results.guardrails}
-    assert guardrails[("error_rate", "treatment")] == (pytest.approx(1 / 3), False)
-    assert guardrails[("zero_result_rate", "control")] == (pytest.approx(1 / 3), True)
-    assert [(p.date, p.variant, p.cumulative_users) for p in results.daily] == [
+    guardrails = {(g.metric, g.variant): g for g in results.guardrails}
+    errors = guardrails[("error_rate", "treatment")]  # control has no 5xx: an absolute test, margin 0
+    assert errors.scale == "absolute" and errors.estimate == pytest.approx(1 / 3) and errors.status != "pass"
+    assert guardrails[("zero_result_rate", "treatment")].control_mean == pytest.approx(1 / 3)
+    assert [(p.date, p.variant, p.users) for p in results.daily] == [
         ("2026-01-10", "control", 1),
-        ("2026-01-12", "control", 2),
+        ("2026-01-12", "control", 1),
         ("2026-01-10", "treatment", 1),
-        ("2026-01-11", "treatment", 2),
+        ("2026-01-11", "treatment", 1),
     ]
+    assert results.decisions and results.decisions[0].variant == "treatment"

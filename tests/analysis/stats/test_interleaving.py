@@ -56,12 +56,14 @@ def test_fixed_numbers(user_outcomes):
         "ci_low": -0.01768,
         "ci_high": 0.05453,
         "p_value": 0.31674,
+        "p_value_abs": 0.31674,
         "n_control": 800,
         "n_treatment": 800,
         "variance_reduction": None,
         "note": None,
     }
     result = dataclasses.asdict(compare_interleaving(InterleavingStats.from_values(*user_outcomes)))
+    assert result.pop("inference") == "absolute"
     assert result == pytest.approx(expected, abs=1e-5)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import pytest
 from statsmodels.stats.multitest import multipletests
 
 from analysis.errors import StatsInputError
-from analysis.stats import adjust_p_values
+from analysis.stats import adjust_p_values, adjusted_interval
 
 P_VALUES = [0.001, 0.04, 0.03, 0.2, 0.011]
 
@@ -36,3 +38,15 @@ def test_malformed_inputs_raise():
         adjust_p_values([0.1, float("nan")])
     with pytest.raises(StatsInputError):
         adjust_p_values([0.1], "bonferroni")  # type: ignore[arg-type]
+
+
+def test_adjusted_interval_is_growthbooks_and_agrees_with_the_adjusted_p_value():
+    """GrowthBook `adjustedCI`: width = z(1 - alpha/2) * |lift| / z(1 - p_adj/2), never narrower than the CI."""
+    lift, low, high = 0.05, 0.01, 0.09
+    for p_adjusted in (0.01, 0.049, 0.051, 0.3):
+        adj_low, adj_high = adjusted_interval(lift, low, high, p_adjusted, 0.05)
+        width = 1.959963984540054 * lift / NormalDist().inv_cdf(1 - p_adjusted / 2)
+        assert (adj_low, adj_high) == pytest.approx((min(low, lift - width), max(high, lift + width)))
+        assert (adj_low > 0) == (p_adjusted < 0.05)
+    assert adjusted_interval(lift, low, high, 0.9999995, 0.05) is None  # no finite interval agrees with p ≈ 1
+    assert adjusted_interval(0.0, -0.02, 0.02, 0.5, 0.05) == (-0.02, 0.02)

@@ -71,13 +71,16 @@ def test_fixed_numbers():
         "rel_lift": 0.00136,
         "ci_low": -0.14415,
         "ci_high": 0.14687,
-        "p_value": 0.98538,
+        "p_value": 0.98539,
+        "p_value_abs": 0.98538,
         "n_control": 300,
         "n_treatment": 320,
         "variance_reduction": None,
         "note": None,
     }
-    assert dataclasses.asdict(compare_quantiles(control, treatment)) == pytest.approx(expected, abs=1e-5)
+    result = dataclasses.asdict(compare_quantiles(control, treatment))
+    assert result.pop("inference") == "relative"
+    assert result == pytest.approx(expected, abs=1e-5)
 
 
 def test_interval_coverage_by_simulation():
@@ -100,8 +103,11 @@ def test_degenerate_arms():
     spread = QuantileStats.from_values(np.arange(1.0, 51.0), many_users, 0.5)
     zeros = QuantileStats.from_values(np.r_[np.zeros(40), np.arange(10.0)], many_users, 0.5)
     single = QuantileStats.from_values(np.array([1.0, 2.0]), np.array([0, 0]), 0.5)
-    assert compare_quantiles(tied, spread).note == ZERO_VARIANCE
-    assert compare_quantiles(zeros, spread).note == BASELINE_ZERO
+    assert compare_quantiles(tied, tied).note == ZERO_VARIANCE
+    assert compare_quantiles(tied, spread).note is None  # one tied arm: the other arm's variance carries the test
+    baseline_zero = compare_quantiles(zeros, spread)
+    assert baseline_zero.note == BASELINE_ZERO and baseline_zero.rel_lift is None
+    assert baseline_zero.inference == "absolute" and baseline_zero.p_value == baseline_zero.p_value_abs is not None
     result = compare_quantiles(single, spread)
     assert result.note == NOT_ENOUGH_DATA and result.control_mean == 1.0 and result.p_value is None
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.errors import StatsInputError
-from analysis.stats import MeanStats, RatioStats, compare_means, compare_sequential
+from analysis.stats import MeanStats, QuantileStats, RatioStats, compare_means, compare_quantiles, compare_sequential
 
 
 def _arms(normal_arms) -> tuple[MeanStats, MeanStats]:
@@ -25,14 +25,16 @@ def test_fixed_numbers(normal_arms):
         "rel_lift": 0.06599,
         "ci_low": 0.00536,
         "ci_high": 0.12662,
-        "p_value": 0.01996,
+        "p_value": 0.02348,
+        "p_value_abs": 0.01996,
         "n_control": 400,
         "n_treatment": 300,
         "variance_reduction": None,
         "note": None,
     }
-    result = compare_sequential(*_arms(normal_arms), tuning=700)
-    assert dataclasses.asdict(result) == pytest.approx(expected, abs=1e-5)
+    result = dataclasses.asdict(compare_sequential(*_arms(normal_arms), tuning=700))
+    assert result.pop("inference") == "relative"
+    assert result == pytest.approx(expected, abs=1e-5)
 
 
 def test_gbstats_halfwidth_formula(normal_arms):
@@ -50,7 +52,8 @@ def test_gbstats_halfwidth_formula(normal_arms):
 def test_p_value_below_alpha_exactly_when_interval_excludes_zero(normal_arms, shift):
     control, treatment = normal_arms
     result = compare_sequential(MeanStats.from_values(control), MeanStats.from_values(treatment - 0.65 + shift))
-    assert (result.p_value < 0.05) == (result.abs_ci_low > 0 or result.abs_ci_high < 0)
+    assert (result.p_value < 0.05) == (result.ci_low > 0 or result.ci_high < 0)
+    assert (result.p_value_abs < 0.05) == (result.abs_ci_low > 0 or result.abs_ci_high < 0)
     assert 0.0 <= result.p_value <= 1.0
 
 
@@ -64,7 +67,19 @@ def test_wider_than_fixed_horizon_and_same_estimate(normal_arms):
 def test_huge_effects_do_not_overflow():
     control = MeanStats.from_values(np.array([1.0, 1.1, 0.9, 1.05]))
     treatment = MeanStats.from_values(np.array([1e6, 1e6 + 1, 1e6 - 1, 1e6 + 0.5]))
-    assert compare_sequential(control, treatment).p_value == 0.0
+    result = compare_sequential(control, treatment)
+    assert result.p_value_abs == 0.0 and 0.0 <= result.p_value < 0.05
+
+
+def test_quantiles_get_an_always_valid_interval():
+    """Around the quantile delta method's estimate, wider than its fixed-horizon interval."""
+    rng = np.random.default_rng(4)
+    users = np.repeat(np.arange(400), 5)
+    arms = [QuantileStats.from_values(rng.lognormal(0, 1, 2000) * scale, users, 0.9) for scale in (1.0, 1.2)]
+    fixed, sequential = compare_quantiles(*arms), compare_sequential(*arms, tuning=800)
+    assert sequential.rel_lift == fixed.rel_lift and sequential.inference == "relative"
+    assert sequential.ci_high - sequential.ci_low > fixed.ci_high - fixed.ci_low
+    assert (sequential.p_value < 0.05) == (sequential.ci_low > 0 or sequential.ci_high < 0)
 
 
 def test_bad_tuning_raises(normal_arms):

@@ -1,0 +1,30 @@
+"""Readable notes for the stats engine's codes: what results.json and the report show beside a row."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from analysis.stats import (
+    BASELINE_ZERO,
+    CUPED_ARM_WITHOUT_PRE,
+    CUPED_PRE_VARIANCE_ZERO,
+    NOT_ENOUGH_DATA,
+    RELATIVE_SE_ZERO,
+    ZERO_VARIANCE,
+)
+
+NOTE_TEXT = {
+    NOT_ENOUGH_DATA: "not enough data: an arm has fewer than two users (or no events)",
+    BASELINE_ZERO: "the control value is zero: no relative lift; the absolute difference is tested",
+    ZERO_VARIANCE: "no variance in either arm: nothing to test",
+    CUPED_PRE_VARIANCE_ZERO: "the pre-period covariate does not predict the metric: CUPED kept the unadjusted estimate",
+    CUPED_ARM_WITHOUT_PRE: "an arm has no varying pre-period data: CUPED kept the unadjusted estimate",
+    RELATIVE_SE_ZERO: "the relative lift has no standard error: the absolute difference is tested",
+}
+
+
+def note_text(code: str | None, overrides: Mapping[str, str] | None = None) -> str | None:
+    """The sentence for a note code (`overrides` first), the code itself if unknown, None for no note."""
+    if code is None:
+        return None
+    return (overrides or {}).get(code) or NOTE_TEXT.get(code, code)
