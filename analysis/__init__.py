@@ -1,78 +1,69 @@
-"""Analysis: per-user aggregates, statistics on sufficient statistics, results.json, click-pair export."""
+"""Analysis: per-user aggregates, statistics on sufficient statistics, results.json, click-pair export.
 
-from analysis.analyze import analyze
-from analysis.decision import decide
-from analysis.errors import (
-    AnalysisError,
-    AnalysisPlanError,
-    NoDataError,
-    PerUserFileError,
-    ResultsVersionError,
-    StatsInputError,
-    UnknownMetricError,
-    UnknownVariantError,
-)
-from analysis.metrics import METRICS, MeanMetric, Metric, QuantileMetric, RatioMetric, check_plan, get_metric
-from analysis.moments import PER_USER_COLUMNS, POST_COLUMNS, PRE_COLUMNS, Moments
-from analysis.pairs import ClickPairRow, click_pairs, position_propensities, write_pairs
-from analysis.plan import DEFAULT_GUARDRAIL_MARGIN, DEFAULT_PRE_PERIOD_DAYS, AnalysisPlan, GuardrailSpec
-from analysis.results import (
-    DailyPoint,
-    Decision,
-    Design,
-    GuardrailResult,
-    MetricInfo,
-    MetricResult,
-    OfflineMetrics,
-    Results,
-    SrmResult,
-    TimelinePoint,
-)
-from analysis.sources import EventStoreSource, ExperimentData, PerUserFile, Source, read_per_user_file
+Names are re-exported lazily (PEP 562): `from analysis.results import Results` or `from analysis.config import
+AnalysisConfig` must not pull in scipy and statsmodels, which a command line that only reads settings or a
+results file never needs.
+"""
 
-__all__ = [
-    "DEFAULT_GUARDRAIL_MARGIN",
-    "DEFAULT_PRE_PERIOD_DAYS",
-    "METRICS",
-    "PER_USER_COLUMNS",
-    "POST_COLUMNS",
-    "PRE_COLUMNS",
-    "AnalysisError",
-    "AnalysisPlan",
-    "AnalysisPlanError",
-    "ClickPairRow",
-    "DailyPoint",
-    "Decision",
-    "Design",
-    "EventStoreSource",
-    "ExperimentData",
-    "GuardrailResult",
-    "GuardrailSpec",
-    "MeanMetric",
-    "MetricInfo",
-    "Metric",
-    "MetricResult",
-    "Moments",
-    "NoDataError",
-    "OfflineMetrics",
-    "PerUserFile",
-    "PerUserFileError",
-    "QuantileMetric",
-    "ResultsVersionError",
-    "RatioMetric",
-    "Results",
-    "Source",
-    "SrmResult",
-    "StatsInputError",
-    "TimelinePoint",
-    "UnknownMetricError",
-    "UnknownVariantError",
-    "analyze",
-    "check_plan",
-    "decide",
-    "click_pairs",
-    "get_metric",
-    "position_propensities",
-    "read_per_user_file",
-    "write_pairs",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AnalysisError": "analysis.errors",
+    "AnalysisPlan": "analysis.plan",
+    "AnalysisPlanError": "analysis.errors",
+    "ClickPairRow": "analysis.pairs",
+    "DEFAULT_GUARDRAIL_MARGIN": "analysis.plan",
+    "DEFAULT_PRE_PERIOD_DAYS": "analysis.plan",
+    "DailyPoint": "analysis.results",
+    "Decision": "analysis.results",
+    "Design": "analysis.results",
+    "EventStoreSource": "analysis.sources",
+    "ExperimentData": "analysis.sources",
+    "GuardrailResult": "analysis.results",
+    "GuardrailSpec": "analysis.plan",
+    "METRICS": "analysis.metrics",
+    "MeanMetric": "analysis.metrics",
+    "Metric": "analysis.metrics",
+    "MetricInfo": "analysis.results",
+    "MetricResult": "analysis.results",
+    "Moments": "analysis.moments",
+    "NoDataError": "analysis.errors",
+    "OfflineMetrics": "analysis.results",
+    "PER_USER_COLUMNS": "analysis.moments",
+    "POST_COLUMNS": "analysis.moments",
+    "PRE_COLUMNS": "analysis.moments",
+    "PerUserFile": "analysis.sources",
+    "PerUserFileError": "analysis.errors",
+    "QuantileMetric": "analysis.metrics",
+    "RatioMetric": "analysis.metrics",
+    "Results": "analysis.results",
+    "ResultsVersionError": "analysis.errors",
+    "Source": "analysis.sources",
+    "SrmResult": "analysis.results",
+    "StatsInputError": "analysis.errors",
+    "TimelinePoint": "analysis.results",
+    "UnknownMetricError": "analysis.errors",
+    "UnknownVariantError": "analysis.errors",
+    "analyze": "analysis.analyze",
+    "check_plan": "analysis.metrics",
+    "click_pairs": "analysis.pairs",
+    "decide": "analysis.decision",
+    "get_metric": "analysis.metrics",
+    "position_propensities": "analysis.pairs",
+    "read_per_user_file": "analysis.sources",
+    "write_pairs": "analysis.pairs",
+}
+"""Public name → the module defining it."""
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value

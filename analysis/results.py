@@ -24,13 +24,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from analysis.errors import ResultsVersionError
-from analysis.stats.noninferiority import Direction
 
 SCHEMA_VERSION = 2
 
 Method = Literal["delta", "cuped", "sequential", "interleaving"]
 METHOD_PREFERENCE: tuple[Method, ...] = ("sequential", "cuped", "delta", "interleaving")
 Role = Literal["primary", "secondary"]
+Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
+"""Which way a metric is good; `neutral` metrics are reported but never decide."""
 Recommendation = Literal["ship", "no_ship", "inconclusive", "invalid"]
 Kind = Literal["ab", "interleaving", "holdout"]
 

@@ -86,11 +86,11 @@ secondary_metrics:
 - dwell_p50
 guardrails:
 - metric: latency_p95
-  max: 500
+  margin: 0.5
 - metric: zero_result_rate
-  max: 0.01
+  margin: 0.1
 - metric: error_rate
-  max: 0.01
+  margin: 0.1
 analysis:
   correction: holm
   sequential: false

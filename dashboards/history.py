@@ -33,10 +33,10 @@ from typing import Literal
 
 from analysis.results import MetricResult, Results
 from dashboards.agreement import Agreement, rank_agreement
+from dashboards.decisions import treatment_variants
 from dashboards.errors import ResultsFileError
 from dashboards.formatting import MANIFEST_BOOKKEEPING, is_number, metric_label
 from dashboards.layout import RESULTS_NAME, read_results
-from dashboards.verdict import treatment_variants
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class HistoryPoint:
     p_value: float | None
     p_value_adjusted: float | None
     significant: bool
+    direction: str
     alpha: float
     offline_delta: dict[str, float]
 
@@ -156,11 +157,15 @@ def _experiment_points(folder: str, results: Results, metric: str | None) -> His
                     metric=online_metric,
                     method=row.method,
                     lift=row.rel_lift,
-                    ci_low=row.ci_low,
-                    ci_high=row.ci_high,
+                    # the interval that agrees with the p-value colouring the point (see plots.drawn_interval)
+                    ci_low=row.ci_low_adjusted if row.p_value_adjusted is not None else row.ci_low,
+                    ci_high=row.ci_high_adjusted if row.p_value_adjusted is not None else row.ci_high,
                     p_value=row.p_value,
                     p_value_adjusted=row.p_value_adjusted,
                     significant=row.significant,
+                    direction=results.metrics[online_metric].direction
+                    if online_metric in results.metrics
+                    else "higher_is_better",
                     alpha=results.alpha,
                     offline_delta=delta,
                 )

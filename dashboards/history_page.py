@@ -122,6 +122,7 @@ def _series_view(series: Series, rows: Sequence[PointRow], offline_names: Sequen
                 label=str(r.number),
                 significant=r.point.significant,
                 faded=not r.point.finished,
+                direction=r.point.direction,
             )
             for r in rows
             if name in r.point.offline_delta

@@ -1,4 +1,4 @@
-"""The reports index: one page listing every experiment in `reports_dir` with status, verdict and link.
+"""The reports index: one page listing every experiment in `reports_dir` with its decision, health and link.
 
 Built from each `reports_dir/<experiment>/results.json` rather than from the report pages, so it
 stays correct however the reports were produced; rewritten by every `render_report`. A folder
@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from dashboards.decisions import DecisionView, decision_views
 from dashboards.errors import ResultsFileError
 from dashboards.layout import HISTORY_NAME, INDEX_NAME, REPORT_NAME, RESULTS_NAME, read_results, write_text_atomic
 from dashboards.templating import environment
-from dashboards.verdict import Verdict, verdicts
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +29,11 @@ class IndexEntry:
     experiment: str
     status: str | None = None
     primary_metric: str | None = None
-    verdicts: tuple[Verdict, ...] = ()
+    decisions: tuple[DecisionView, ...] = ()
+    users: int | None = None
     srm_ok: bool | None = None
+    srm_checked: bool = True
+    guardrails: dict[str, int] | None = None
     generated_at: datetime | None = None
     report_href: str | None = None
     error: str | None = None
@@ -48,8 +51,13 @@ def _entry(folder: Path) -> IndexEntry:
         experiment=results.experiment,
         status=results.status,
         primary_metric=results.primary_metric,
-        verdicts=tuple(verdicts(results)),
+        decisions=tuple(decision_views(results)),
+        users=sum(results.srm.observed.values()),
         srm_ok=results.srm.ok,
+        srm_checked=results.srm.checked,
+        guardrails={
+            status: sum(g.status == status for g in results.guardrails) for status in ("pass", "fail", "inconclusive")
+        },
         generated_at=results.generated_at,
         report_href=href,
     )

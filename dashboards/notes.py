@@ -16,8 +16,9 @@ _METHOD_TITLES = {
     "interleaving": "Interleaving",
 }
 _METHOD_TEXT = {
-    "delta": "Welch's t-test on per-user values (unequal variances). Relative lifts and their intervals "
-    "use the delta method, because a ratio of two noisy means is itself noisy.",
+    "delta": "Welch's t-test on per-user values (unequal variances). The p-value tests the relative lift whose "
+    "interval is shown (delta method, because a ratio of two noisy means is itself noisy); the absolute "
+    "difference has its own test (p abs.), which is the one read when the control value is zero.",
     "sequential": "Sequential test with always-valid p-values and confidence sequences: its rows stay valid "
     "however often the experiment was looked at, so the verdict rests on them when present.",
     "interleaving": "Interleaving: both rankers' results are merged into one list per query and each click "
@@ -61,22 +62,39 @@ def method_notes(results: Results) -> list[MethodNote]:
         for m in methods
     ]
     correction = results.correction
+    primary = metric_label(results.primary_metric)
     notes.append(
         MethodNote(
             "Multiple comparisons",
-            f"p-values are adjusted with {CORRECTION_LABELS[correction]} ({_CORRECTION_WHAT[correction]}) across "
-            f"the metrics and variants compared; a row is significant when its adjusted p < {results.alpha:g}. "
-            f"Intervals are {confidence_label(results.alpha)} and not adjusted.",
+            f"The primary metric ({primary}) is its own family: Holm across its treatment variants (unadjusted "
+            f"with one treatment), so adding secondary metrics never weakens it. Secondary metrics are adjusted "
+            f"among themselves with {CORRECTION_LABELS[correction]} ({_CORRECTION_WHAT[correction]}). A row is "
+            f"significant when its adjusted p < {results.alpha:g}. Intervals drawn and shown are adjusted the same "
+            f"way ({confidence_label(results.alpha)} before adjustment), so an interval excludes zero exactly when "
+            "its row is significant.",
         )
     )
+    if results.guardrails:
+        notes.append(
+            MethodNote(
+                "Guardrails",
+                "Each guardrail is a one-sided non-inferiority test against control: it passes when the worst "
+                f"change the data allow (its {confidence_label(results.alpha)} one-sided bound) stays within the "
+                "margin, fails when the metric got significantly worse and could be worse than the margin, and is "
+                "inconclusive otherwise.",
+            )
+        )
     srm = results.srm
-    notes.append(
-        MethodNote(
-            "Sample-ratio check",
-            f"Chi-square test of users per arm against the designed split: {p_phrase(srm.p_value)}, "
-            f"{'passed' if srm.ok else 'FAILED'}.",
+    if srm.checked:
+        notes.append(
+            MethodNote(
+                "Sample-ratio check",
+                f"Chi-square test of users per arm against the designed split: {p_phrase(srm.p_value)}, "
+                f"{'passed' if srm.ok else 'FAILED'}."
+                if srm.p_value is not None
+                else "Not enough users yet to test the split.",
+            )
         )
-    )
     if results.source:
         notes.append(MethodNote("Data source", results.source))
     return notes

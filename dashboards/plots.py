@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib
@@ -20,7 +20,7 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from analysis.results import DailyPoint, MetricResult
+from analysis.results import DailyPoint, MetricResult, TimelinePoint
 from dashboards.formatting import is_number, method_label, metric_label, pct, pct_interval, score_delta
 
 GREEN, RED, GREY, INK, MUTED, RULE = "#1a7f37", "#cf222e", "#6e7781", "#1f2328", "#57606a", "#d0d7de"
@@ -79,35 +79,53 @@ def variant_colours(variants: Sequence[str], control: str) -> dict[str, str]:
     return {control: CONTROL_COLOUR, **colours}
 
 
-def _lift_colour(significant: bool, lift: float | None) -> str:
-    """Green and red mark significant gains and losses; grey is "could be zero"."""
-    if not significant:
+NEUTRAL = "#8250df"
+"""A significant change of a neutral metric: real, but neither good nor bad."""
+
+
+def lift_colour(significant: bool, lift: float | None, direction: str = "higher_is_better") -> str:
+    """Green a significant change in the metric's good direction, red in its bad one, purple for a neutral
+    metric; grey is "could be zero"."""
+    if not significant or not lift:
         return GREY
-    return GREEN if (lift or 0) > 0 else RED
+    if direction == "neutral":
+        return NEUTRAL
+    return GREEN if (lift > 0) == (direction == "higher_is_better") else RED
 
 
-def _row_colour(row: MetricResult) -> str:
-    return _lift_colour(row.significant, row.rel_lift)
+def drawn_interval(row: MetricResult) -> tuple[float | None, float | None, bool]:
+    """(low, high, unbounded) of the interval a plot draws for a row: the one that agrees with the p-value that
+    colours it — adjusted where the p-value is adjusted (unbounded when no finite interval agrees)."""
+    if row.p_value_adjusted is None:
+        return row.ci_low, row.ci_high, False
+    if row.ci_low_adjusted is None or row.ci_high_adjusted is None:
+        return None, None, row.ci_low is not None
+    return row.ci_low_adjusted, row.ci_high_adjusted, False
 
 
-def forest_plot(rows: Sequence[MetricResult]) -> Markup:
-    """Relative lift with its confidence interval, one line per metric × variant × method.
+def forest_plot(rows: Sequence[MetricResult], directions: Mapping[str, str]) -> Markup:
+    """Relative lift with its interval, one line per metric × variant × method.
 
-    Rows keep the caller's order, top to bottom; metrics are banded so a reader's eye stays on
-    one metric. Green and red mark significant gains and losses; grey is "could be zero".
+    Rows keep the caller's order, top to bottom; metrics are banded so a reader's eye stays on one metric.
+    Intervals are adjusted like the p-values that colour them (`drawn_interval`); an unbounded one is a dashed
+    line across the axis. Colours follow `lift_colour` with each metric's direction.
     """
     with matplotlib.rc_context(_STYLE):
         fig = Figure(figsize=(8.8, max(1.4, 0.3 * len(rows) + 0.8)))
         ax = fig.add_subplot()
         group = 0
+        unbounded_rows = []
         for y, row in enumerate(rows):
             if y and row.metric != rows[y - 1].metric:
                 group += 1
             if group % 2:
                 ax.axhspan(y - 0.5, y + 0.5, color="#f6f8fa", zorder=0, linewidth=0)
-            colour = _row_colour(row)
-            if is_number(row.ci_low) and is_number(row.ci_high):
-                ax.plot([row.ci_low, row.ci_high], [y, y], color=colour, linewidth=2, solid_capstyle="round")
+            colour = lift_colour(row.significant, row.rel_lift, directions.get(row.metric, "higher_is_better"))
+            low, high, unbounded = drawn_interval(row)
+            if is_number(low) and is_number(high):
+                ax.plot([low, high], [y, y], color=colour, linewidth=2, solid_capstyle="round")
+            if unbounded:
+                unbounded_rows.append((y, colour))
             if is_number(row.rel_lift):
                 ax.plot(
                     [row.rel_lift],
@@ -118,9 +136,9 @@ def forest_plot(rows: Sequence[MetricResult]) -> Markup:
                     markeredgecolor="white",
                     gid=f"estimate-{y}",
                 )
-                label = f"{pct(row.rel_lift)}  [{pct_interval(row.ci_low, row.ci_high)}]"
+                label = f"{pct(row.rel_lift)}  [{pct_interval(low, high) if not unbounded else 'unbounded'}]"
             else:
-                label = "no estimate"
+                label = "no relative estimate"
             ax.annotate(
                 label,
                 xy=(1, y),
@@ -141,6 +159,10 @@ def forest_plot(rows: Sequence[MetricResult]) -> Markup:
         ax.xaxis.set_major_locator(MaxNLocator(nbins=7))
         if not any(is_number(r.rel_lift) for r in rows):
             ax.set_xlim(-0.05, 0.05)
+        left, right = ax.get_xlim()
+        for y, colour in unbounded_rows:
+            ax.plot([left, right], [y, y], color=colour, linewidth=1.2, linestyle=(0, (3, 2)))
+        ax.set_xlim(left, right)
         ax.set_xlabel("relative lift vs control")
         return _to_svg(fig, "forest", "Relative lift with confidence interval per metric, variant and method")
 
@@ -154,47 +176,59 @@ def _date_axis(ax, dates: Sequence[str]) -> None:
     ax.set_xlim(-0.6, len(dates) - 0.4)
 
 
-def cumulative_lifts(daily: Sequence[DailyPoint], control: str) -> tuple[list[str], dict[str, list[float | None]]]:
-    """(sorted dates, per treatment: cumulative value / control's cumulative value − 1 on each date).
+VIEW_TITLES = {"calendar": "by calendar day (cumulative)", "exposure_day": "by days since first exposure"}
 
-    A day lacking either arm's value, or with a zero control value, is None; a treatment with no
-    computable day is left out.
+
+def timeline_plot(
+    points: Sequence[TimelinePoint], metric: str, view: str, colours: Mapping[str, str], *, preference: bool = False
+) -> Markup | None:
+    """One metric's lift per treatment over time with its interval as a band; None without points.
+
+    Calendar view: each day's cumulative result (what an analyst saw that evening); exposure-day view: the
+    lift in each user's k-th day after first exposure (novelty fades, learning grows).
     """
-    dates = sorted({p.date for p in daily})
-    value = {(p.variant, p.date): p.cumulative_value for p in daily}
-    series: dict[str, list[float | None]] = {}
-    for variant in dict.fromkeys(p.variant for p in daily if p.variant != control):
-        lifts = []
-        for date in dates:
-            base, treated = value.get((control, date)), value.get((variant, date))
-            ok = is_number(base) and is_number(treated) and base != 0
-            lifts.append(treated / base - 1 if ok else None)
-        if any(lift is not None for lift in lifts):
-            series[variant] = lifts
-    return dates, series
-
-
-def cumulative_lift_plot(daily: Sequence[DailyPoint], control: str, colours: dict[str, str]) -> Markup | None:
-    """Each treatment's cumulative primary metric relative to control's, day by day.
-
-    A lift that wanders early and settles later is the usual novelty/noise pattern; one that keeps
-    drifting suggests the effect changes over time. None when no day has both arms' values.
-    """
-    dates, series = cumulative_lifts(daily, control)
-    if not series:
+    chosen = [p for p in points if p.metric == metric and p.view == view and is_number(p.rel_lift)]
+    if not chosen:
         return None
+
+    def key(p: TimelinePoint) -> tuple[str, int]:
+        return p.date or "", p.day if p.day is not None else -1
+
+    keys = sorted({key(p) for p in chosen})
+    position = {k: i for i, k in enumerate(keys)}
     with matplotlib.rc_context(_STYLE):
         fig = Figure(figsize=(5.5, 2.8))
         ax = fig.add_subplot()
         ax.axhline(0, color=MUTED, linewidth=1)
-        for variant, lifts in series.items():
-            xs = [i for i, lift in enumerate(lifts) if lift is not None]
-            ax.plot(
-                xs, [lifts[i] for i in xs], marker="o", markersize=3, linewidth=1.8, color=colours.get(variant, GREY)
+        for variant in dict.fromkeys(p.variant for p in chosen):
+            series = sorted(
+                (position[(p.date or "", p.day if p.day is not None else -1)], p)
+                for p in chosen
+                if p.variant == variant
             )
-        _date_axis(ax, dates)
+            xs = [x for x, _ in series]
+            colour = colours.get(variant, GREY)
+            banded = [(x, p) for x, p in series if is_number(p.ci_low) and is_number(p.ci_high)]
+            if banded:
+                ax.fill_between(
+                    [x for x, _ in banded],
+                    [p.ci_low for _, p in banded],
+                    [p.ci_high for _, p in banded],
+                    color=colour,
+                    alpha=0.15,
+                    linewidth=0,
+                )
+            ax.plot(xs, [p.rel_lift for _, p in series], marker="o", markersize=3, linewidth=1.8, color=colour)
+        if view == "calendar":
+            _date_axis(ax, [date for date, _ in keys])
+        else:
+            ax.set_xticks(range(len(keys)), [str(day) for _, day in keys])
+            ax.set_xlim(-0.6, len(keys) - 0.4)
+            ax.set_xlabel("days since first exposure")
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
-        return _to_svg(fig, "cumulative-lift", "Cumulative relative lift of each treatment over time")
+        ax.set_ylabel("preference" if preference else "relative lift")
+        name = f"timeline-{re.sub(r'[^a-z0-9]+', '-', metric.lower())}-{view}"
+        return _to_svg(fig, name, f"Lift of {metric_label(metric)} over time, {VIEW_TITLES[view]}")
 
 
 def exposure_plot(daily: Sequence[DailyPoint], colours: dict[str, str]) -> Markup | None:
@@ -231,6 +265,7 @@ class ScatterPoint:
     label: str
     significant: bool
     faded: bool = False
+    direction: str = "higher_is_better"
 
 
 def _labels_on_left(points: Sequence[ScatterPoint]) -> list[bool]:
@@ -270,7 +305,7 @@ def agreement_plot(
         ax.axhline(0, color=MUTED, linewidth=0.8, zorder=1)
         ax.axvline(0, color=MUTED, linewidth=0.8, zorder=1)
         for i, (point, on_left) in enumerate(zip(points, _labels_on_left(points), strict=True)):
-            colour = _lift_colour(point.significant, point.y)
+            colour = lift_colour(point.significant, point.y, point.direction)
             alpha = 0.45 if point.faded else 1.0
             if is_number(point.ci_low) and is_number(point.ci_high):
                 ax.plot(

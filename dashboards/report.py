@@ -8,15 +8,19 @@ years later. Layout on disk: see `dashboards.layout`.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+from markupsafe import Markup
+
 from analysis.results import Results
+from dashboards.decisions import decision_views, direction_label, primary_heading, treatment_variants
 from dashboards.errors import ReportLayoutError
 from dashboards.formatting import CORRECTION_LABELS, confidence_label, is_number
 from dashboards.index import write_index
 from dashboards.layout import REPORT_NAME, RESULTS_NAME, write_text_atomic
 from dashboards.notes import method_notes
-from dashboards.plots import cumulative_lift_plot, exposure_plot, forest_plot, variant_colours
+from dashboards.plots import VIEW_TITLES, exposure_plot, forest_plot, timeline_plot, variant_colours
 from dashboards.tables import (
     arm_traffic,
     guardrail_rows,
@@ -26,35 +30,51 @@ from dashboards.tables import (
     variant_order,
 )
 from dashboards.templating import environment
-from dashboards.verdict import treatment_variants, verdicts
 
 logger = logging.getLogger(__name__)
 
-KIND_LABELS = {
-    "win": "significant gain",
-    "loss": "significant loss",
-    "flat": "no significant change",
-    "no_data": "not enough data",
-    "withheld": "withheld",
-}
+
+@dataclass(frozen=True)
+class TimelineCard:
+    """One metric's lift over time in one view, as a plot card."""
+
+    metric: str
+    view: str
+    title: str
+    plot: Markup
+
+
+def timeline_cards(results: Results, colours: dict[str, str]) -> list[TimelineCard]:
+    """The primary metric first, then each guardrail: calendar and days-since-exposure plots."""
+    metrics = dict.fromkeys(p.metric for p in results.timeline)
+    ordered = [m for m in (results.primary_metric, *metrics) if m in metrics]
+    cards = []
+    for metric in dict.fromkeys(ordered):
+        for view in ("calendar", "exposure_day"):
+            plot = timeline_plot(results.timeline, metric, view, colours)
+            if plot is not None:
+                cards.append(TimelineCard(metric, view, VIEW_TITLES[view], plot))
+    return cards
 
 
 def render_html(results: Results) -> str:
     """The report page as a string (no files touched), for callers that put it somewhere else."""
     rows = ordered_rows(results)
     colours = variant_colours(variant_order(results), results.control)
+    directions = {name: info.direction for name, info in results.metrics.items()}
     online_names, offline_names, variant_rows = variant_metrics(results)
     return (
         environment()
         .get_template("report.html.j2")
         .render(
             r=results,
-            verdicts=verdicts(results),
-            kind_labels=KIND_LABELS,
+            decisions=decision_views(results),
+            primary_heading=primary_heading(results),
+            direction_labels={m: direction_label(results, m) for m in results.metrics},
             rows=rows,
             guardrails=guardrail_rows(results),
-            forest=forest_plot(rows) if any(is_number(r.rel_lift) for r in rows) else None,
-            cumulative=cumulative_lift_plot(results.daily, results.control, colours),
+            forest=forest_plot(rows, directions) if any(is_number(r.rel_lift) for r in rows) else None,
+            timelines=timeline_cards(results, colours),
             exposures=exposure_plot(results.daily, colours),
             colours=colours,
             treatments=treatment_variants(results),

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from analysis.results import GuardrailResult, MetricResult, Results
-from dashboards.formatting import MANIFEST_BOOKKEEPING, MISSING, metric_label, num
-from dashboards.verdict import preferred_row, treatment_variants
+from dashboards.decisions import treatment_variants
+from dashboards.formatting import MANIFEST_BOOKKEEPING, method_label, metric_label, num, pct
 
-GuardrailStatus = Literal["ok", "violated", "unknown"]
+GuardrailStatus = Literal["pass", "fail", "inconclusive"]
 
 # Methods in the order a reader compares them: the plain test, then its refinements.
 READING_ORDER = ("delta", "cuped", "sequential", "interleaving")
@@ -44,27 +44,38 @@ def ordered_rows(results: Results) -> list[MetricResult]:
 
 @dataclass(frozen=True)
 class GuardrailRow:
+    """A guardrail test as the table shows it: the change, the worst change the data allow, the margin."""
+
     metric: str
     variant: str
-    value: str
-    bound: str
+    direction: str
+    change: str
+    worst: str
+    margin: str
     status: GuardrailStatus
+    method: str
+    note: str | None
 
 
-def _bound(guardrail: GuardrailResult) -> str:
-    if guardrail.min is not None and guardrail.max is not None:
-        return f"{num(guardrail.min)} – {num(guardrail.max)}"
-    if guardrail.max is not None:
-        return f"≤ {num(guardrail.max)}"
-    if guardrail.min is not None:
-        return f"≥ {num(guardrail.min)}"
-    return MISSING
+def _guardrail_value(guardrail: GuardrailResult, value: float | None) -> str:
+    if guardrail.scale == "absolute":
+        return f"{num(value, signed=True)} abs."
+    return pct(value)
 
 
 def guardrail_rows(results: Results) -> list[GuardrailRow]:
-    status: dict[bool | None, GuardrailStatus] = {True: "ok", False: "violated", None: "unknown"}
     return [
-        GuardrailRow(metric_label(g.metric), g.variant, num(g.value), _bound(g), status[g.ok])
+        GuardrailRow(
+            metric=metric_label(g.metric),
+            variant=g.variant,
+            direction=g.direction.replace("_", " "),
+            change=_guardrail_value(g, g.estimate),
+            worst=_guardrail_value(g, g.bound),
+            margin=_guardrail_value(g, g.margin_on_scale) if g.margin_on_scale is not None else pct(g.margin),
+            status=g.status,
+            method=method_label(g.method),
+            note=g.note,
+        )
         for g in results.guardrails
     ]
 
@@ -88,10 +99,10 @@ class VariantMetrics:
 def _online(results: Results, variant: str, metric: str) -> tuple[float | None, float | None]:
     """(mean, relative lift) of `variant` on `metric`, read from the rows verdicts rest on."""
     if variant != results.control:
-        row = preferred_row(results, metric, variant)
+        row = results.preferred_row(metric, variant)
         return (row.treatment_mean, row.rel_lift) if row else (None, None)
     for treatment in treatment_variants(results):
-        row = preferred_row(results, metric, treatment)
+        row = results.preferred_row(metric, treatment)
         if row is not None and row.control_mean is not None:
             return row.control_mean, None
     return None, None

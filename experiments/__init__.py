@@ -13,7 +13,6 @@ from experiments.hashing import BUCKETS, HASH_VERSIONS, bucket
 from experiments.loader import load_experiments, load_files
 from experiments.plan import Assignment
 from experiments.schema import (
-    GUARDRAIL_METRICS,
     METRICS,
     AnalysisOptions,
     DefaultVariant,
@@ -28,7 +27,6 @@ from experiments.validate import ArtifactExists
 
 __all__ = [
     "BUCKETS",
-    "GUARDRAIL_METRICS",
     "HASH_VERSIONS",
     "METRICS",
     "AnalysisOptions",

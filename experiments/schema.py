@@ -26,11 +26,11 @@ METRICS: tuple[str, ...] = (
     "dwell_p50",
     "dwell_p90",
     "latency_p95",
+    "zero_result_rate",
+    "error_rate",
 )
-"""Metric names the analysis package computes; primary and secondary metrics must be among them."""
-
-GUARDRAIL_METRICS: tuple[str, ...] = (*METRICS, "error_rate", "zero_result_rate")
-"""Guardrails may also watch operational rates that are never a success metric."""
+"""Metric names the analysis package computes; primary, secondary and guardrail metrics must be among them.
+Which way each is good (its direction) is the analysis package's to know: `vsx experiments validate` asks it."""
 
 SERVING_FIELDS: tuple[str, ...] = ("encoder", "index", "index_params", "rerank", "k")
 """The fields a variant may set; the served configuration is `default` overlaid with them."""
@@ -57,12 +57,6 @@ def _metric(value: str) -> str:
     return value
 
 
-def _guardrail_metric(value: str) -> str:
-    if value not in GUARDRAIL_METRICS:
-        raise ValueError(f"unknown guardrail metric {value!r} (known: {', '.join(GUARDRAIL_METRICS)})")
-    return value
-
-
 def _hash_version(value: int) -> int:
     if value not in HASH_VERSIONS:
         raise ValueError(f"unsupported hash_version {value} (supported: {', '.join(map(str, HASH_VERSIONS))})")
@@ -83,7 +77,6 @@ def _utc(value: datetime) -> datetime:
 Name = Annotated[str, AfterValidator(_name)]
 ArtifactRefText = Annotated[str, AfterValidator(_artifact_ref)]
 Metric = Annotated[str, AfterValidator(_metric)]
-GuardrailMetric = Annotated[str, AfterValidator(_guardrail_metric)]
 IndexParams = Annotated[dict[str, Any], AfterValidator(_scalar_params)]
 ResultCount = Annotated[int, Field(ge=1, le=100, strict=True)]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
@@ -123,27 +116,43 @@ class Variant(_Model):
 
 
 class Guardrail(_Model):
-    """A bound on a metric's absolute value in the treatment arm; crossing it flags the experiment."""
+    """A metric that must not get worse: a non-inferiority test against control in every treatment arm.
 
-    metric: GuardrailMetric
-    max: float | None = None
-    min: float | None = None
+    `margin` is the tolerated relative change in the metric's bad direction (0.1: at most 10 % worse);
+    without it the analysis uses the platform's default margin (setting `analysis.guardrail_margin`).
+    """
 
-    @model_validator(mode="after")
-    def _has_bound(self) -> Guardrail:
-        if self.max is None and self.min is None:
-            raise ValueError("a guardrail needs max, min or both")
-        if self.max is not None and self.min is not None and self.min > self.max:
-            raise ValueError(f"min {self.min} is above max {self.max}")
-        return self
+    metric: Metric
+    margin: float | None = Field(default=None, gt=0, le=10)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_absolute_bounds(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ({"max", "min"} & set(data)):
+            raise ValueError(
+                "guardrails are tests against control with a relative margin, not absolute bounds: "
+                "replace max/min with e.g. `margin: 0.1` (at most 10 % worse than control)"
+            )
+        return data
 
 
 class AnalysisOptions(_Model):
-    """How the analysis package tests this experiment."""
+    """How the analysis package tests this experiment and reads a decision from it.
+
+    `correction` applies to secondary metrics (the primary metric is its own family). `mde` (relative) and
+    `power` state what the experiment was sized for (`vsx power`), so an inconclusive result says how many
+    more users it needs; `planned_users` (all arms) tunes the sequential test. `pre_period_days` is how far
+    before the start CUPED's covariate reaches. Below `min_users_per_arm` no recommendation is made.
+    """
 
     correction: Literal["holm", "bh"] = "holm"
     sequential: bool = False
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    pre_period_days: int = Field(default=14, ge=1, le=365)
+    mde: float | None = Field(default=None, gt=0, le=10)
+    power: float = Field(default=0.8, gt=0, lt=1)
+    planned_users: int | None = Field(default=None, ge=4)
+    min_users_per_arm: int = Field(default=100, ge=0)
 
 
 class Experiment(_Model):

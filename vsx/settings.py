@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from analysis.config import AnalysisConfig
 from event_logging.config import ClickHouseConfig, KafkaConfig
 
 
@@ -35,6 +36,7 @@ class Settings(BaseSettings):
     embedded: bool = True
     kafka: KafkaConfig = KafkaConfig()
     clickhouse: ClickHouseConfig = ClickHouseConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
     admin_token: SecretStr = SecretStr("")
     trust_client_time: bool = False
     """`vsx serve` takes "now" and request ids from the simulator's headers (`vsx simulate --url`); never in

@@ -83,6 +83,11 @@ def read_per_user_file(path: Path) -> tuple[dict[str, Moments], tuple[str, ...]]
 def _read_rows(reader: Any, path: Path) -> tuple[dict[str, Moments], tuple[str, ...]]:
     names = _header(reader, path)
     numeric = [c for c in PER_USER_COLUMNS if c in names]
+    if not numeric:
+        raise PerUserFileError(
+            f"{path}: no metric columns in the header (has: {', '.join(names)}; "
+            f"expected some of: {', '.join(PER_USER_COLUMNS)})"
+        )
     ignored = [n for n in names if n not in KEY_COLUMNS and n not in PER_USER_COLUMNS]
     positions = [names.index(c) for c in numeric]
     user_pos, variant_pos = names.index("user_id"), names.index("variant")

@@ -24,12 +24,12 @@ from typing import Literal
 from scipy import stats as sps
 
 from analysis.errors import StatsInputError
+from analysis.results import Direction
 from analysis.stats.comparison import Comparison
 from analysis.stats.effect import Effect, check_alpha
 from analysis.stats.estimate import AnyStats, estimate
 from analysis.stats.sequential import check_tuning, sequential_halfwidth, sequential_rho
 
-Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
 GuardrailStatus = Literal["pass", "fail", "inconclusive"]
 
 

@@ -12,7 +12,7 @@ def add_experiment(reports_dir, results, *, with_report: bool = True):
         render_report(results, folder / "report.html")
 
 
-def test_index_lists_every_experiment_newest_first_with_verdict_and_link(tmp_path, results, srm_failed_results):
+def test_index_lists_every_experiment_newest_first_with_decision_health_and_link(tmp_path, results, srm_failed_results):
     older = srm_failed_results.model_copy(
         update={"experiment": "rerank-v1", "generated_at": datetime(2024, 4, 1, tzinfo=UTC), "status": "stopped"}
     )
@@ -22,8 +22,10 @@ def test_index_lists_every_experiment_newest_first_with_verdict_and_link(tmp_pat
     assert page.index("encoder-v2-vs-v1") < page.index("rerank-v1")
     assert '<a href="encoder-v2-vs-v1/report.html">encoder-v2-vs-v1</a>' in page
     assert '<a href="rerank-v1/report.html">rerank-v1</a>' in page
-    assert "CTR +4.3%, significant" in page
-    assert "withheld: sample-ratio mismatch" in page
+    assert '<span class="badge badge-no_ship">don&#39;t ship</span>' in page
+    assert '<span class="badge badge-invalid">invalid — do not read</span>' in page
+    assert "15,025" in page and '<span class="badge badge-fail">mismatch</span>' in page
+    assert '<span class="badge badge-fail">1 fail</span>' in page
     assert "stopped" in page and "running" in page
     assert "2 experiments" in page
 

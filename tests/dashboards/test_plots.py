@@ -1,10 +1,22 @@
 import re
 import xml.etree.ElementTree as ET
 
-import pytest
+from dashboards.formatting import pct_interval
+from dashboards.plots import (
+    GREEN,
+    GREY,
+    NEUTRAL,
+    RED,
+    drawn_interval,
+    exposure_plot,
+    forest_plot,
+    lift_colour,
+    timeline_plot,
+    variant_colours,
+)
+from tests.dashboards.conftest import METRIC_INFO
 
-from analysis.results import DailyPoint
-from dashboards.plots import cumulative_lift_plot, cumulative_lifts, exposure_plot, forest_plot, variant_colours
+DIRECTIONS = {name: info.direction for name, info in METRIC_INFO.items()}
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -18,7 +30,7 @@ def texts(svg: str) -> list[str]:
 
 
 def test_forest_plot_is_inline_svg_with_one_point_per_estimate(results):
-    svg = forest_plot(results.results)
+    svg = forest_plot(results.results, DIRECTIONS)
     root = parse(svg)
     assert root.tag == f"{SVG}svg"
     assert root.attrib["width"].endswith("pt") and root.attrib["viewBox"]
@@ -26,7 +38,8 @@ def test_forest_plot_is_inline_svg_with_one_point_per_estimate(results):
     assert len(re.findall(r'id="forest-estimate-\d+"', svg)) == len(results.results)
     labels = texts(svg)
     assert "CTR · treatment_a · CUPED" in labels
-    assert "+4.3%  [+2.7% to +5.9%]" in labels
+    cuped = results.results[1]
+    assert f"+4.3%  [{pct_interval(cuped.ci_low_adjusted, cuped.ci_high_adjusted)}]" in labels
 
 
 def test_forest_plot_handles_missing_and_nan_estimates(results):
@@ -34,14 +47,14 @@ def test_forest_plot_handles_missing_and_nan_estimates(results):
         results.results[0].model_copy(update={"rel_lift": None, "ci_low": None, "ci_high": None}),
         results.results[1].model_copy(update={"rel_lift": float("nan"), "ci_low": float("nan")}),
     ]
-    svg = forest_plot(rows)
-    assert texts(svg).count("no estimate") == 2
+    svg = forest_plot(rows, DIRECTIONS)
+    assert texts(svg).count("no relative estimate") == 2
     assert not re.search(r"\bnan\b", svg, re.IGNORECASE)
 
 
 def test_names_are_escaped_and_dollars_print_literally(results):
     row = results.results[0].model_copy(update={"variant": "<b>x</b> & $a$"})
-    svg = forest_plot([row])
+    svg = forest_plot([row], DIRECTIONS)
     assert "<b>" not in svg
     assert "CTR · <b>x</b> & $a$ · delta" in texts(svg)
 
@@ -49,8 +62,9 @@ def test_names_are_escaped_and_dollars_print_literally(results):
 def test_ids_are_prefixed_per_figure_so_plots_can_share_a_page(results):
     colours = variant_colours(["control", "treatment_a", "treatment_b"], "control")
     figures = [
-        forest_plot(results.results),
-        cumulative_lift_plot(results.daily, "control", colours),
+        forest_plot(results.results, DIRECTIONS),
+        timeline_plot(results.timeline, "ctr", "calendar", colours),
+        timeline_plot(results.timeline, "ctr", "exposure_day", colours),
         exposure_plot(results.daily, colours),
     ]
     ids = [i for svg in figures for i in re.findall(r'\sid="([^"]+)"', svg)]
@@ -62,34 +76,47 @@ def test_ids_are_prefixed_per_figure_so_plots_can_share_a_page(results):
 
 
 def test_output_is_deterministic(results):
-    assert forest_plot(results.results) == forest_plot(results.results)
+    assert forest_plot(results.results, DIRECTIONS) == forest_plot(results.results, DIRECTIONS)
 
 
-def point(date: str, variant: str, value: float | None, users: int = 10) -> DailyPoint:
-    return DailyPoint(date=date, variant=variant, users=users, cumulative_users=users, cumulative_value=value)
+def test_colours_follow_the_metrics_direction():
+    assert lift_colour(True, 0.1, "higher_is_better") == GREEN
+    assert lift_colour(True, 0.1, "lower_is_better") == RED  # latency up: a significant loss, never green
+    assert lift_colour(True, -0.1, "lower_is_better") == GREEN
+    assert lift_colour(True, 0.1, "neutral") == NEUTRAL
+    assert lift_colour(False, 0.3, "higher_is_better") == GREY
 
 
-def test_cumulative_lifts_divide_by_control_day_by_day():
-    daily = [
-        point("2024-05-02", "control", 0.05),
-        point("2024-05-01", "control", 0.0),
-        point("2024-05-01", "t", 0.06),
-        point("2024-05-02", "t", 0.055),
-        point("2024-05-03", "t", 0.05),
-        point("2024-05-02", "empty", None),
-    ]
-    dates, series = cumulative_lifts(daily, "control")
-    assert dates == ["2024-05-01", "2024-05-02", "2024-05-03"]
-    assert list(series) == ["t"]
-    assert series["t"][0] is None  # zero control value
-    assert series["t"][1] == pytest.approx(0.1)
-    assert series["t"][2] is None  # no control value that day
+def test_a_rise_of_a_lower_is_better_metric_is_drawn_red(results):
+    row = results.results[0].model_copy(update={"metric": "zero_result_rate"})
+    svg = forest_plot([row], DIRECTIONS)
+    assert f"stroke: {RED}" in svg and f"stroke: {GREEN}" not in svg
 
 
-def test_time_plots_are_none_without_data():
+def test_drawn_interval_is_the_one_agreeing_with_the_colouring_p_value(results):
+    adjusted = results.results[0]
+    assert drawn_interval(adjusted) == (adjusted.ci_low_adjusted, adjusted.ci_high_adjusted, False)
+    raw = adjusted.model_copy(update={"p_value_adjusted": None})
+    assert drawn_interval(raw) == (raw.ci_low, raw.ci_high, False)
+    unbounded = adjusted.model_copy(update={"ci_low_adjusted": None, "ci_high_adjusted": None})
+    assert drawn_interval(unbounded) == (None, None, True)
+    svg = forest_plot([unbounded], DIRECTIONS)
+    assert "unbounded" in "".join(texts(svg)) and "stroke-dasharray" in svg
+
+
+def test_timeline_plots_draw_each_treatment_with_a_band(results):
+    colours = variant_colours(["control", "treatment_a", "treatment_b"], "control")
+    svg = timeline_plot(results.timeline, "ctr", "calendar", colours)
+    assert svg.count(f"fill: {colours['treatment_a']}") >= 1 and svg.count(f"stroke: {colours['treatment_b']}") >= 1
+    assert "05-01" in texts(svg)
+    by_day = timeline_plot(results.timeline, "ctr", "exposure_day", colours)
+    assert "days since first exposure" in texts(by_day)
+
+
+def test_time_plots_are_none_without_data(results):
     colours = variant_colours(["control", "t"], "control")
-    assert cumulative_lift_plot([], "control", colours) is None
-    assert cumulative_lift_plot([point("2024-05-01", "t", 0.1)], "control", colours) is None
+    assert timeline_plot([], "ctr", "calendar", colours) is None
+    assert timeline_plot(results.timeline, "latency_p95", "calendar", colours) is None
     assert exposure_plot([], colours) is None
 
 

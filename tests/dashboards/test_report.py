@@ -6,6 +6,7 @@ import pytest
 
 from analysis.results import Results
 from dashboards.errors import ReportLayoutError
+from dashboards.formatting import pct_interval
 from dashboards.report import render_html, render_report
 
 
@@ -31,60 +32,80 @@ def write_report(results: Results, reports_dir: Path) -> Path:
     return render_report(results, folder / "report.html")
 
 
-def test_report_states_the_verdict_in_plain_words(page):
+def test_report_headline_is_the_decision_with_its_reasons(page, results):
     text = visible_text(page)
-    assert "Verdict on CTR" in text
-    assert "treatment_a raised CTR by +4.3% (95% CI +2.7% to +5.9%, p<0.0001, Holm-adjusted, CUPED) — ship it?" in text
-    assert "No significant change in CTR for treatment_b" in text
-    assert "Guardrail violated: latency p95 ms = 268.4 (max 250)" in text
-    assert "Sample-ratio mismatch" not in text
+    assert "Decision" in text and "primary metric CTR (higher is better)" in text
+    a, b = results.decision_for("treatment_a"), results.decision_for("treatment_b")
+    assert a.recommendation == "inconclusive" and b.recommendation == "no_ship"
+    assert "treatment_a inconclusive Not enough evidence either way yet." in text
+    assert "treatment_b don't ship A significant change in the wrong direction, or a guardrail broken." in text
+    for reason in (*a.reasons, *b.reasons):
+        assert reason in text
+    assert "ship it?" not in text and "Sample-ratio mismatch" not in text
+
+
+def test_a_shipped_variant_says_ship_and_a_lower_is_better_rise_never_does(results_factory, row_factory):
+    shipped = render_html(results_factory(guardrails=[]))
+    assert '<span class="badge badge-ship">ship</span>' in shipped
+    rows = [
+        row_factory("latency_p95", "treatment_a", "delta", 200.0, 0.12, 0.03, 0.0001, 0.0002, role="primary"),
+        row_factory("latency_p95", "treatment_b", "delta", 200.0, -0.01, 0.03, 0.5, 0.5, role="primary"),
+    ]
+    slower = visible_text(render_html(results_factory(primary_metric="latency_p95", results=rows, guardrails=[])))
+    assert (
+        "treatment_a don't ship" in slower and "primary metric got significantly worse: latency_p95 +12.00%" in slower
+    )
+    assert "treatment_a ship" not in slower
 
 
 def test_report_has_every_section(page):
     text = visible_text(page)
-    for section in ("verdict", "lifts", "over-time", "guardrails", "results", "online-offline", "method"):
+    for section in ("decision", "lifts", "over-time", "guardrails", "results", "online-offline", "method"):
         assert f'id="{section}"' in page
-    assert page.count("<svg") == 3
+    assert page.count("<svg") == 4  # forest, CTR by calendar day and by exposure day, exposures
+    assert "CTR lift by calendar day (cumulative)" in text and "CTR lift by days since first exposure" in text
     assert "Relative lift by metric" in text and "Users first exposed per day" in text
 
 
-def test_results_table_shows_every_row_as_percentages(page, results):
+def test_results_table_shows_the_interval_that_agrees_with_the_p_value(page, results):
     table = page[page.index('id="results"') : page.index('id="online-offline"')]
     assert table.count("<tr class=") == len(results.results)
     text = visible_text(table)
-    assert "+4.1% +2.0% to +6.2%" in text  # relative lift 0.041 with its CI
+    first = results.results[0]
+    assert f"+4.1% {pct_interval(first.ci_low_adjusted, first.ci_high_adjusted)}" in text
     assert "0.0003" in text and "0.0016" in text  # adjusted p-values
-    assert "5,000 / 5,037" in text
+    assert "5,000 / 5,037" in text and "lower is better" in text and "p abs." in text
 
 
 def test_guardrails_offline_and_method_notes(page):
     text = visible_text(page)
-    assert "latency p95 ms treatment_b 268.4 ≤ 250 violated" in text
-    assert "zero result rate treatment_a — ≤ 0.02 unknown" in text
+    assert "latency p95 treatment_b lower is better +26.6% +31.0% +10.0% fail" in text
+    assert "zero result rate treatment_a lower is better +1.0% +14.0% +10.0% inconclusive" in text
     assert "P@10 MRR@10 nDCG@10 ANN recall@10" in text
     assert "treatment_b resnet18-simclr@2 HNSW32" in text and "0.962" in text
     assert "Welch's t-test" in text
     assert "Variance reduction achieved: CTR 23.4% (treatment_a), 22.9% (treatment_b)." in text
+    assert "The primary metric (CTR) is its own family" in text
     assert "Holm (controls the family-wise error rate)" in text
+    assert "one-sided non-inferiority test against control" in text
     assert "dwell_seconds excludes sessions shorter than 1 s (bot filter)." in text
 
 
-def test_srm_failure_shows_a_red_banner_and_withholds_verdicts(srm_page):
+def test_srm_failure_shows_a_red_banner_and_an_invalid_decision(srm_page):
     text = visible_text(srm_page)
     assert 'class="banner banner-srm" id="srm-banner" role="alert"' in srm_page
     assert "Sample-ratio mismatch — verdict withheld" in text
     assert "differs from the designed split by more than chance allows (chi-square test, p<0.0001)" in text
     assert "treatment_a 31.0%" in text  # observed share beside the designed 33.3%
-    assert "ship it?" not in text
-    assert text.count("Verdict withheld for") == 2
+    assert "ship" not in text.replace("don't ship", "").replace("relationship", "").lower().split("decision")[1][:300]
+    assert text.count("invalid — do not read") == 2
 
 
 def test_none_values_render_as_dashes_never_nan(no_data_results):
     page = render_html(no_data_results)
     text = visible_text(page)
-    assert "Not enough data to call CTR for treatment_a yet: no exposures logged yet" in text
-    assert "No daily values for CTR yet." in text
-    assert "No daily exposure counts yet." in text
+    assert "primary metric ctr cannot be read: no exposures logged yet" in text
+    assert "No daily exposure counts" in text
     assert "—" in text
     assert not re.search(r"\bnan\b", page, re.IGNORECASE)
     assert not re.search(r"\bNone\b", text)
@@ -93,7 +114,7 @@ def test_none_values_render_as_dashes_never_nan(no_data_results):
 def test_nan_values_never_leak(results):
     nan = float("nan")
     row = results.results[0].model_copy(update={"rel_lift": nan, "ci_low": nan, "p_value": nan, "control_mean": nan})
-    guardrail = results.guardrails[0].model_copy(update={"value": nan})
+    guardrail = results.guardrails[0].model_copy(update={"estimate": nan, "bound": nan})
     broken = results.model_copy(update={"results": [row, *results.results[1:]], "guardrails": [guardrail]})
     page = render_html(broken)
     assert not re.search(r"\bnan\b", page, re.IGNORECASE)

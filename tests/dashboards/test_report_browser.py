@@ -33,11 +33,12 @@ def test_report_renders_in_chromium(chromium_driver, results, tmp_path, artifact
     assert chromium_driver.title == "encoder-v2-vs-v1 — experiment report"
     title = chromium_driver.find_element(By.ID, "title")
     assert title.is_displayed() and title.text == "encoder-v2-vs-v1"
-    verdict = chromium_driver.find_element(By.CSS_SELECTOR, "#verdict .verdict-win .verdict-text")
-    assert verdict.is_displayed()
-    assert verdict.text.startswith("treatment_a raised CTR by +4.3%") and verdict.text.endswith("ship it?")
+    decision = chromium_driver.find_element(By.CSS_SELECTOR, "#decision .verdict-no_ship")
+    assert decision.is_displayed() and decision.text.startswith("treatment_b\ndon't ship")
+    reasons = decision.find_elements(By.CSS_SELECTOR, "ul.reasons li")
+    assert [r.text for r in reasons] == results.decision_for("treatment_b").reasons
     assert not chromium_driver.find_elements(By.ID, "srm-banner")
-    for name in ("forest", "cumulative-lift", "exposures"):
+    for name in ("forest", "timeline-ctr-calendar", "timeline-ctr-exposure_day", "exposures"):
         plot = chromium_driver.find_element(By.CSS_SELECTOR, f"svg.plot-{name}")
         assert plot.size["width"] > 300 and plot.size["height"] > 100
     full_page_screenshot(chromium_driver, artifact_dir / "report.png")
@@ -49,7 +50,7 @@ def test_srm_banner_is_visible_and_red(chromium_driver, srm_failed_results, tmp_
     open_report(chromium_driver, srm_failed_results, tmp_path)
     banner = chromium_driver.find_element(By.ID, "srm-banner")
     assert banner.is_displayed()
-    assert banner.location["y"] < chromium_driver.find_element(By.ID, "verdict").location["y"]
+    assert banner.location["y"] < chromium_driver.find_element(By.ID, "decision").location["y"]
     assert banner.value_of_css_property("background-color") == "rgba(255, 235, 233, 1)"
     full_page_screenshot(chromium_driver, artifact_dir / "report-srm.png")
 

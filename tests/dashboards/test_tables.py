@@ -4,30 +4,30 @@ from dashboards.tables import arm_traffic, guardrail_rows, metric_order, ordered
 
 
 def test_rows_are_grouped_primary_metric_first(results_factory):
-    results = results_factory(primary_metric="dwell_seconds")
-    assert metric_order(results) == ["dwell_seconds", "ctr", "zero_click_rate"]
+    results = results_factory(primary_metric="dwell_per_click")
+    assert metric_order(results) == ["dwell_per_click", "ctr", "zero_result_rate"]
     keys = [(r.metric, r.variant, r.method) for r in ordered_rows(results)][:4]
     assert keys == [
-        ("dwell_seconds", "treatment_a", "delta"),
-        ("dwell_seconds", "treatment_b", "delta"),
+        ("dwell_per_click", "treatment_a", "delta"),
+        ("dwell_per_click", "treatment_b", "delta"),
         ("ctr", "treatment_a", "delta"),
         ("ctr", "treatment_a", "cuped"),
     ]
 
 
-def test_guardrail_rows_have_status_and_bound(results):
+def test_guardrail_rows_show_change_worst_case_margin_and_status(results):
     rows = guardrail_rows(results)
-    assert [(r.metric, r.status, r.bound) for r in rows] == [
-        ("latency p95 ms", "ok", "≤ 250"),
-        ("latency p95 ms", "violated", "≤ 250"),
-        ("zero result rate", "unknown", "≤ 0.02"),
+    assert [(r.metric, r.variant, r.status, r.change, r.worst, r.margin) for r in rows] == [
+        ("latency p95", "treatment_a", "pass", "+1.2%", "+5.8%", "+10.0%"),
+        ("latency p95", "treatment_b", "fail", "+26.6%", "+31.0%", "+10.0%"),
+        ("zero result rate", "treatment_a", "inconclusive", "+1.0%", "+14.0%", "+10.0%"),
     ]
-    assert rows[2].value == "—"
+    assert rows[0].direction == "lower is better"
 
 
 def test_variant_metrics_put_online_means_beside_offline_scores(results):
     online, offline, rows = variant_metrics(results)
-    assert online == ["ctr", "dwell_seconds", "zero_click_rate"]
+    assert online == ["ctr", "dwell_per_click", "zero_result_rate"]
     assert offline == ["precision@10", "mrr@10", "ndcg@10", "ann_recall@10"]
     assert [r.variant for r in rows] == ["control", "treatment_a", "treatment_b"]
     control, treatment_a, _ = rows

@@ -180,8 +180,14 @@ def test_name_must_match_the_file_name(write_yaml: Callable) -> None:
         ),
         (
             "primary_metric: ctr",
-            "primary_metric: ctr\nguardrails:\n  - {metric: error_rate, min: 0.2, max: 0.1}",
-            "17 guardrails[0]: min 0.2 is above max 0.1",
+            "primary_metric: ctr\nguardrails:\n  - {metric: error_rate, max: 0.1}",
+            "17 guardrails[0]: guardrails are tests against control with a relative margin, not absolute bounds: "
+            "replace max/min with e.g. `margin: 0.1` (at most 10 % worse than control)",
+        ),
+        (
+            "primary_metric: ctr",
+            "primary_metric: ctr\nguardrails:\n  - {metric: error_rate, margin: 0}",
+            "17 guardrails[0].margin: must be > 0",
         ),
         (
             "primary_metric: ctr",

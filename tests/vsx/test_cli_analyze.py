@@ -92,6 +92,66 @@ def test_analyze_per_user_with_weights_and_control(settings_env: Path) -> None:
     assert results.srm.expected == {"control": 0.9, "treatment": 0.1}
 
 
+def write_rates_csv(path: Path, *, users: int, ctr: dict[str, float], errors: dict[str, float], seed: int = 9) -> Path:
+    """Per-user searches, impressions, clicks and error searches; arms differ by CTR and error rate."""
+    rng = np.random.default_rng(seed)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["user_id", "variant", "searches", "impressions", "clicks", "error_searches"])
+        for i in range(users):
+            variant = "treatment" if i % 2 else "control"
+            searches = int(rng.poisson(4)) + 1
+            clicks = int(rng.binomial(searches * 10, ctr[variant]))
+            writer.writerow(
+                [f"u{i}", variant, searches, searches * 10, clicks, int(rng.binomial(searches, errors[variant]))]
+            )
+    return path
+
+
+SAME, BETTER, WORSE = (
+    {"control": 0.10, "treatment": 0.10},
+    {"control": 0.10, "treatment": 0.11},
+    {"control": 0.10, "treatment": 0.09},
+)
+STEADY = {"control": 0.02, "treatment": 0.02}
+
+
+@pytest.mark.parametrize(
+    ("ctr", "errors", "args", "expected"),
+    [
+        (BETTER, STEADY, ["--guardrail", "error_rate:0.5"], "ship"),
+        (WORSE, STEADY, [], "no_ship"),
+        (BETTER, {"control": 0.02, "treatment": 0.04}, ["--guardrail", "error_rate"], "no_ship"),
+        (SAME, STEADY, ["--mde", "0.01"], "inconclusive"),
+        (SAME, STEADY, ["--weights", "control=0.6,treatment=0.4"], "invalid"),
+        (SAME, {"control": 0.04, "treatment": 0.03}, ["--primary", "error_rate"], "ship"),
+        (SAME, {"control": 0.03, "treatment": 0.04}, ["--primary", "error_rate"], "no_ship"),
+    ],
+)
+def test_each_decision_outcome_end_to_end(
+    settings_env: Path, ctr: dict[str, float], errors: dict[str, float], args: list[str], expected: str
+) -> None:
+    users = write_rates_csv(settings_env / "rates.csv", users=8000, ctr=ctr, errors=errors)
+    result = runner.invoke(app, ["analyze", "--per-user", str(users), "--json", *args])
+    assert result.exit_code == 0, result.output
+    shown = orjson.loads(result.stdout)
+    assert [d["recommendation"] for d in shown["decisions"]] == [expected]
+    results = Results.read(Path(shown["results"]))
+    assert results.decisions[0].recommendation == expected and results.decisions[0].reasons
+    assert expected in Path(shown["report"]).read_text()
+
+
+def test_fail_on_makes_the_exit_status_usable_in_ci(settings_env: Path) -> None:
+    ctr = {"control": 0.10, "treatment": 0.09}
+    users = write_rates_csv(
+        settings_env / "worse.csv", users=8000, ctr=ctr, errors={"control": 0.02, "treatment": 0.02}
+    )
+    failed = runner.invoke(app, ["analyze", "--per-user", str(users), "--fail-on", "no_ship,invalid"])
+    assert failed.exit_code == 1 and "decision: treatment no_ship (--fail-on invalid,no_ship)" in failed.output
+    passed = runner.invoke(app, ["analyze", "--per-user", str(users), "--fail-on", "invalid"])
+    assert passed.exit_code == 0, passed.output
+
+
 def _run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     """Through `vsx.cli.main`, so expected errors become `error: ...` and exit code 2 as in a shell."""
     monkeypatch.setattr(sys, "argv", ["vsx", *args])
@@ -116,6 +176,18 @@ def test_bad_inputs_exit_2_with_a_message(
     assert code == 2 and "name an EXPERIMENT or give --per-user FILE" in err
     code, err = _run_main(monkeypatch, capsys, "analyze", "nope")
     assert code == 2 and "unknown experiment 'nope'" in err
+    code, err = _run_main(monkeypatch, capsys, "analyze", "--per-user", str(users), "--primary", "latency_p95")
+    assert code == 2 and "'latency_p95' is not computable from" in err
+    code, err = _run_main(monkeypatch, capsys, "analyze", "--per-user", str(users), "--primary", "searches_per_user")
+    assert code == 2 and "primary metric searches_per_user is neutral" in err
+    code, err = _run_main(monkeypatch, capsys, "analyze", "--per-user", str(users), "--guardrail", "ctr:-1")
+    assert code == 2 and "the margin after ':' must be a relative change > 0" in err
+    code, err = _run_main(monkeypatch, capsys, "analyze", "--per-user", str(users), "--fail-on", "maybe")
+    assert code == 2 and "maybe not among ship, no_ship, inconclusive, invalid" in err
+    keys_only = settings_env / "keys.csv"
+    keys_only.write_text("user_id,variant\nu1,control\nu2,treatment\n")
+    code, err = _run_main(monkeypatch, capsys, "analyze", "--per-user", str(keys_only))
+    assert code == 2 and "no metric columns in the header (has: user_id, variant" in err
     assert "Traceback" not in err
 
 
@@ -132,8 +204,8 @@ variants:
 primary_metric: ctr
 secondary_metrics: [search_success_rate, latency_p95]
 guardrails:
-  - {metric: error_rate, max: 0.1}
-analysis: {correction: bh}
+  - {metric: error_rate, margin: 0.1}
+analysis: {correction: bh, min_users_per_arm: 2}
 """
 
 
@@ -154,7 +226,9 @@ def test_analyze_experiment_from_the_embedded_store(embedded_experiment: Path) -
     results = Results.read(embedded_experiment / "reports" / "exp" / "results.json")
     assert results.source == "embedded" and results.correction == "bh" and results.status == "running"
     assert {r.metric for r in results.results} == {"ctr", "search_success_rate", "latency_p95"}
-    assert [(g.variant, g.ok) for g in results.guardrails] == [("control", True), ("treatment", False)]
+    (guardrail,) = results.guardrails  # control has no 5xx, bob's search failed: tested on the absolute scale
+    assert (guardrail.variant, guardrail.scale, guardrail.margin) == ("treatment", "absolute", 0.1)
+    assert [d.variant for d in results.decisions] == ["treatment"]
     assert [(o.variant, o.encoder, o.index, o.metrics) for o in results.offline] == [
         ("control", "pixels@1", "pixels-flat@1", {}),
         ("treatment", "pixels@1", "pixels-flat@1", {}),  # platform default; no artifacts in this folder

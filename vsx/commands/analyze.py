@@ -7,7 +7,9 @@ statistical happens in `analysis`.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from enum import StrEnum
 from pathlib import Path
 
@@ -16,15 +18,16 @@ from rich.console import Console
 from rich.table import Table
 
 from analysis import (
+    METRICS,
     AnalysisPlan,
     EventStoreSource,
+    ExperimentData,
     GuardrailSpec,
     PerUserFile,
     QuantileMetric,
     Results,
     analyze,
     click_pairs,
-    get_metric,
     write_pairs,
 )
 from analysis.interleaving import interleaving_stats
@@ -34,7 +37,7 @@ from dashboards import render_html, render_report
 from dashboards.layout import write_text_atomic
 from event_logging.factory import open_store
 from event_logging.store import EventStore
-from experiments import METRICS, Experiment, ExperimentSet, load_experiments
+from experiments import Experiment, ExperimentSet, load_experiments
 from search_core.artifacts import ArtifactStore
 from search_core.errors import SearchCoreError
 from vsx.settings import Settings, get_settings
@@ -42,31 +45,55 @@ from vsx.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 SOURCES = ("clickhouse", "embedded")
-PER_USER_METRICS = tuple(m for m in METRICS if not isinstance(get_metric(m), QuantileMetric))
-"""What a per-user file can answer: every mean and ratio metric (quantiles need events)."""
+RECOMMENDATIONS = ("ship", "no_ship", "inconclusive", "invalid")
+DEFAULT_MIN_USERS_PER_ARM = 100
+"""A per-user file's default minimum users per arm before a recommendation (the experiment YAML's default)."""
 
 SourceOption = typer.Option(
     None, "--source", help="clickhouse | embedded (chdb under data_dir). Default: embedded when settings.embedded."
 )
 
 
-def plan_from_experiment(experiment: Experiment) -> AnalysisPlan:
-    """The experiment YAML as the plain values `analysis` takes."""
+def plan_from_experiment(experiment: Experiment, settings: Settings) -> AnalysisPlan:
+    """The experiment YAML as the plain values `analysis` takes (guardrail margins default from settings)."""
+    options = experiment.analysis
+    default_margin = settings.analysis.guardrail_margin
     return AnalysisPlan(
         experiment=experiment.name,
         control=experiment.control,
         primary_metric=experiment.primary_metric,
         secondary_metrics=tuple(experiment.secondary_metrics),
-        guardrails=tuple(GuardrailSpec(g.metric, max=g.max, min=g.min) for g in experiment.guardrails),
+        guardrails=tuple(GuardrailSpec(g.metric, g.margin or default_margin) for g in experiment.guardrails),
         weights={v.name: v.weight for v in experiment.variants},
-        alpha=experiment.analysis.alpha,
-        correction=experiment.analysis.correction,
-        sequential=experiment.analysis.sequential,
+        alpha=options.alpha,
+        correction=options.correction,
+        sequential=options.sequential,
         start=experiment.start,
         end=experiment.end,
+        pre_period_days=options.pre_period_days,
         status=experiment.status,
         experiment_type=experiment.type,
+        mde=options.mde,
+        power=options.power,
+        planned_users=options.planned_users,
+        min_users_per_arm=options.min_users_per_arm,
     )
+
+
+def parse_guardrail(text: str, default_margin: float) -> GuardrailSpec:
+    """`error_rate` or `error_rate:0.05` → a guardrail with that relative margin (default from settings)."""
+    name, sep, margin = text.partition(":")
+    if not sep:
+        return GuardrailSpec(name.strip(), default_margin)
+    try:
+        value = float(margin)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(
+            f"{text!r}: the margin after ':' must be a relative change > 0", param_hint="--guardrail"
+        )
+    return GuardrailSpec(name.strip(), value)
 
 
 def parse_weights(text: str | None) -> dict[str, float] | None:
@@ -125,26 +152,44 @@ def write_outputs(results: Results, out: Path, reports_dir: Path) -> None:
         render_report(results, report)
     else:
         write_text_atomic(report, render_html(results))
-    _print_summary(results, out)
+    _print_summary(results)
+
+
+def _parse_fail_on(text: str | None) -> frozenset[str]:
+    """`no_ship,invalid` → those recommendations; an unknown word is a usage error."""
+    if not text:
+        return frozenset()
+    words = {w.strip() for w in text.split(",") if w.strip()}
+    unknown = sorted(words - set(RECOMMENDATIONS))
+    if unknown:
+        raise typer.BadParameter(f"{', '.join(unknown)} not among {', '.join(RECOMMENDATIONS)}", param_hint="--fail-on")
+    return frozenset(words)
 
 
 def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
-def _print_summary(results: Results, out: Path) -> None:
+def _print_summary(results: Results) -> None:
     console = Console(stderr=True)
+    for decision in results.decisions:
+        console.print(f"[bold]{decision.variant}: {decision.recommendation}[/bold]")
+        for reason in decision.reasons:
+            console.print(f"  - {reason}", highlight=False)
     table = Table("metric", "variant", "method", "lift", "95% CI", "p adj", "sig")
     for r in results.results:
-        ci = f"[{_fmt(r.ci_low, '+.1%')}, {_fmt(r.ci_high, '+.1%')}]"
+        low, high = r.ci_low_adjusted or r.ci_low, r.ci_high_adjusted or r.ci_high
+        ci = f"[{_fmt(low, '+.1%')}, {_fmt(high, '+.1%')}]"
         sig = "yes" if r.significant else ""
         table.add_row(r.metric, r.variant, r.method, _fmt(r.rel_lift, "+.2%"), ci, _fmt(r.p_value_adjusted, ".3g"), sig)
     console.print(table)
     srm = results.srm
-    console.print(f"SRM {'ok' if srm.ok else 'FAILED'} (p = {_fmt(srm.p_value, '.3g')}, users {srm.observed})")
+    if srm.checked:
+        console.print(f"SRM {'ok' if srm.ok else 'FAILED'} (p = {_fmt(srm.p_value, '.3g')}, users {srm.observed})")
+    else:
+        console.print(f"users {srm.observed} (no traffic split to check)")
     for note in results.notes:
-        console.print(f"note: {note}")
-    typer.echo(out / "report.html")
+        console.print(f"note: {note}", highlight=False)
 
 
 class CorrectionChoice(StrEnum):
@@ -154,28 +199,59 @@ class CorrectionChoice(StrEnum):
     bh = "bh"
 
 
+def per_user_metrics(data: ExperimentData) -> list[str]:
+    """The catalogue's metrics a per-user file can answer: means and ratios whose columns it has."""
+    return [
+        name
+        for name, metric in METRICS.items()
+        if not isinstance(metric, QuantileMetric) and all(c in data.columns for c in metric.columns)
+    ]
+
+
 def per_user_plan(
     name: str,
+    data: ExperimentData,
     *,
     control: str,
     weights: str | None,
     primary: str,
+    secondary: list[str],
+    guardrails: list[str],
     correction: CorrectionChoice,
     alpha: float,
     sequential: bool,
+    mde: float | None,
+    min_users: int,
+    default_margin: float,
 ) -> AnalysisPlan:
-    """A per-user file has no YAML: the plan comes from flags, over every mean and ratio metric."""
-    if primary not in PER_USER_METRICS:
-        raise typer.BadParameter(f"must be one of {', '.join(PER_USER_METRICS)}", param_hint="--primary")
+    """A per-user file has no YAML: the plan comes from flags, over the metrics the file's columns support."""
+    supported = per_user_metrics(data)
+    for option, names in (("--primary", [primary]), ("--secondary", secondary)):
+        for metric in names:
+            if metric not in supported:
+                raise typer.BadParameter(
+                    f"{metric!r} is not computable from {data.source} (it supports: {', '.join(supported)})",
+                    param_hint=option,
+                )
+    specs = tuple(parse_guardrail(g, default_margin) for g in guardrails)
+    for spec in specs:
+        if spec.metric not in supported:
+            raise typer.BadParameter(
+                f"{spec.metric!r} is not computable from {data.source} (it supports: {', '.join(supported)})",
+                param_hint="--guardrail",
+            )
     return AnalysisPlan(
         experiment=name,
         control=control,
         primary_metric=primary,
-        secondary_metrics=tuple(m for m in PER_USER_METRICS if m != primary),
+        secondary_metrics=tuple(secondary) if secondary else tuple(m for m in supported if m != primary),
+        guardrails=specs,
         weights=parse_weights(weights),
         alpha=alpha,
         correction=correction.value,
         sequential=sequential,
+        mde=mde,
+        min_users_per_arm=min_users,
     )
 
 
@@ -183,7 +259,7 @@ def analyze_experiment(settings: Settings, name: str, source: str | None) -> Res
     """The experiment's YAML → plan → events in the store → results, with its variants' offline metrics."""
     experiments = load_experiments(settings.experiments_dir)
     definition = experiments.get(name)
-    plan = plan_from_experiment(definition)
+    plan = plan_from_experiment(definition, settings)
     store, label = open_event_store(settings, source)
     with store:
         data = EventStoreSource(store, label).load(plan)
@@ -209,30 +285,75 @@ def register(app: typer.Typer) -> None:
             "--weights",
             help="Designed shares of a per-user file, e.g. control=0.5,treatment=0.5 (default equal).",
         ),
-        primary: str = typer.Option("ctr", "--primary", help="Primary metric of a per-user file."),
+        primary: str = typer.Option(
+            "ctr", "--primary", help="Primary metric of a per-user file (its direction decides)."
+        ),
+        secondary: list[str] = typer.Option(
+            [], "--secondary", help="Secondary metric of a per-user file (repeatable; default: all the file supports)."
+        ),
+        guardrail: list[str] = typer.Option(
+            [],
+            "--guardrail",
+            help="Guardrail of a per-user file: METRIC or METRIC:MARGIN (relative, e.g. error_rate:0.1); repeatable.",
+        ),
         correction: CorrectionChoice = typer.Option(
-            CorrectionChoice.holm, "--correction", help="Multiple-comparison correction, for a per-user file."
+            CorrectionChoice.holm, "--correction", help="Correction among secondary metrics, for a per-user file."
         ),
         alpha: float = typer.Option(0.05, "--alpha", help="Significance level, for a per-user file."),
         sequential: bool = typer.Option(False, "--sequential", help="Add always-valid rows, for a per-user file."),
+        mde: float | None = typer.Option(
+            None, "--mde", help="Planned relative MDE of the primary, for a per-user file (how many more users)."
+        ),
+        min_users: int = typer.Option(
+            DEFAULT_MIN_USERS_PER_ARM, "--min-users", min=0, help="Users per arm below which no recommendation is made."
+        ),
+        fail_on: str | None = typer.Option(
+            None,
+            "--fail-on",
+            help="Exit 1 when any variant's recommendation is one of these, e.g. no_ship,invalid (for CI pipelines).",
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print the decisions and output paths as JSON on stdout."),
         out: Path | None = typer.Option(None, "--out", help="Output folder (default: settings.reports_dir/NAME)."),
     ) -> None:
-        """Compare variants with control: writes OUT/results.json and OUT/report.html."""
+        """Compare variants with control: writes OUT/results.json and OUT/report.html, prints the decisions."""
         settings = get_settings()
+        failing = _parse_fail_on(fail_on)
         if per_user is not None:
             if source is not None:
                 raise typer.BadParameter("reads an event store: drop it with --per-user", param_hint="--source")
             name = experiment or per_user.name.removesuffix(".gz").removesuffix(".csv")
+            data = PerUserFile(per_user).load(AnalysisPlan(name))
             plan = per_user_plan(
-                name, control=control, weights=weights, primary=primary, correction=correction, alpha=alpha,
-                sequential=sequential,
+                name, data, control=control, weights=weights, primary=primary, secondary=secondary,
+                guardrails=guardrail, correction=correction, alpha=alpha, sequential=sequential, mde=mde,
+                min_users=min_users, default_margin=settings.analysis.guardrail_margin,
             )  # fmt: skip
-            results = analyze(PerUserFile(per_user).load(plan), plan)
+            results = analyze(data, plan)
         elif experiment is None:
             raise typer.BadParameter("name an EXPERIMENT or give --per-user FILE", param_hint="EXPERIMENT")
         else:
             results = analyze_experiment(settings, experiment, source)
-        write_outputs(results, out or settings.reports_dir / results.experiment, settings.reports_dir)
+        out = out or settings.reports_dir / results.experiment
+        write_outputs(results, out, settings.reports_dir)
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "experiment": results.experiment,
+                        "results": str(out / "results.json"),
+                        "report": str(out / "report.html"),
+                        "decisions": [d.model_dump() for d in results.decisions],
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            typer.echo(out / "report.html")
+        hits = [d for d in results.decisions if d.recommendation in failing]
+        if hits:
+            names = ", ".join(f"{d.variant} {d.recommendation}" for d in hits)
+            typer.echo(f"decision: {names} (--fail-on {','.join(sorted(failing))})", err=True)
+            raise typer.Exit(1)
 
     @app.command("export-pairs")
     def export_pairs_cmd(

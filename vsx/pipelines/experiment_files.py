@@ -83,8 +83,8 @@ def write_experiment(
         "variants": [a.as_yaml(1 / len(arms), k) for a in arms],
         "primary_metric": "ctr",
         "secondary_metrics": ["dwell_per_click", "clicks_per_user", "search_success_rate", "dwell_p50"],
-        "guardrails": [{"metric": "latency_p95", "max": 500}, {"metric": "zero_result_rate", "max": 0.01},
-                       {"metric": "error_rate", "max": 0.01}],
+        "guardrails": [{"metric": "latency_p95", "margin": 0.5}, {"metric": "zero_result_rate", "margin": 0.1},
+                       {"metric": "error_rate", "margin": 0.1}],
         "analysis": {"correction": "holm", "sequential": False, "alpha": 0.05},
     }  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
