@@ -90,9 +90,7 @@ def parse_guardrail(text: str, default_margin: float) -> GuardrailSpec:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise typer.BadParameter(
-            f"{text!r}: the margin after ':' must be a relative change > 0", param_hint="--guardrail"
-        )
+        raise typer.BadParameter(f"{text!r}: margin must be > 0", param_hint="--guardrail")
     return GuardrailSpec(name.strip(), value)
 
 
@@ -162,7 +160,7 @@ def _parse_fail_on(text: str | None) -> frozenset[str]:
     words = {w.strip() for w in text.split(",") if w.strip()}
     unknown = sorted(words - set(RECOMMENDATIONS))
     if unknown:
-        raise typer.BadParameter(f"{', '.join(unknown)} not among {', '.join(RECOMMENDATIONS)}", param_hint="--fail-on")
+        raise typer.BadParameter(f"not a recommendation: {', '.join(unknown)}", param_hint="--fail-on")
     return frozenset(words)
 
 
@@ -310,7 +308,8 @@ def register(app: typer.Typer) -> None:
         fail_on: str | None = typer.Option(
             None,
             "--fail-on",
-            help="Exit 1 when any variant's recommendation is one of these, e.g. no_ship,invalid (for CI pipelines).",
+            help="Exit 1 when a variant's recommendation is among these (ship, no_ship, inconclusive, invalid), "
+            "e.g. no_ship,invalid: for CI pipelines.",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the decisions and output paths as JSON on stdout."),
         out: Path | None = typer.Option(None, "--out", help="Output folder (default: settings.reports_dir/NAME)."),
