@@ -10,20 +10,30 @@ V of per-user click propensities (ICC = V / (p(1−p)), the beta-binomial identi
 (`RatioStats.var` of an earlier experiment on the same traffic).
 
 Two-sided normal test, equal arms, effect = baseline_ctr × mde (mde relative: 0.03 = +3 %); power includes
-both rejection tails, so the numbers agree with statsmodels' `NormalIndPower`. No multiple-comparison
-adjustment: pass alpha / k for k treatment arms if a Bonferroni-style guarantee is wanted.
-This module must not import `analysis` (packages stay independent), hence its own small formulas.
+both rejection tails, so the numbers agree with statsmodels' `NormalIndPower`.
+
+Planned as the analysis reads it: the primary metric's rows are one Holm family across the treatment arms, so
+with k = arms − 1 treatments each test is planned at alpha / k (Holm's first step, which guarantees the power
+for every treatment); with one treatment the test is unadjusted. CUPED's expected variance reduction r (from
+an earlier experiment's results: `variance_reduction`) scales the per-user variance by 1 − r.
+
+This module must not import `analysis` (packages stay independent), hence its own small formulas; they use
+`statistics.NormalDist` rather than statsmodels or scipy, whose imports alone take seconds, so `vsx power`
+answers at once (tests check the numbers against statsmodels).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from scipy import optimize
-from scipy import stats as sps
+from statistics import NormalDist
 
 from experiments.errors import PowerInputError
+
+_Z = NormalDist()
+MAX_USERS_PER_ARM = 10**12
+"""Beyond this a plan is not an experiment (an MDE of 1e-300, say): refused with a message, not computed."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,8 @@ class PowerPlan:
     arms: int
     total_users: int
     days: int | None
+    test_alpha: float
+    cuped_reduction: float
 
 
 def _check_probability(name: str, value: float) -> None:
@@ -92,9 +104,21 @@ def ctr_variance(
 
 def power_of(effect: float, per_user_variance: float, users_per_arm: float, *, alpha: float = 0.05) -> float:
     """Probability that a two-sided level-alpha test rejects for an absolute effect, both tails counted."""
-    z = sps.norm.ppf(1 - alpha / 2)
+    z = _Z.inv_cdf(1 - alpha / 2)
     shift = abs(effect) / math.sqrt(2 * per_user_variance / users_per_arm)
-    return float(sps.norm.cdf(shift - z) + sps.norm.cdf(-shift - z))
+    return _Z.cdf(shift - z) + _Z.cdf(-shift - z)
+
+
+def _solve(f: Callable[[float], float], low: float, high: float) -> float:
+    """The root of an increasing function between low and high, by bisection (power is monotone in n and in the
+    effect, so 200 halvings reach float precision without a solver library)."""
+    for _ in range(200):
+        middle = (low + high) / 2
+        if f(middle) < 0:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 def _check_design(alpha: float, power: float, arms: int) -> None:
@@ -106,6 +130,17 @@ def _check_design(alpha: float, power: float, arms: int) -> None:
         raise PowerInputError(f"an experiment needs at least 2 arms, got {arms}")
 
 
+def test_alpha(alpha: float, arms: int) -> float:
+    """The level each primary comparison is planned at: Holm across the arms − 1 treatments (see the module)."""
+    return alpha / (arms - 1)
+
+
+def _reduced(variance: CtrVariance, cuped_reduction: float) -> float:
+    if not (math.isfinite(cuped_reduction) and 0 <= cuped_reduction < 1):
+        raise PowerInputError(f"CUPED variance reduction must be in [0, 1), got {cuped_reduction}")
+    return variance.per_user_variance * (1 - cuped_reduction)
+
+
 def sample_size(
     baseline_ctr: float,
     mde: float,
@@ -115,6 +150,7 @@ def sample_size(
     variance: CtrVariance | None = None,
     arms: int = 2,
     daily_users: float | None = None,
+    cuped_reduction: float = 0.0,
 ) -> PowerPlan:
     """Users per arm to detect a relative lift `mde` with the given power; days if `daily_users` is known.
 
@@ -123,14 +159,19 @@ def sample_size(
     """
     _check_design(alpha, power, arms)
     variance = variance or ctr_variance(baseline_ctr)
-    if not (math.isfinite(mde) and mde > 0):
-        raise PowerInputError(f"mde (relative lift) must be > 0, got {mde}")
+    if not (math.isfinite(mde) and 0 < mde <= 10):
+        raise PowerInputError(f"mde (relative lift) must be in (0, 10], got {mde}")
+    level = test_alpha(alpha, arms)
+    sigma2 = _reduced(variance, cuped_reduction)
     effect = baseline_ctr * mde
-    z_sum = sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)
-    one_tail = 2 * variance.per_user_variance * (z_sum / effect) ** 2  # ignores the far tail: an upper bound
-    n = optimize.brentq(
-        lambda m: power_of(effect, variance.per_user_variance, m, alpha=alpha) - power, 1e-12 * one_tail, one_tail
-    )
+    z_sum = _Z.inv_cdf(1 - level / 2) + _Z.inv_cdf(power)
+    try:
+        one_tail = 2 * sigma2 * (z_sum / effect) ** 2  # ignores the far tail: an upper bound
+    except (OverflowError, ZeroDivisionError):  # a vanishing effect: more users than any float holds
+        one_tail = math.inf
+    if not one_tail <= MAX_USERS_PER_ARM:
+        raise PowerInputError(f"an MDE of {mde:g} would need more than {MAX_USERS_PER_ARM:.0e} users per arm")
+    n = _solve(lambda m: power_of(effect, sigma2, m, alpha=level) - power, 1e-12 * one_tail, one_tail)
     users = math.ceil(n - 1e-9)
     days = None
     if daily_users is not None:
@@ -148,6 +189,8 @@ def sample_size(
         arms=arms,
         total_users=users * arms,
         days=days,
+        test_alpha=level,
+        cuped_reduction=cuped_reduction,
     )
 
 
@@ -158,15 +201,17 @@ def minimum_detectable_effect(
     alpha: float = 0.05,
     power: float = 0.8,
     variance: CtrVariance | None = None,
+    arms: int = 2,
+    cuped_reduction: float = 0.0,
 ) -> float:
     """The smallest relative lift detected with the given power by `users_per_arm` users in each arm."""
-    _check_design(alpha, power, 2)
+    _check_design(alpha, power, arms)
     variance = variance or ctr_variance(baseline_ctr)
     if users_per_arm < 1:
         raise PowerInputError(f"users per arm must be >= 1, got {users_per_arm}")
-    se = math.sqrt(2 * variance.per_user_variance / users_per_arm)
-    upper = (sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)) * se  # one-tail effect: an upper bound
-    effect = optimize.brentq(
-        lambda d: power_of(d, variance.per_user_variance, users_per_arm, alpha=alpha) - power, 0.0, upper
-    )
+    level = test_alpha(alpha, arms)
+    sigma2 = _reduced(variance, cuped_reduction)
+    se = math.sqrt(2 * sigma2 / users_per_arm)
+    upper = (_Z.inv_cdf(1 - level / 2) + _Z.inv_cdf(power)) * se  # one-tail effect: an upper bound
+    effect = _solve(lambda d: power_of(d, sigma2, users_per_arm, alpha=level) - power, 0.0, upper)
     return effect / baseline_ctr

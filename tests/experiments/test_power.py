@@ -73,3 +73,35 @@ def test_more_arms_more_users_and_days():
 def test_impossible_inputs_raise(call):
     with pytest.raises(PowerInputError):
         call()
+
+
+def test_more_treatments_are_planned_at_the_primary_familys_holm_level():
+    """Three arms: two treatments in the primary's Holm family, each planned at alpha / 2 (statsmodels at 0.025)."""
+    plan = sample_size(0.1, 0.05, arms=3)
+    effect_size = 0.1 * 0.05 / math.sqrt(0.1 * 0.9)
+    reference = NormalIndPower().solve_power(effect_size=effect_size, alpha=0.025, power=0.8, ratio=1.0)
+    assert plan.test_alpha == 0.025 and plan.users_per_arm == math.ceil(reference)
+    assert plan.users_per_arm > sample_size(0.1, 0.05).users_per_arm
+    assert minimum_detectable_effect(0.1, plan.users_per_arm, arms=3) == pytest.approx(0.05, rel=1e-3)
+
+
+def test_cuped_variance_reduction_shrinks_the_sample():
+    plain, cuped = sample_size(0.08, 0.03), sample_size(0.08, 0.03, cuped_reduction=0.4)
+    assert cuped.users_per_arm == pytest.approx(plain.users_per_arm * 0.6, rel=1e-4)
+    assert minimum_detectable_effect(0.08, 10_000, cuped_reduction=0.75) == pytest.approx(
+        minimum_detectable_effect(0.08, 10_000) / 2, rel=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: sample_size(0.08, 1e-300),
+        lambda: sample_size(0.08, float("inf")),
+        lambda: sample_size(0.08, 0.03, cuped_reduction=1.0),
+        lambda: minimum_detectable_effect(0.08, 100, cuped_reduction=-0.1),
+    ],
+)
+def test_absurd_plans_are_refused_with_a_message(call):
+    with pytest.raises(PowerInputError):
+        call()
