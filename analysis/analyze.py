@@ -13,7 +13,9 @@ from the `InterleavingStats` the caller read from the event store, and no A/B ro
 user of the experiment the same merged list whatever their variant label, so comparing the label groups
 would only be an A/A test (and a 5 % chance of a false verdict). The preference is then the results'
 primary metric. Its users are not split between rankers, so the SRM result lists the label groups
-unchecked; guardrails (latency, errors) are still read per label group.
+unchecked; guardrails (latency, errors) are still read per label group. A holdout plan
+(`analysis.holdout`) compares held-out users with exposed ones like an A/B plan, without a split to check
+and without a decision.
 """
 
 from __future__ import annotations
@@ -71,13 +73,13 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
     for variant, moments in arms.items():
         if moments.n == 0:
             notes.append(f"variant {variant!r} has no users: not enough data")
-    srm_result = _srm_unchecked(arms, plan) if plan.experiment_type == "interleaving" else _srm(arms, plan)
+    srm_result = _srm(arms, plan) if plan.experiment_type == "ab" else _srm_unchecked(arms, plan)
     if not srm_result.ok:
         notes.append(f"sample ratio mismatch (p = {srm_result.p_value:.2g} < 0.001): verdicts withheld")
     tuning = float(plan.planned_users or sum(m.n for m in arms.values()) or 1)
     pairs = ArmPairs(data, arms, plan, notes)
     rows: list[MetricResult] = []
-    for name in plan.metrics if plan.experiment_type == "ab" else ():
+    for name in plan.metrics if plan.experiment_type != "interleaving" else ():
         metric = get_metric(name)
         role: Role = "primary" if name == plan.primary_metric else "secondary"
         if pairs.missing(metric) is None:
@@ -214,8 +216,8 @@ def _srm(arms: dict[str, Moments], plan: AnalysisPlan) -> SrmResult:
 
 
 def _srm_unchecked(arms: dict[str, Moments], plan: AnalysisPlan) -> SrmResult:
-    """Users per label group beside the designed shares, unchecked: nothing depends on the split."""
-    expected = dict(plan.weights) if plan.weights is not None else {v: 1 / len(arms) for v in arms}
+    """Users per group beside the designed shares (none for a holdout), unchecked: nothing depends on the split."""
+    expected = dict(plan.weights) if plan.weights is not None else {}
     return SrmResult(
         p_value=None, observed={v: m.n for v, m in arms.items()}, expected=expected, ok=True, checked=False
     )

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 
 Correction = Literal["holm", "bh"]
-ExperimentType = Literal["ab", "interleaving"]
+ExperimentType = Literal["ab", "interleaving", "holdout"]
 
 DEFAULT_GUARDRAIL_MARGIN = 0.10
 """Relative non-inferiority margin of a guardrail that names none (settings may override it)."""

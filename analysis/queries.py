@@ -27,6 +27,9 @@ from collections.abc import Sequence
 
 from analysis.moments import PER_USER_COLUMNS, product_pairs
 
+END_OF_TIME_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: the end of an experiment that has none."""
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 VALUE_COLUMNS = ("dwell_ms", "latency_ms")
 """Event-level columns quantile metrics may read."""
@@ -61,7 +64,8 @@ distinct events of one user collide with probability ~ k²/2⁶⁵ for k events 
 """
 
 
-def _total_expression(column: str) -> str:
+def total_expression(column: str) -> str:
+    """The aggregate counting one per-user column (`pre_x` over pre-period events, `x` over post ones)."""
     if column.startswith("pre_"):
         return _TOTALS[column.removeprefix("pre_")].format(p="pre")
     return _TOTALS[column].format(p="post")
@@ -76,7 +80,7 @@ def per_user_sql(database: str) -> str:
     than joining strings onto every event. Params: experiment, start_ms, end_ms, pre_start_ms.
     """
     db = checked_identifier(database)
-    totals = ",\n        ".join(f"{_total_expression(c)} AS {c}" for c in PER_USER_COLUMNS)
+    totals = ",\n        ".join(f"{total_expression(c)} AS {c}" for c in PER_USER_COLUMNS)
     return f"""
     SELECT user_id, argMinIf(variant, ts_ms, exposure) AS arm, any(exposed_ms) AS first_ms,
         uniqExactIf(variant, exposure) AS arms,
@@ -100,18 +104,23 @@ def per_user_sql(database: str) -> str:
     GROUP BY user_id"""
 
 
+def moment_sums(columns: Sequence[str]) -> str:
+    """`sum(column)` for each column, then `sum(a * b)` for each `product_pairs` pair: what `Moments` is built of."""
+    cols = [checked_identifier(c) for c in columns]
+    sums = [f"sum(toFloat64({c}))" for c in cols]
+    products = [f"sum(toFloat64({cols[i]}) * {cols[j]})" for i, j in product_pairs(cols)]
+    return ", ".join(sums + products)
+
+
 def moments_sql(database: str, columns: Sequence[str] = PER_USER_COLUMNS) -> str:
     """Per arm and day of first exposure: n, switched (users seen in several arms), Σ column, Σ products.
 
     Output: arm, day (UTC days since epoch), n, switched, then one Σ per column, then one Σ per
     `product_pairs(columns)` pair. Same params as `per_user_sql`.
     """
-    cols = [checked_identifier(c) for c in columns]
-    sums = [f"sum(toFloat64({c}))" for c in cols]
-    products = [f"sum(toFloat64({cols[i]}) * {cols[j]})" for i, j in product_pairs(cols)]
     return f"""
     SELECT arm, intDiv(first_ms, 86400000) AS day, count() AS n, countIf(arms > 1) AS switched,
-        {", ".join(sums + products)}
+        {moment_sums(columns)}
     FROM ({per_user_sql(database)})
     GROUP BY arm, day
     ORDER BY arm, day"""
@@ -256,10 +265,8 @@ def timeline_sql(database: str, columns: Sequence[str]) -> str:
     gathered = ", ".join(f"groupArray({c}) AS all_{c}" for c in cols)
     pick = "if(view = 0, d <= bucket, a = bucket)"
     values = ", ".join(f"arraySum(arrayMap((d, a, v) -> if({pick}, v, 0), days, ages, all_{c})) AS {c}" for c in cols)
-    sums = [f"sum(toFloat64({c}))" for c in cols]
-    products = [f"sum(toFloat64({cols[i]}) * {cols[j]})" for i, j in product_pairs(cols)]
     return f"""
-    SELECT t_arm, view, bucket, count() AS n, {", ".join(sums + products)}
+    SELECT t_arm, view, bucket, count() AS n, {moment_sums(cols)}
     FROM (
         SELECT t_arm, tupleElement(b, 1) AS view, tupleElement(b, 2) AS bucket, {values}
         FROM (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analysis.results import Decision, Results
-from dashboards.formatting import metric_label
+from dashboards.formatting import metric_label, p_phrase, pct, pct_interval
 
 RECOMMENDATION_LABELS = {
     "ship": "ship",
@@ -72,3 +72,27 @@ def direction_label(results: Results, metric: str) -> str:
 def primary_heading(results: Results) -> str:
     """The primary metric as the header names it: "CTR (higher is better)"."""
     return f"{metric_label(results.primary_metric)} ({direction_label(results, results.primary_metric)})"
+
+
+def platform_effect(results: Results) -> list[str]:
+    """A holdout report's headline: each metric's lift of exposed users over held-out ones, primary first."""
+    lines = []
+    metrics = [results.primary_metric, *(r.metric for r in results.results)]
+    for metric in dict.fromkeys(metrics):
+        row = next((r for r in results.results if r.metric == metric), None)
+        if row is None:
+            continue
+        if row.rel_lift is None:
+            lines.append(f"{metric_label(metric)}: no estimate ({row.note or 'no data'})")
+            continue
+        low, high = (
+            (row.ci_low_adjusted, row.ci_high_adjusted)
+            if row.p_value_adjusted is not None
+            else (row.ci_low, row.ci_high)
+        )
+        verdict = "significant" if row.significant else "not significant"
+        lines.append(
+            f"{metric_label(metric)} {pct(row.rel_lift)} ({pct_interval(low, high)}, {p_phrase(row.p_value_adjusted)},"
+            f" {verdict}; {direction_label(results, metric)})"
+        )
+    return lines

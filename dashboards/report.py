@@ -14,7 +14,13 @@ from pathlib import Path
 from markupsafe import Markup
 
 from analysis.results import Results
-from dashboards.decisions import decision_views, direction_label, primary_heading, treatment_variants
+from dashboards.decisions import (
+    decision_views,
+    direction_label,
+    platform_effect,
+    primary_heading,
+    treatment_variants,
+)
 from dashboards.errors import ReportLayoutError
 from dashboards.formatting import CORRECTION_LABELS, confidence_label, is_number
 from dashboards.index import write_index
@@ -69,6 +75,7 @@ def render_html(results: Results) -> str:
         .render(
             r=results,
             decisions=decision_views(results),
+            platform_effect=platform_effect(results) if results.kind == "holdout" else [],
             primary_heading=primary_heading(results),
             direction_labels={m: direction_label(results, m) for m in results.metrics},
             rows=rows,

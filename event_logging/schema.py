@@ -4,7 +4,8 @@ Four event types share a common envelope. `event_id` (UUID) is the dedupe key: d
 at-least-once, analysis counts each `event_id` once. `ts` is timezone-aware (serving writes UTC; a parsed
 event keeps the offset it came with, the instant is what counts: stores keep UTC epoch seconds and
 milliseconds and the UTC date). `experiment` is "" and
-`variant` is "default" for traffic outside any experiment (holdout, no running experiment).
+`variant` is "holdout" for users the global holdout keeps out of every experiment and "default" for other
+traffic outside any experiment.
 
 Schema versions: 1 is the first; 2 adds `team` to impressions (interleaving). A new field is a new
 version; old versions stay parseable, and the

@@ -30,6 +30,8 @@ ArtifactExists = Callable[[str, str], bool]
 """`artifact_exists(kind, ref)`: kind is "encoder" or "index", ref is `name@version`."""
 
 WEIGHT_TOLERANCE = 1e-9
+RESERVED_NAMES = frozenset({"global-holdout"})
+"""Names an experiment may not take: the holdout report's folder (`analysis.holdout.NAME`) beside theirs."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ def check_experiment(src: SourceFile) -> list[ConfigIssue]:
     name = _field(Experiment, "name", data)
     if name is not None and name != stem:
         issues.append(src.issue(("name",), f"name {name!r} must match the file name {stem!r}.yaml"))
+    if name in RESERVED_NAMES:
+        issues.append(src.issue(("name",), f"name {name!r} is reserved (the global holdout's report)"))
     variants = data.get("variants")
     if isinstance(variants, list) and all(isinstance(v, dict) for v in variants):
         issues += _check_variants(src, data, variants)

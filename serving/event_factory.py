@@ -4,7 +4,8 @@ A user in experiments of several layers is exposed to each of them by the same r
 analysis reads only rows tagged with its name. So every event is written once per assignment ("fan-out"); the
 copies get event ids derived from the base id with uuid5(base, experiment), so a client retrying a click with
 the same `event_id` still produces the same ids and analysis dedupes them. A user in no experiment gets one
-copy tagged experiment "" / variant "default" (the schema's convention).
+copy tagged experiment "" / variant "default", or variant "holdout" when the global holdout kept them out of
+every experiment (the schema's convention: the holdout report compares those users with the exposed ones).
 
 An interleaved search (`Teams`) records each result's team on the impressions of the interleaving
 experiment's copy only; the copies for other layers' experiments leave `team` empty.
@@ -43,10 +44,13 @@ class Teams:
     teams: tuple[str, ...]
 
 
-def exposures(assignments: Sequence[Assignment]) -> tuple[Exposure, ...]:
-    """One exposure per assignment, or the default one outside every experiment."""
+HOLDOUT = Exposure(variant="holdout")
+
+
+def exposures(assignments: Sequence[Assignment], *, held_out: bool = False) -> tuple[Exposure, ...]:
+    """One exposure per assignment, or the holdout's or the default one outside every experiment."""
     found = tuple(Exposure(a.experiment, a.variant, a.layer, a.salt, a.hash_version) for a in assignments)
-    return found or (Exposure(),)
+    return found or ((HOLDOUT if held_out else Exposure()),)
 
 
 def _event_ids(base: uuid.UUID, tags: tuple[Exposure, ...]) -> list[uuid.UUID]:
@@ -101,7 +105,7 @@ def feedback_events(
 ) -> list[BaseEvent]:
     """The click or dwell event(s) for one client report; the server's record of the request wins over the body's."""
     if served is not None:
-        tags = exposures(served.assignments)
+        tags = exposures(served.assignments, held_out=served.held_out)
         query_image_id = served.query_image_id
     else:
         tags = (Exposure(experiment=body.experiment or "", variant=body.variant or "default"),)

@@ -19,6 +19,7 @@ class ServedRequest:
     user_id: str
     query_image_id: str
     assignments: tuple[Assignment, ...]
+    held_out: bool = False
 
 
 class RecentRequests:

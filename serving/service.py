@@ -24,7 +24,15 @@ from functools import cache, partial
 import numpy as np
 
 from event_logging.sink import EventSink
-from experiments.assign import Assignment, InterleavedRankers, ServedVariant, assign, interleaved_rankers, resolve
+from experiments.assign import (
+    Assignment,
+    InterleavedRankers,
+    ServedVariant,
+    assign,
+    in_holdout,
+    interleaved_rankers,
+    resolve,
+)
 from search_core.hits import Hit
 from search_core.images import decode_image
 from search_core.interleaving import team_draft_interleave
@@ -57,6 +65,7 @@ class SearchOutcome:
     query_image_id: str | None
     hits: Sequence[Hit]
     latency_ms: float
+    held_out: bool = False
 
 
 INLINE_BELOW_MS = 5.0
@@ -112,10 +121,11 @@ class SearchService:
             state.catalog.positions([query.image_id])  # an unknown id fails here, before any variant matters
             pixels = cache(partial(state.catalog.image, query.image_id))  # read only if an index lacks the id
         assignments = tuple(assign(state.experiments, user_id, attributes, now=now))
+        held_out = not assignments and in_holdout(state.experiments, user_id)
         served = resolve(state.experiments, assignments)
         rankers = interleaved_rankers(state.experiments, assignments)
         request_id = request_id or uuid.uuid4()
-        tags = exposures(assignments)
+        tags = exposures(assignments, held_out=held_out)
         k = query.k or served.k
         teams: Teams | None = None
         try:
@@ -131,8 +141,8 @@ class SearchService:
         )
         typical = self.typical_ms  # a lost update between threads only delays the average by one sample
         self.typical_ms = latency_ms if typical is None else typical + _TYPICAL_WEIGHT * (latency_ms - typical)
-        self.recent.remember(request_id, ServedRequest(user_id, query.image_id or "", assignments))
-        return SearchOutcome(state, request_id, assignments, query.image_id, hits, latency_ms)
+        self.recent.remember(request_id, ServedRequest(user_id, query.image_id or "", assignments, held_out))
+        return SearchOutcome(state, request_id, assignments, query.image_id, hits, latency_ms, held_out)
 
     def _log_search(
         self,

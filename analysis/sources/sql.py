@@ -23,8 +23,6 @@ from analysis.timeline import timeline_columns
 logger = logging.getLogger(__name__)
 
 EPOCH = date(1970, 1, 1)
-END_OF_TIME_MS = 253_402_300_799_999
-"""9999-12-31T23:59:59.999Z: the end of an experiment that has none."""
 
 
 class QueryStore(Protocol):
@@ -35,7 +33,8 @@ class QueryStore(Protocol):
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]: ...
 
 
-def _ms(moment: datetime) -> int:
+def ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime (the unit of the `ts_ms` column)."""
     return int(moment.astimezone(UTC).timestamp() * 1000)
 
 
@@ -43,11 +42,11 @@ def query_params(plan: AnalysisPlan) -> dict[str, Any]:
     """The time window of the plan as the queries' parameters (epoch milliseconds)."""
     if plan.start is None:
         raise AnalysisPlanError(f"experiment {plan.experiment!r} has no start time: cannot split pre-period from it")
-    pre_start = 0 if plan.pre_period_days is None else _ms(plan.start - timedelta(days=plan.pre_period_days))
+    pre_start = 0 if plan.pre_period_days is None else ms(plan.start - timedelta(days=plan.pre_period_days))
     return {
         "experiment": plan.experiment,
-        "start_ms": _ms(plan.start),
-        "end_ms": END_OF_TIME_MS if plan.end is None else _ms(plan.end),
+        "start_ms": ms(plan.start),
+        "end_ms": queries.END_OF_TIME_MS if plan.end is None else ms(plan.end),
         "pre_start_ms": pre_start,
     }
 
@@ -78,7 +77,7 @@ class EventStoreSource:
                 f"experiment {plan.experiment!r} has no exposed users in the {self.label} store "
                 f"(database {self.store.database!r}, searches since {plan.start:%Y-%m-%d %H:%M} UTC)"
             )
-        daily = _daily_moments(rows)
+        daily = daily_moments(rows)
         arms = {arm: sum((m for _, m in days), Moments.empty(PER_USER_COLUMNS)) for arm, days in daily.items()}
         quantiles = {
             m.name: self._quantile_stats(m, params, sorted(arms), plan.alpha)
@@ -169,15 +168,17 @@ class EventStoreSource:
         return {arm: stats.get(arm, QuantileStats(p, 0.0, empty, p, p, 0.0, 0.0)) for arm in arms}
 
 
-def _daily_moments(rows: Iterable[tuple]) -> dict[str, tuple[tuple[date, Moments], ...]]:
-    """Rows of `moments_sql` → arm → ((day, moments), ...) in day order."""
-    k = len(PER_USER_COLUMNS)
-    n_products = len(product_pairs(PER_USER_COLUMNS))
+def daily_moments(
+    rows: Iterable[tuple], columns: Sequence[str] = PER_USER_COLUMNS
+) -> dict[str, tuple[tuple[date, Moments], ...]]:
+    """Rows of `moments_sql` (or its layout over other columns) → arm → ((day, moments), ...) in day order."""
+    k = len(columns)
+    n_products = len(product_pairs(columns))
     daily: dict[str, list[tuple[date, Moments]]] = {}
     for row in rows:
         arm, day, n = row[0], int(row[1]), int(row[2])
         sums, products = row[4 : 4 + k], row[4 + k : 4 + k + n_products]
-        moments = Moments.from_sums(PER_USER_COLUMNS, n, sums, products)
+        moments = Moments.from_sums(columns, n, sums, products)
         daily.setdefault(arm, []).append((EPOCH + timedelta(days=day), moments))
     return {arm: tuple(days) for arm, days in sorted(daily.items())}
 

@@ -31,7 +31,7 @@ def image_url(image_id: str) -> str:
 def search_payload(outcome: SearchOutcome) -> dict[str, Any]:
     """The `SearchResponse` body as plain data: our own values, so serialised by orjson without re-validation
     (building and re-checking the pydantic models cost ~0.25 ms a request; `response_model` still documents it)."""
-    first = exposures(outcome.assignments)[0]
+    first = exposures(outcome.assignments, held_out=outcome.held_out)[0]
     return {
         "request_id": str(outcome.request_id),
         "experiment": first.experiment,

@@ -247,3 +247,8 @@ def test_error_is_a_value_error_listing_every_issue() -> None:
     )
     assert isinstance(error, ValueError)
     assert str(error) == "2 errors in experiment configuration:\na.yaml:3 k: must be <= 100\nb.yaml:1: bad"
+
+
+def test_the_holdout_reports_name_is_reserved(write_yaml: Callable) -> None:
+    path = write_yaml("global-holdout", _edit("name: enc", "name: global-holdout"))
+    assert f"{path}:1 name: name 'global-holdout' is reserved (the global holdout's report)" in _issues([path])

@@ -13,10 +13,13 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from analysis.holdout import NAME as HOLDOUT_NAME
 from analysis.results import Results
 from event_logging.factory import open_store
+from experiments.validate import RESERVED_NAMES
 from search_core.pairs import ClickPair, read_pairs
 from tests.analysis.conftest import hand_built_events
+from tests.analysis.test_holdout import holdout_events
 from vsx.cli import app, main
 from vsx.settings import get_settings
 
@@ -262,3 +265,21 @@ def test_empty_store_and_bad_pairs_path_exit_2(
     assert code == 2 and "has no table vsx.events: no events logged yet" in err
     code, err = _run_main(monkeypatch, capsys, "analyze", "exp")
     assert code == 2 and "the embedded store has no table vsx.events" in err
+
+
+@pytest.mark.integration
+def test_analyze_holdout_writes_a_platform_effect_report(settings_env: Path) -> None:
+    assert HOLDOUT_NAME in RESERVED_NAMES  # no experiment's report can take the holdout's folder
+    (settings_env / "experiments" / "platform.yaml").write_text("holdout: {share: 0.05}\n")
+    (settings_env / "experiments" / "exp.yaml").write_text(EXPERIMENT_YAML.replace("2026-01-10", "2026-02-01"))
+    store = open_store(chdb_path=settings_env / "data" / "chdb")
+    store.migrate()
+    store.insert_events(holdout_events())
+    store.close()
+    result = runner.invoke(app, ["analyze", "--holdout", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = orjson.loads(result.stdout)
+    results = Results.read(Path(shown["results"]))
+    assert results.kind == "holdout" and shown["decisions"] == [] and results.experiment == "global-holdout"
+    page = Path(shown["report"]).read_text()
+    assert "Platform effect: users exposed to experiments vs the global holdout" in page

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from analysis import (
     click_pairs,
     write_pairs,
 )
+from analysis.errors import AnalysisPlanError
+from analysis.holdout import HoldoutSource, holdout_plan
 from analysis.interleaving import interleaving_stats
 from analysis.pairs import DEFAULT_MIN_DWELL_MS, DEFAULT_PROPENSITY_CLIP, check_pairs_path
 from analysis.results import OfflineMetrics
@@ -267,6 +270,29 @@ def analyze_experiment(settings: Settings, name: str, source: str | None) -> Res
     return results.model_copy(update={"offline": offline})
 
 
+def analyze_holdout(settings: Settings, source: str | None, since: datetime | None, until: datetime | None) -> Results:
+    """Users the global holdout kept out of every experiment against users exposed to any, since `since` (default:
+    the earliest experiment start in the experiments folder)."""
+    experiments = load_experiments(settings.experiments_dir)
+    if experiments.platform.holdout.share == 0:
+        raise AnalysisPlanError(
+            f"the global holdout is empty: holdout.share is 0 in {settings.experiments_dir}/platform.yaml"
+        )
+    starts = [e.start for e in experiments.experiments]
+    start = _utc(since) if since else min(starts, default=None)
+    if start is None:
+        raise AnalysisPlanError("no experiments to date the holdout from: give --since")
+    plan = holdout_plan(start, _utc(until) if until else None)
+    store, label = open_event_store(settings, source)
+    with store:
+        return analyze(HoldoutSource(store, label).load(plan), plan)
+
+
+def _utc(moment: datetime) -> datetime:
+    """A command-line date as UTC (a date without a zone is taken as UTC, like the experiment YAML)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("analyze")
     def analyze_cmd(
@@ -277,6 +303,13 @@ def register(app: typer.Typer) -> None:
         per_user: Path | None = typer.Option(
             None, "--per-user", help="Analyse a per-user CSV (optionally .gz) instead of the event store."
         ),
+        holdout: bool = typer.Option(
+            False, "--holdout", help="Compare the global holdout with every exposed user (report: global-holdout)."
+        ),
+        since: datetime | None = typer.Option(
+            None, "--since", help="With --holdout: start of the window (default: the earliest experiment start)."
+        ),
+        until: datetime | None = typer.Option(None, "--until", help="With --holdout: end of the window."),
         control: str = typer.Option("control", "--control", help="Control variant of a per-user file."),
         weights: str | None = typer.Option(
             None,
@@ -317,7 +350,13 @@ def register(app: typer.Typer) -> None:
         """Compare variants with control: writes OUT/results.json and OUT/report.html, prints the decisions."""
         settings = get_settings()
         failing = _parse_fail_on(fail_on)
-        if per_user is not None:
+        if holdout:
+            if per_user is not None or experiment is not None:
+                raise typer.BadParameter(
+                    "analyses the holdout alone: drop EXPERIMENT / --per-user", param_hint="--holdout"
+                )
+            results = analyze_holdout(settings, source, since, until)
+        elif per_user is not None:
             if source is not None:
                 raise typer.BadParameter("reads an event store: drop it with --per-user", param_hint="--source")
             name = experiment or per_user.name.removesuffix(".gz").removesuffix(".csv")
