@@ -1,19 +1,22 @@
-"""Calibration of the stats engine's CTR test by simulation: false positives, peeking, power.
+"""Calibration of the stats engine by simulation: false positives of every method, guardrails, peeking, power.
 
-Users differ in click propensity (Beta) and in activity (impressions per user: Poisson with a Gamma
-mean, heavy-tailed), so impressions of one user are correlated and an impression-level test is
-over-confident. Per experiment it reports, at alpha = 0.05:
+Users differ in click propensity (Beta, persistent from the pre-period into the experiment) and in activity
+(impressions per user: Poisson with a Gamma mean, heavy-tailed), so impressions of one user are correlated and
+an impression-level test is over-confident. At alpha = 0.05 it reports the rejection rate over simulated A/A
+experiments of:
 
-- A/A: rejection rate of the engine's per-user delta-method test (`compare_ratios`) beside a naive
-  impression-level two-proportion z-test on the same data;
-- A/A with daily peeking (users arrive over `--days` days; a look after each day): the always-valid
-  sequential test (`compare_sequential`, tuning = planned total users) beside naive peeking with the
-  fixed-horizon test;
-- power: a true +5 % CTR lift with users per arm from `experiments.power.sample_size` for 80 % power,
-  using the per-user variance measured on a pilot simulation, as one would plan a real experiment.
+- each method's p-value as the analysis reports it (the relative lift's test, whose interval is shown):
+  ratio CTR (delta method), a per-user mean (clicks per user), CUPED on both, the sequential test at the
+  final look, a quantile (p90 of dwell times clustered by user); also at small arms (200 users);
+- CUPED when one arm has no pre-period at all (new users in control only): the per-arm check keeps it at α;
+- guardrails: the non-inferiority test's false "pass" when the true change sits exactly at the margin (its
+  type-I error, α by construction), and its false "fail" in A/A;
+- peeking: daily looks with the always-valid sequence against naive peeking with the fixed test;
+- power: a true +5 % CTR lift with users per arm from `experiments.power.sample_size` for 80 % power, for a
+  two-arm experiment and for three arms (two treatments in the primary's Holm family, planned at alpha / 2).
 
-    .venv/bin/python benchmarks/aa_calibration.py            # 1,000 experiments per scenario
-    .venv/bin/python benchmarks/aa_calibration.py --quick    # 200
+    .venv/bin/python -P benchmarks/aa_calibration.py            # 4,000 experiments per A/A scenario
+    .venv/bin/python -P benchmarks/aa_calibration.py --quick    # 1,000
 """
 
 from __future__ import annotations
@@ -21,10 +24,24 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 
-from analysis.stats import RatioStats, compare_ratios, compare_sequential
+from analysis.stats import (
+    CovariateMeanStats,
+    CovariateRatioStats,
+    MeanStats,
+    QuantileStats,
+    RatioStats,
+    adjust_p_values,
+    compare_cuped,
+    compare_means,
+    compare_quantiles,
+    compare_ratios,
+    compare_sequential,
+    non_inferiority,
+)
 from experiments.power import ctr_variance, power_of, sample_size
 
 ALPHA = 0.05
@@ -32,110 +49,160 @@ BASE_CTR = 0.08
 BETA_CONCENTRATION = 14.0  # a + b of the propensity Beta: intra-user correlation 1 / (a + b + 1)
 MEAN_IMPRESSIONS = 20.0
 LIFT = 0.05
-SUMS = 6  # n, Σx, Σx², Σy, Σy², Σxy per (experiment, arm, day)
+MARGIN = 0.10
 
 
-def simulate(rng: np.random.Generator, sims: int, users: int, days: int, lift: float, chunk: int = 50) -> np.ndarray:
-    """Per-day sufficient statistics, cumulated over days: array (sims, 2 arms, days, 6 sums)."""
-    out = np.zeros((sims, 2, days, SUMS))
+def users_arm(rng: np.random.Generator, n: int, lift: float, *, history: bool = True) -> dict[str, np.ndarray]:
+    """Per-user post and pre-period clicks and impressions; the propensity persists, the treatment scales it."""
     a = BASE_CTR * BETA_CONCENTRATION
-    for start in range(0, sims, chunk):
-        k = min(chunk, sims - start)
-        shape = (k, 2, users)
-        impressions = 1 + rng.poisson(rng.gamma(1.0, MEAN_IMPRESSIONS - 1, shape))
-        propensity = rng.beta(a, BETA_CONCENTRATION - a, shape)
-        propensity[:, 1] *= 1 + lift
-        clicks = rng.binomial(impressions, np.minimum(propensity, 1.0)).astype(float)
-        impressions = impressions.astype(float)
-        day = rng.integers(0, days, shape)
-        cell = (np.arange(k)[:, None, None] * 2 + np.arange(2)[None, :, None]) * days + day
-        columns = (np.ones_like(clicks), clicks, clicks**2, impressions, impressions**2, clicks * impressions)
-        for j, column in enumerate(columns):
-            out[start : start + k, :, :, j] = np.bincount(cell.ravel(), column.ravel(), k * 2 * days).reshape(
-                k, 2, days
-            )
-    return np.cumsum(out, axis=2)
+    propensity = rng.beta(a, BETA_CONCENTRATION - a, n)
+    impressions = 1 + rng.poisson(rng.gamma(1.0, MEAN_IMPRESSIONS - 1, n))
+    pre_impressions = rng.poisson(rng.gamma(1.0, MEAN_IMPRESSIONS, n)) if history else np.zeros(n, dtype=int)
+    return {
+        "clicks": rng.binomial(impressions, np.minimum(propensity * (1 + lift), 1.0)).astype(float),
+        "impressions": impressions.astype(float),
+        "pre_clicks": rng.binomial(pre_impressions, propensity).astype(float),
+        "pre_impressions": pre_impressions.astype(float),
+    }
 
 
-def ratio_stats(sums: np.ndarray) -> RatioStats:
-    return RatioStats(int(sums[0]), *(float(v) for v in sums[1:]))
+def ctr(arm: dict[str, np.ndarray]) -> RatioStats:
+    return RatioStats.from_values(arm["clicks"], arm["impressions"])
 
 
-def naive_z_rejects(final: np.ndarray) -> np.ndarray:
-    """Impression-level pooled two-proportion z-test, vectorised over experiments: the over-confident baseline."""
-    clicks, impressions = final[:, :, 1], final[:, :, 3]
-    pooled = clicks.sum(axis=1) / impressions.sum(axis=1)
-    se = np.sqrt(pooled * (1 - pooled) * (1 / impressions[:, 0] + 1 / impressions[:, 1]))
-    z = (clicks[:, 1] / impressions[:, 1] - clicks[:, 0] / impressions[:, 0]) / se
-    return np.abs(z) > 1.959963984540054
+def cuped_ctr(arm: dict[str, np.ndarray]) -> CovariateRatioStats:
+    return CovariateRatioStats.from_values(arm["clicks"], arm["impressions"], arm["pre_clicks"], arm["pre_impressions"])
 
 
-def rates(cumulative: np.ndarray, tuning: float) -> dict[str, float]:
-    """Rejection rates of the four procedures over the simulated experiments."""
-    sims, _, days, _ = cumulative.shape
-    hits = {"engine": 0, "sequential_any_look": 0, "fixed_any_look": 0, "sequential_final": 0}
-    for s in range(sims):
-        looks = [(ratio_stats(cumulative[s, 0, d]), ratio_stats(cumulative[s, 1, d])) for d in range(days)]
-        fixed = [compare_ratios(c, t, alpha=ALPHA).p_value for c, t in looks]
-        sequential = [compare_sequential(c, t, alpha=ALPHA, tuning=tuning).p_value for c, t in looks]
-        hits["engine"] += fixed[-1] < ALPHA
-        hits["fixed_any_look"] += min(fixed) < ALPHA
-        hits["sequential_any_look"] += min(sequential) < ALPHA
-        hits["sequential_final"] += sequential[-1] < ALPHA
-    result = {name: count / sims for name, count in hits.items()}
-    result["naive_z"] = float(naive_z_rejects(cumulative[:, :, -1]).mean())
-    return result
+def clicks(arm: dict[str, np.ndarray]) -> MeanStats:
+    return MeanStats.from_values(arm["clicks"])
+
+
+def cuped_clicks(arm: dict[str, np.ndarray]) -> CovariateMeanStats:
+    return CovariateMeanStats.from_values(arm["clicks"], arm["pre_clicks"])
+
+
+def dwell_p90(rng: np.random.Generator, arm: dict[str, np.ndarray]) -> QuantileStats:
+    """Lognormal dwell times, one per click, with a per-user scale (values of one user are correlated)."""
+    counts = np.maximum(arm["clicks"].astype(int), 1)
+    users = np.repeat(np.arange(counts.size), counts)
+    scale = np.repeat(rng.normal(0.0, 0.5, counts.size), counts)
+    return QuantileStats.from_values(rng.lognormal(8.0 + scale, 0.6), users, 0.9)
+
+
+Procedure = Callable[[np.random.Generator, dict, dict], bool]
+"""(rng, control arm, treatment arm) → whether the procedure rejects (or, for guardrails, the event counted)."""
+
+PROCEDURES: dict[str, Procedure] = {
+    "CTR, delta method": lambda rng, c, t: compare_ratios(ctr(c), ctr(t)).p_value < ALPHA,
+    "clicks per user, Welch": lambda rng, c, t: compare_means(clicks(c), clicks(t)).p_value < ALPHA,
+    "CTR, CUPED": lambda rng, c, t: compare_cuped(cuped_ctr(c), cuped_ctr(t)).p_value < ALPHA,
+    "clicks per user, CUPED": lambda rng, c, t: compare_cuped(cuped_clicks(c), cuped_clicks(t)).p_value < ALPHA,
+    "CTR, sequential (one look)": lambda rng, c, t: (
+        compare_sequential(ctr(c), ctr(t), tuning=2 * c["clicks"].size).p_value < ALPHA
+    ),
+    "dwell p90, quantile delta method": lambda rng, c, t: (
+        compare_quantiles(dwell_p90(rng, c), dwell_p90(rng, t)).p_value < ALPHA
+    ),
+    "guardrail CTR, A/A: false fail": lambda rng, c, t: (
+        non_inferiority(ctr(c), ctr(t), margin=MARGIN, direction="higher_is_better").status == "fail"
+    ),
+}
+
+
+def rate(rng: np.random.Generator, sims: int, users: int, procedure: Procedure, **arms: object) -> float:
+    hits = 0
+    for _ in range(sims):
+        control = users_arm(rng, users, 0.0, history=bool(arms.get("control_history", True)))
+        treatment = users_arm(rng, users, float(arms.get("lift", 0.0)))
+        hits += procedure(rng, control, treatment)
+    return hits / sims
+
+
+def peeking(rng: np.random.Generator, sims: int, users: int, days: int) -> tuple[float, float]:
+    """Any-look rejection over daily looks: (always-valid sequential, naive fixed-horizon)."""
+    sequential = naive = 0
+    for _ in range(sims):
+        arms = [users_arm(rng, users, 0.0) for _ in range(2)]
+        day = [rng.integers(0, days, users) for _ in range(2)]
+        seq_hit = naive_hit = False
+        for d in range(days):
+            looks = [
+                RatioStats.from_values(a["clicks"][k <= d], a["impressions"][k <= d])
+                for a, k in zip(arms, day, strict=True)
+            ]
+            seq_hit |= compare_sequential(*looks, tuning=2 * users).p_value < ALPHA
+            naive_hit |= (compare_ratios(*looks).p_value or 1.0) < ALPHA
+        sequential += seq_hit
+        naive += naive_hit
+    return sequential / sims, naive / sims
+
+
+def power_runs(rng: np.random.Generator, sims: int, users: int, treatments: int) -> float:
+    """Share of experiments where treatment 1 (true +5 %) is significant after the primary family's Holm."""
+    hits = 0
+    for _ in range(sims):
+        control = ctr(users_arm(rng, users, 0.0))
+        p_values = [compare_ratios(control, ctr(users_arm(rng, users, LIFT))).p_value for _ in range(treatments)]
+        hits += adjust_p_values(p_values, "holm")[0] < ALPHA
+    return hits / sims
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="200 experiments per scenario instead of 1,000")
+    parser.add_argument("--quick", action="store_true", help="1,000 experiments per A/A scenario instead of 4,000")
     parser.add_argument("--sims", type=int, default=None)
+    parser.add_argument("--users", type=int, default=2000, help="users per arm in the A/A scenarios")
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--seed", type=int, default=20240607)
     args = parser.parse_args()
-    sims = args.sims or (200 if args.quick else 1000)
+    sims = args.sims or (1000 if args.quick else 4000)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
+    band = 1.96 * math.sqrt(ALPHA * (1 - ALPHA) / sims)
+    print(f"{sims} A/A experiments per row, {args.users:,} users per arm; α = {ALPHA} ± {band:.3f} (95 % band)\n")
+    print(f"{'scenario':<44} {'rate':>6}  target")
 
-    pilot = simulate(rng, 4, 50_000, 1, 0.0)[:, 0, -1].sum(axis=0)
-    sigma2 = ratio_stats(pilot).var
-    plan = sample_size(
-        BASE_CTR, LIFT, alpha=ALPHA, power=0.8, variance=ctr_variance(BASE_CTR, per_user_variance=sigma2)
-    )
-    users = plan.users_per_arm
-    binomial_per_user = BASE_CTR * (1 - BASE_CTR) / (pilot[3] / pilot[0])
-    print(
-        f"pilot: CTR {ratio_stats(pilot).mean:.4f}, per-user variance {sigma2:.5f}, design effect "
-        f"{sigma2 / binomial_per_user:.2f} vs independent impressions"
-    )
-    print(
-        f"plan: {users:,} users per arm for 80 % power at +{LIFT:.0%} (alpha {ALPHA}); {sims} experiments per "
-        f"scenario, {args.days} daily looks\n"
-    )
+    def row(name: str, value: float, target: str) -> None:
+        print(f"{name:<44} {value:>6.3f}  {target}", flush=True)
 
-    aa = rates(simulate(rng, sims, users, args.days, 0.0), tuning=2 * users)
-    lifted = rates(simulate(rng, sims, users, args.days, LIFT), tuning=2 * users)
-    expected_power = power_of(BASE_CTR * LIFT, sigma2, users, alpha=ALPHA)
-    se = math.sqrt(ALPHA * (1 - ALPHA) / sims)
-
-    rows = [
-        ("A/A false-positive rate", "engine per-user delta test", aa["engine"], f"{ALPHA} ± {1.96 * se:.3f}"),
-        ("", "naive impression z-test (baseline)", aa["naive_z"], "over-confident"),
-        (f"A/A, {args.days} daily looks", "engine sequential (any look)", aa["sequential_any_look"], f"<= {ALPHA}"),
-        ("", "naive peeking, fixed test (baseline)", aa["fixed_any_look"], "inflated"),
-        (f"+{LIFT:.0%} lift, power", "engine per-user delta test", lifted["engine"], f"{expected_power:.3f} planned"),
-        ("", "engine sequential, final look", lifted["sequential_final"], "lower: price of peeking"),
-        ("", "engine sequential, any look", lifted["sequential_any_look"], ""),
-    ]
-    print(f"{'scenario':<26} {'procedure':<38} {'rate':>6}  expected")
-    for scenario, procedure, rate, expected in rows:
-        print(f"{scenario:<26} {procedure:<38} {rate:>6.3f}  {expected}")
-    print(
-        f"\nnaive z / engine false-positive ratio: {aa['naive_z'] / max(aa['engine'], 1e-9):.1f}x; "
-        f"naive peeking / sequential: {aa['fixed_any_look'] / max(aa['sequential_any_look'], 1e-9):.1f}x"
+    for name, procedure in PROCEDURES.items():
+        target = "<= 0.05" if "false fail" in name else "[0.04, 0.06]"
+        row(name, rate(rng, sims, args.users, procedure), target)
+    small = PROCEDURES["CTR, delta method"]
+    row("CTR, delta method, 200 users per arm", rate(rng, sims, 200, small), "[0.04, 0.06]")
+    row(
+        "CTR, CUPED, control without history",
+        rate(rng, sims, args.users, PROCEDURES["CTR, CUPED"], control_history=False),
+        "[0.04, 0.06]",
     )
-    print(f"elapsed {time.perf_counter() - started:.1f} s")
+    boundary = -MARGIN  # the true change sits exactly at the margin: a false pass is the test's type-I error
+    row(
+        "guardrail CTR at the margin: false pass",
+        rate(
+            rng,
+            sims,
+            args.users,
+            lambda r, c, t: (
+                non_inferiority(ctr(c), ctr(t), margin=MARGIN, direction="higher_is_better").status == "pass"
+            ),
+            lift=boundary,
+        ),
+        "[0.04, 0.06]",
+    )
+    sequential, naive = peeking(rng, max(sims // 4, 200), 1000, args.days)
+    row(f"A/A, {args.days} daily looks: sequential, any look", sequential, "<= 0.05")
+    row(f"A/A, {args.days} daily looks: naive fixed test, any look", naive, "inflated")
+
+    pilot = ctr(users_arm(rng, 200_000, 0.0))
+    variance = ctr_variance(BASE_CTR, per_user_variance=pilot.var)
+    power_sims = max(sims // 4, 200)
+    for arms in (2, 3):
+        plan = sample_size(BASE_CTR, LIFT, alpha=ALPHA, power=0.8, variance=variance, arms=arms)
+        expected = power_of(BASE_CTR * LIFT, pilot.var, plan.users_per_arm, alpha=plan.test_alpha)
+        achieved = power_runs(rng, power_sims, plan.users_per_arm, arms - 1)
+        row(f"+5 % lift, {arms} arms, {plan.users_per_arm:,}/arm planned (Holm)", achieved, f"{expected:.3f} planned")
+    print(f"\nelapsed {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

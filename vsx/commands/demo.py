@@ -41,22 +41,25 @@ def print_summary(summary: DemoSummary) -> None:
     for ref, m in summary.offline.items():
         offline.add_row(ref, *(_fmt(m.get(k), ".4f") for k in ("precision@10", "mrr@10", "ndcg@10", "ann_recall@10")))
     console.print(offline)
-    online = Table(title="online (simulated users; A/B: CTR, user-level delta method; interleaving: preference Δ)")
-    for column in ("experiment", "control", "treatment", "control", "treatment", "lift / Δ", "95% CI", "p", "users"):
+    online = Table(title="online (simulated users; A/B: CTR as the decision reads it; interleaving: preference Δ)")
+    columns = ("experiment", "control", "treatment", "control", "treatment", "lift / Δ", "95% CI", "p", "users")
+    for column in (*columns, "decision"):
         online.add_column(column)
     for exp in summary.experiments:
         control = next(iter(exp.encoders.values()))
         for variant, encoder in list(exp.encoders.items())[1:]:
             row = exp.headline(variant)
+            decision = exp.results.decision_for(variant)
+            recommendation = decision.recommendation if decision else "—"
             if row is None:
-                online.add_row(exp.name, control, encoder, *["—"] * 6)
+                online.add_row(exp.name, control, encoder, *["—"] * 6, recommendation)
                 continue
             lift, low, high = (row.abs_lift, row.abs_ci_low, row.abs_ci_high) if exp.kind == "interleaving" else (
                 row.rel_lift, row.ci_low, row.ci_high)  # fmt: skip
             online.add_row(
                 exp.name, control, encoder, _fmt(row.control_mean, ".4f"), _fmt(row.treatment_mean, ".4f"),
                 _fmt(lift, "+.2%"), f"[{_fmt(low, '+.2%')}, {_fmt(high, '+.2%')}]", _fmt(row.p_value, ".2g"),
-                str(compared_users(row)),
+                str(compared_users(row)), recommendation,
             )  # fmt: skip
     console.print(online)
     needed = Table(

@@ -27,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from analysis import MetricResult, Results
-from analysis.interleaving import METRIC as INTERLEAVING_METRIC
 from analysis.sensitivity import users_for_power
 from dashboards import render_history
 from search_core.artifacts import ArtifactRef, ArtifactStore
@@ -96,11 +95,9 @@ class ExperimentOutcome:
     results: Results
 
     def headline(self, variant: str) -> MetricResult | None:
-        """The row a reader looks at first: CTR by the delta method (A/B), or the interleaving preference."""
-        method = "interleaving" if self.kind == "interleaving" else "delta"
-        metric = INTERLEAVING_METRIC if self.kind == "interleaving" else "ctr"
-        rows = (r for r in self.results.results if (r.metric, r.method, r.variant) == (metric, method, variant))
-        return next(rows, None)
+        """The primary metric's row the decision rests on (CTR, CUPED when both arms have history; the
+        interleaving preference)."""
+        return self.results.preferred_row(self.results.primary_metric, variant)
 
 
 @dataclass(frozen=True)
@@ -151,7 +148,7 @@ class _Runner:
         start, end = self.clock + timedelta(days=pre_days), self.clock + timedelta(days=pre_days + plan.days)
         folder = self.settings.experiments_dir
         path = write_experiment(folder, name=name, description=description, arms=arms, start=start, end=end,
-                                experiment_type=kind, k=self.size.k)  # fmt: skip
+                                experiment_type=kind, k=self.size.k, planned_users=users)  # fmt: skip
         validated(folder, self.store)
         marker = self.settings.data_dir / "demo" / f"{name}.simulated.json"
         checksum = _checksum(path)
