@@ -294,21 +294,6 @@ def _guardrail(pairs: ArmPairs, spec: GuardrailSpec, variant: str, tuning: float
         alpha=plan.alpha,
         tuning=tuning if plan.sequential else None,
     )
-    return GuardrailResult(
-        metric=spec.metric,
-        variant=variant,
-        method=method,
-        direction=metric.direction,
-        margin=spec.margin,
-        scale=test.scale,
-        margin_on_scale=test.margin,
-        estimate=test.estimate,
-        bound=test.bound,
-        p_value=test.p_value,
-        status=test.status,
-        control_mean=test.control_mean,
-        treatment_mean=test.treatment_mean,
-        n_control=test.n_control,
-        n_treatment=test.n_treatment,
-        note=note_text(test.note),
-    )
+    fields = asdict(test)
+    fields["note"] = note_text(test.note)
+    return GuardrailResult(metric=spec.metric, variant=variant, method=method, margin=spec.margin, **fields)

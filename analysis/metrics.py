@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from analysis.errors import AnalysisPlanError, UnknownMetricError
 from analysis.moments import Moments
@@ -39,7 +39,7 @@ class MeanMetric:
     column: str
     direction: Direction
     unit: str = ""
-    kind: ClassVar[str] = "mean"
+    kind: ClassVar[Literal["mean"]] = "mean"
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -63,7 +63,7 @@ class RatioMetric:
     denominator: str
     direction: Direction
     unit: str = ""
-    kind: ClassVar[str] = "ratio"
+    kind: ClassVar[Literal["ratio"]] = "ratio"
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -94,7 +94,7 @@ class QuantileMetric:
     level: float
     direction: Direction
     unit: str = ""
-    kind: ClassVar[str] = "quantile"
+    kind: ClassVar[Literal["quantile"]] = "quantile"
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -145,7 +145,7 @@ def get_metric(name: str) -> Metric:
 
 def metric_info(metric: Metric) -> MetricInfo:
     """How results.json describes the metric to its readers."""
-    return MetricInfo(direction=metric.direction, unit=metric.unit, kind=metric.kind)  # type: ignore[arg-type]
+    return MetricInfo(direction=metric.direction, unit=metric.unit, kind=metric.kind)
 
 
 def has_pre_period(metric: Metric, moments: Moments) -> bool:

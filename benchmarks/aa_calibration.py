@@ -167,7 +167,8 @@ def main() -> None:
         print(f"{name:<44} {value:>6.3f}  {target}", flush=True)
 
     for name, procedure in PROCEDURES.items():
-        target = "<= 0.05" if "false fail" in name else "[0.04, 0.06]"
+        # an always-valid test spends its alpha over every look, so one look rejects far less often
+        target = "<= 0.05 (always valid)" if "sequential" in name else "[0.04, 0.06]"
         row(name, rate(rng, sims, args.users, procedure), target)
     small = PROCEDURES["CTR, delta method"]
     row("CTR, delta method, 200 users per arm", rate(rng, sims, 200, small), "[0.04, 0.06]")

@@ -37,11 +37,11 @@ GuardrailStatus = Literal["pass", "fail", "inconclusive"]
 class NonInferiority:
     """One guardrail test. `estimate` and `bound` are on `scale` (relative fractions, or absolute values);
     `bound` is the one-sided (1 − α) bound in the bad direction — the worst change the data allow — and
-    `margin` the tolerated change on the same scale, signed in the bad direction."""
+    `margin_on_scale` the tolerated change on the same scale, signed in the bad direction."""
 
     direction: Direction
     scale: Literal["relative", "absolute"] | None
-    margin: float | None
+    margin_on_scale: float | None
     estimate: float | None
     bound: float | None
     p_value: float | None
@@ -57,7 +57,7 @@ def _inconclusive(direction: Direction, untestable: Comparison) -> NonInferiorit
     return NonInferiority(
         direction=direction,
         scale=None,
-        margin=None,
+        margin_on_scale=None,
         estimate=None,
         bound=None,
         p_value=None,
@@ -125,7 +125,7 @@ def non_inferiority(
     return NonInferiority(
         direction=direction,
         scale=scale,
-        margin=bad * scaled_margin,
+        margin_on_scale=bad * scaled_margin,
         estimate=value,
         bound=bad * upper,
         p_value=p_value,

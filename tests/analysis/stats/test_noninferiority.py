@@ -30,7 +30,7 @@ def test_bound_is_the_one_sided_interval_of_the_relative_lift(normal_arms):
     test = non_inferiority(control, treatment, margin=0.2, direction="lower_is_better", alpha=0.05)
     two_sided = compare_means(control, treatment, alpha=0.10)
     assert test.bound == pytest.approx(two_sided.ci_high, rel=1e-12)
-    assert test.scale == "relative" and test.margin == pytest.approx(0.2)
+    assert test.scale == "relative" and test.margin_on_scale == pytest.approx(0.2)
 
 
 def test_zero_baseline_tests_the_absolute_difference_with_margin_zero():
@@ -38,7 +38,7 @@ def test_zero_baseline_tests_the_absolute_difference_with_margin_zero():
     treatment = MeanStats.from_values(np.r_[np.ones(20), np.zeros(1980)])
     test = non_inferiority(control, treatment, margin=0.1, direction="lower_is_better")
     se = np.sqrt(0.01 * 0.99 / 2000 * 2000 / 1999)
-    assert test.scale == "absolute" and test.margin == 0.0
+    assert test.scale == "absolute" and test.margin_on_scale == 0.0
     assert test.bound == pytest.approx(0.01 + sps.t.ppf(0.95, 1999) * se, rel=1e-6)
     assert test.status == "fail"
 
