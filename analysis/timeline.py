@@ -3,9 +3,9 @@
 Calendar view: at each day d, everything up to the end of d (users exposed by then, their events until
 then) — the cumulative result an analyst would have seen that evening, with its interval. Days-since-exposure
 view: each user's k-th 24 hours after first exposure — a lift that fades with k is novelty, one that grows is
-learning. Each point is the same comparison as the experiment's rows (delta method; the confidence sequence
-when the experiment is sequential, since then every point is a look). Quantile metrics have no per-user totals
-and are not drawn over time.
+learning. Each point is the same comparison as the experiment's rows (delta method, the quantile delta method;
+the confidence sequence when the experiment is sequential, since then every point is a look). Quantile metrics
+have no per-user totals to split by exposure day: they get the calendar view only.
 """
 
 from __future__ import annotations
@@ -13,20 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from analysis.metrics import QuantileMetric, get_metric
+from analysis.metrics import Metric, QuantileMetric, get_metric
 from analysis.plan import AnalysisPlan
 from analysis.results import Method, TimelinePoint
-from analysis.sources.data import ExperimentData
+from analysis.sources.data import ExperimentData, TimelineSlice
 from analysis.stats import AnyStats, Comparison, compare_sequential, estimate
 from analysis.stats.welch import fixed_horizon
 
 
 def timeline_metrics(plan: AnalysisPlan) -> list[str]:
-    """The A/B plan's primary and guardrail metrics that can be drawn over time."""
+    """The A/B plan's primary and guardrail metrics: what is drawn over time."""
     if plan.experiment_type != "ab":
         return []
-    names = dict.fromkeys((plan.primary_metric, *(g.metric for g in plan.guardrails)))
-    return [name for name in names if not isinstance(get_metric(name), QuantileMetric)]
+    return list(dict.fromkeys((plan.primary_metric, *(g.metric for g in plan.guardrails))))
 
 
 def timeline_columns(plan: AnalysisPlan) -> tuple[str, ...]:
@@ -42,6 +41,19 @@ def _compare(plan: AnalysisPlan, control: AnyStats, treatment: AnyStats, tuning:
     return effect if isinstance(effect, Comparison) else fixed_horizon(effect, plan.alpha)
 
 
+def _pair(piece: TimelineSlice, metric: Metric, control: str, variant: str) -> tuple[AnyStats, AnyStats] | None:
+    """(control, variant) statistics of a metric in one slice, or None when the slice lacks either arm."""
+    if isinstance(metric, QuantileMetric):
+        by_arm = piece.quantiles.get(metric.name, {})
+        if control in by_arm and variant in by_arm:
+            return by_arm[control], by_arm[variant]
+        return None
+    arms = piece.arms
+    if control not in arms or variant not in arms or not all(c in arms[control].columns for c in metric.columns):
+        return None
+    return metric.stats(arms[control]), metric.stats(arms[variant])
+
+
 def timeline_points(
     data: ExperimentData, plan: AnalysisPlan, variants: Sequence[str], tuning: float
 ) -> list[TimelinePoint]:
@@ -50,17 +62,12 @@ def timeline_points(
     points = []
     for name in timeline_metrics(plan):
         metric = get_metric(name)
-        if isinstance(metric, QuantileMetric):
-            continue
         for piece in data.timeline:
-            control = piece.arms.get(plan.control)
-            if control is None or not all(c in control.columns for c in metric.columns):
-                continue
             for variant in variants[1:]:
-                treated = piece.arms.get(variant)
-                if treated is None:
+                pair = _pair(piece, metric, plan.control, variant)
+                if pair is None:
                     continue
-                c = _compare(plan, metric.stats(control), metric.stats(treated), tuning)
+                c = _compare(plan, *pair, tuning)
                 points.append(
                     TimelinePoint(
                         metric=name,
@@ -69,8 +76,8 @@ def timeline_points(
                         date=piece.bucket.isoformat() if isinstance(piece.bucket, date) else None,
                         day=piece.bucket if isinstance(piece.bucket, int) else None,
                         method=method,
-                        n_control=control.n,
-                        n_treatment=treated.n,
+                        n_control=c.n_control,
+                        n_treatment=c.n_treatment,
                         control_value=c.control_mean,
                         treatment_value=c.treatment_mean,
                         rel_lift=c.rel_lift,

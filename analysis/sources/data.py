@@ -19,11 +19,13 @@ from analysis.stats import QuantileStats
 
 @dataclass(frozen=True, eq=False)
 class TimelineSlice:
-    """Moments per arm for one point of a lift-over-time view (see `analysis.results.TimelinePoint`)."""
+    """Moments per arm (and quantile statistics: metric → arm) for one point of a lift-over-time view (see
+    `analysis.results.TimelinePoint`)."""
 
     view: Literal["calendar", "exposure_day"]
     bucket: date | int
     arms: Mapping[str, Moments]
+    quantiles: Mapping[str, Mapping[str, QuantileStats]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,11 +18,12 @@ from analysis.moments import PER_USER_COLUMNS, Moments, product_pairs
 from analysis.plan import AnalysisPlan
 from analysis.sources.data import ExperimentData, TimelineSlice
 from analysis.stats import QuantileStats, RatioStats, outer_levels
-from analysis.timeline import timeline_columns
+from analysis.timeline import timeline_columns, timeline_metrics
 
 logger = logging.getLogger(__name__)
 
 EPOCH = date(1970, 1, 1)
+DAY_MS = 86_400_000
 
 
 class QueryStore(Protocol):
@@ -89,14 +90,18 @@ class EventStoreSource:
             arms=arms,
             daily=daily,
             quantiles=quantiles,
-            timeline=self._timeline(plan, params),
+            timeline=self._timeline(plan, params, sorted(arms)),
             notes=_switch_note(rows),
         )
 
-    def _timeline(self, plan: AnalysisPlan, params: dict[str, Any]) -> tuple[TimelineSlice, ...]:
-        """Moments of the two over-time views for the columns of the plan's primary and guardrail metrics."""
-        columns = timeline_columns(plan)
-        if not columns:
+    def _timeline(self, plan: AnalysisPlan, params: dict[str, Any], arms: Sequence[str]) -> tuple[TimelineSlice, ...]:
+        """The over-time views of the plan's primary and guardrail metrics.
+
+        Per-user totals: both views in one query. Quantiles have no per-user totals: their calendar view runs the
+        quantile statistics once per day on everything up to that day's end (two small queries a day).
+        """
+        metrics = [get_metric(name) for name in timeline_metrics(plan)]
+        if not metrics:
             return ()
         (last_ms,) = self.store.query(
             f"SELECT max(ts_ms) FROM {queries.checked_identifier(self.store.database)}.events "
@@ -104,23 +109,33 @@ class EventStoreSource:
             params,
         )[0]
         window_end_ms = min(int(last_ms) + 1, params["end_ms"])
-        rows = self.store.query(
-            queries.timeline_sql(self.store.database, columns),
-            {**params, "last_day": (window_end_ms - 1) // 86_400_000, "window_end_ms": window_end_ms},
-        )
-        slices: dict[tuple[int, int], dict[str, Moments]] = {}
-        k, n_products = len(columns), len(product_pairs(columns))
-        for row in rows:
-            arm, view, bucket, n = row[0], int(row[1]), int(row[2]), int(row[3])
-            sums, products = row[4 : 4 + k], row[4 + k : 4 + k + n_products]
-            slices.setdefault((view, bucket), {})[arm] = Moments.from_sums(columns, n, sums, products)
+        last_day = (window_end_ms - 1) // DAY_MS
+        moments: dict[tuple[int, int], dict[str, Moments]] = {}
+        columns = timeline_columns(plan)
+        if columns:
+            rows = self.store.query(
+                queries.timeline_sql(self.store.database, columns),
+                {**params, "last_day": last_day, "window_end_ms": window_end_ms},
+            )
+            k, n_products = len(columns), len(product_pairs(columns))
+            for row in rows:
+                arm, view, bucket, n = row[0], int(row[1]), int(row[2]), int(row[3])
+                sums, products = row[4 : 4 + k], row[4 + k : 4 + k + n_products]
+                moments.setdefault((view, bucket), {})[arm] = Moments.from_sums(columns, n, sums, products)
+        quantiles: dict[tuple[int, int], dict[str, dict[str, QuantileStats]]] = {}
+        for metric in (m for m in metrics if isinstance(m, QuantileMetric)):
+            for day in range(params["start_ms"] // DAY_MS, last_day + 1):
+                cutoff = {**params, "end_ms": min((day + 1) * DAY_MS, params["end_ms"])}
+                by_arm = self._quantile_stats(metric, cutoff, arms, plan.alpha)
+                quantiles.setdefault((0, day), {})[metric.name] = by_arm
         return tuple(
             TimelineSlice(
                 view="calendar" if view == 0 else "exposure_day",
                 bucket=EPOCH + timedelta(days=bucket) if view == 0 else bucket,
-                arms=by_arm,
+                arms=moments.get((view, bucket), {}),
+                quantiles=quantiles.get((view, bucket), {}),
             )
-            for (view, bucket), by_arm in sorted(slices.items())
+            for view, bucket in sorted({*moments, *quantiles})
         )
 
     def _quantiles(

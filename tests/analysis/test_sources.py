@@ -179,3 +179,25 @@ class _Unmigrated:
 
     def __init__(self, store: EventStore) -> None:
         self.query = store.query
+
+
+@pytest.mark.integration
+def test_quantile_guardrails_get_a_calendar_timeline(loaded_store: EventStore) -> None:
+    """latency_p95 up to the end of each day (tests/analysis/conftest.py: LATENCY_VALUES by day)."""
+    plan = AnalysisPlan(EXPERIMENT, guardrails=(GuardrailSpec("latency_p95"),), start=START)
+    data = EventStoreSource(loaded_store, "test").load(plan)
+    found = {
+        (piece.bucket, arm): (stats.n, stats.quantile)
+        for piece in data.timeline
+        for arm, stats in piece.quantiles.get("latency_p95", {}).items()
+        if stats.n_events
+    }
+    assert found == {
+        (date(2026, 1, 10), "control"): (1, 100.0),
+        (date(2026, 1, 10), "treatment"): (1, 300.0),
+        (date(2026, 1, 11), "control"): (1, 120.0),
+        (date(2026, 1, 11), "treatment"): (2, 300.0),
+        (date(2026, 1, 12), "control"): (2, 120.0),
+        (date(2026, 1, 12), "treatment"): (2, 300.0),
+    }
+    assert all(piece.view == "calendar" for piece in data.timeline if piece.quantiles)
