@@ -121,6 +121,7 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
             min_users_per_arm=plan.min_users_per_arm,
         ),
         srm=srm_result,
+        switched_users=data.switched_users,
         results=rows,
         guardrails=guardrails,
         daily=[

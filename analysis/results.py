@@ -182,6 +182,14 @@ class Design(_Model):
     min_users_per_arm: int = 0
 
 
+class About(_Model):
+    """What the experiment is, from its YAML (empty for a per-user file): the report's header."""
+
+    description: str = ""
+    owner: str = ""
+    hypothesis: str = ""
+
+
 class Results(_Model):
     """The whole `results.json` document."""
 
@@ -195,7 +203,9 @@ class Results(_Model):
     primary_metric: str = "ctr"
     metrics: dict[str, MetricInfo] = Field(default_factory=dict)
     design: Design = Field(default_factory=Design)
+    about: About = Field(default_factory=About)
     srm: SrmResult
+    switched_users: int = Field(default=0, description="users seen in more than one variant (counted in their first)")
     results: list[MetricResult]
     guardrails: list[GuardrailResult] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)

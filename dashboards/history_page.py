@@ -85,6 +85,10 @@ def _ranking(panels: Sequence[Panel]) -> list[Panel]:
     return sorted(panels, key=lambda p: (not p.agreement.available, -(p.agreement.spearman or 0.0)))
 
 
+SIGNIFICANT_AT = 0.05
+"""A rank correlation is named a predictor only when its exact p-value is below this."""
+
+
 def _headline(ranking: Sequence[Panel], online_label: str, n: int) -> str:
     if n < MIN_POINTS:
         return (
@@ -100,6 +104,11 @@ def _headline(ranking: Sequence[Panel], online_label: str, n: int) -> str:
     )
     if a.spearman <= 0:
         return f"No offline metric orders treatments like the {online_label} yet; the best, {name} Δ, has {evidence}."
+    if a.spearman_p is None or a.spearman_p >= SIGNIFICANT_AT:
+        return (
+            f"n too small to name an offline metric that predicts the {online_label}: the closest, {name} Δ, has "
+            f"{evidence} over {a.n} treatments, which chance alone produces that often."
+        )
     return f"{name} Δ orders treatments most like the {online_label}: {evidence}, over {a.n} treatments."
 
 

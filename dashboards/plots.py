@@ -103,15 +103,19 @@ def drawn_interval(row: MetricResult) -> tuple[float | None, float | None, bool]
     return row.ci_low_adjusted, row.ci_high_adjusted, False
 
 
-def forest_plot(rows: Sequence[MetricResult], directions: Mapping[str, str]) -> Markup:
+def forest_plot(rows: Sequence[MetricResult], directions: Mapping[str, str], *, narrow: bool = False) -> Markup:
     """Relative lift with its interval, one line per metric × variant × method.
 
     Rows keep the caller's order, top to bottom; metrics are banded so a reader's eye stays on one metric.
     Intervals are adjusted like the p-values that colour them (`drawn_interval`); an unbounded one is a dashed
-    line across the axis. Colours follow `lift_colour` with each metric's direction.
+    line across the axis. Colours follow `lift_colour` with each metric's direction. Interleaving rows are a
+    preference (a share of clicked queries), and the axis says so. `narrow` draws the phone layout: each row's
+    name above its bar instead of beside it, so the bars keep the page's width.
     """
+    preference = bool(rows) and all(r.method == "interleaving" for r in rows)
+    step = 0.55 if narrow else 0.3
     with matplotlib.rc_context(_STYLE):
-        fig = Figure(figsize=(8.8, max(1.4, 0.3 * len(rows) + 0.8)))
+        fig = Figure(figsize=(4.2 if narrow else 8.8, max(1.4, step * len(rows) + 0.8)))
         ax = fig.add_subplot()
         group = 0
         unbounded_rows = []
@@ -139,32 +143,36 @@ def forest_plot(rows: Sequence[MetricResult], directions: Mapping[str, str]) -> 
                 label = f"{pct(row.rel_lift)}  [{pct_interval(low, high) if not unbounded else 'unbounded'}]"
             else:
                 label = "no relative estimate"
-            ax.annotate(
-                label,
-                xy=(1, y),
-                xycoords=("axes fraction", "data"),
-                xytext=(8, 0),
-                textcoords="offset points",
-                va="center",
-                color=colour if colour != GREY else MUTED,
-            )
+            name = f"{metric_label(row.metric)} · {row.variant} · {method_label(row.method)}"
+            text_colour = colour if colour != GREY else MUTED
+            if narrow:
+                ax.annotate(f"{name}   {label}", xy=(0, y - 0.3), xycoords=("axes fraction", "data"), fontsize=8,
+                            va="center", color=text_colour)  # fmt: skip
+            else:
+                ax.annotate(label, xy=(1, y), xycoords=("axes fraction", "data"), xytext=(8, 0),
+                            textcoords="offset points", va="center", color=text_colour)  # fmt: skip
         ax.axvline(0, color=MUTED, linewidth=1, zorder=1)
-        ax.set_yticks(
-            range(len(rows)), [f"{metric_label(r.metric)} · {r.variant} · {method_label(r.method)}" for r in rows]
-        )
-        ax.set_ylim(len(rows) - 0.5, -0.5)
+        if narrow:
+            ax.set_yticks([])
+        else:
+            ax.set_yticks(
+                range(len(rows)), [f"{metric_label(r.metric)} · {r.variant} · {method_label(r.method)}" for r in rows]
+            )
+        ax.set_ylim(len(rows) - 0.5, -0.5 - (0.3 if narrow else 0))
         ax.tick_params(axis="y", length=0)
         ax.grid(axis="y", visible=False)
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=7))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5 if narrow else 7))
         if not any(is_number(r.rel_lift) for r in rows):
             ax.set_xlim(-0.05, 0.05)
         left, right = ax.get_xlim()
         for y, colour in unbounded_rows:
             ax.plot([left, right], [y, y], color=colour, linewidth=1.2, linestyle=(0, (3, 2)))
         ax.set_xlim(left, right)
-        ax.set_xlabel("relative lift vs control")
-        return _to_svg(fig, "forest", "Relative lift with confidence interval per metric, variant and method")
+        ax.set_xlabel("preference for the variant's ranker (share of clicked queries)" if preference
+                      else "relative lift vs control")  # fmt: skip
+        name = "forest-narrow" if narrow else "forest"
+        return _to_svg(fig, name, "Relative lift with confidence interval per metric, variant and method")
 
 
 def _date_axis(ax, dates: Sequence[str]) -> None:

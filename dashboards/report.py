@@ -23,6 +23,7 @@ from dashboards.decisions import (
 )
 from dashboards.errors import ReportLayoutError
 from dashboards.formatting import CORRECTION_LABELS, confidence_label, is_number
+from dashboards.health import health
 from dashboards.index import write_index
 from dashboards.layout import REPORT_NAME, RESULTS_NAME, write_text_atomic
 from dashboards.notes import method_notes
@@ -31,7 +32,8 @@ from dashboards.tables import (
     arm_traffic,
     guardrail_rows,
     interleaving_metrics,
-    ordered_rows,
+    main_rows,
+    results_csv,
     variant_metrics,
     variant_order,
 )
@@ -65,9 +67,10 @@ def timeline_cards(results: Results, colours: dict[str, str]) -> list[TimelineCa
 
 def render_html(results: Results) -> str:
     """The report page as a string (no files touched), for callers that put it somewhere else."""
-    rows = ordered_rows(results)
+    rows, other_rows = main_rows(results)
     colours = variant_colours(variant_order(results), results.control)
     directions = {name: info.direction for name, info in results.metrics.items()}
+    drawn = any(is_number(r.rel_lift) for r in rows)
     online_names, offline_names, variant_rows = variant_metrics(results)
     return (
         environment()
@@ -78,9 +81,14 @@ def render_html(results: Results) -> str:
             platform_effect=platform_effect(results) if results.kind == "holdout" else [],
             primary_heading=primary_heading(results),
             direction_labels={m: direction_label(results, m) for m in results.metrics},
-            rows=rows,
+            main_rows=rows,
+            other_rows=other_rows,
+            results_csv=results_csv(results),
+            health=health(results),
+            units={name: f" {info.unit}" if info.unit else "" for name, info in results.metrics.items()},
             guardrails=guardrail_rows(results),
-            forest=forest_plot(rows, directions) if any(is_number(r.rel_lift) for r in rows) else None,
+            forest=forest_plot(rows, directions) if drawn else None,
+            forest_narrow=forest_plot(rows, directions, narrow=True) if drawn else None,
             timelines=timeline_cards(results, colours),
             exposures=exposure_plot(results.daily, colours),
             colours=colours,

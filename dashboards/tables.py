@@ -6,6 +6,8 @@ Templates stay dumb: every decision about order, labels and missing values is ma
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,6 +42,30 @@ def ordered_rows(results: Results) -> list[MetricResult]:
         results.results,
         key=lambda r: (metric_rank[r.metric], variant_rank.get(r.variant, 0), method_rank.get(r.method, 9)),
     )
+
+
+def main_rows(results: Results) -> tuple[list[MetricResult], list[MetricResult]]:
+    """(the row each metric and variant is read by, every other row), both in `ordered_rows` order."""
+    chosen = {id(results.preferred_row(r.metric, r.variant)) for r in results.results}
+    rows = ordered_rows(results)
+    return [r for r in rows if id(r) in chosen], [r for r in rows if id(r) not in chosen]
+
+
+CSV_FIELDS = (
+    "metric", "variant", "method", "role", "n_control", "n_treatment", "control_mean", "treatment_mean", "abs_lift",
+    "abs_ci_low", "abs_ci_high", "rel_lift", "ci_low", "ci_high", "ci_low_adjusted", "ci_high_adjusted", "p_value",
+    "p_value_adjusted", "p_value_abs", "significant", "note",
+)  # fmt: skip
+
+
+def results_csv(results: Results) -> str:
+    """Every result row as CSV (the report's download): the numbers of results.json, unformatted."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in ordered_rows(results):
+        writer.writerow(["" if getattr(row, f) is None else getattr(row, f) for f in CSV_FIELDS])
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

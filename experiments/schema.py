@@ -160,6 +160,7 @@ class Experiment(_Model):
 
     name: Name
     description: str = ""
+    hypothesis: str = Field(default="", description="what the treatment should change, and why (shown in reports)")
     owner: str = Field(min_length=1)
     status: Literal["draft", "running", "stopped"]
     type: Literal["ab", "interleaving"] = "ab"

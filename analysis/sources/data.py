@@ -43,6 +43,7 @@ class ExperimentData:
     daily: Mapping[str, tuple[tuple[date, Moments], ...]] = field(default_factory=dict)
     quantiles: Mapping[str, Mapping[str, QuantileStats]] = field(default_factory=dict)
     timeline: tuple[TimelineSlice, ...] = ()
+    switched_users: int = 0
     notes: tuple[str, ...] = ()
 
     @property

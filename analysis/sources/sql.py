@@ -91,6 +91,7 @@ class EventStoreSource:
             daily=daily,
             quantiles=quantiles,
             timeline=self._timeline(plan, params, sorted(arms)),
+            switched_users=sum(int(row[3]) for row in rows),
             notes=_switch_note(rows),
         )
 

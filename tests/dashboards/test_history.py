@@ -183,8 +183,8 @@ def test_page_shows_headline_ranking_plots_and_table(reports_dir):
     assert path == reports_dir / "history.html"
     page = path.read_text()
     text = visible_text(page)
-    assert "nDCG@10 Δ orders treatments most like the CTR lift vs control: Spearman ρ = +0.80 (p=0.133)" in text
-    assert "Kendall τ = +0.60, over 5 treatments" in text
+    assert "n too small to name an offline metric that predicts the CTR lift vs control: the closest, nDCG@10 Δ" in text
+    assert "Spearman ρ = +0.80 (p=0.133), Kendall τ = +0.60 over 5 treatments" in text
     assert page.count("<svg") == 4  # one plot per offline metric
     assert page.count('class="point') == 5
     ranking = visible_text(page[page.index('class="ranking"') : page.index("</table>")])
@@ -203,6 +203,15 @@ def test_too_few_experiments_say_so(tmp_path, experiment):
     assert "Not enough experiments yet to tell which offline metric predicts the CTR lift vs control" in text
     assert "1 treatment so far, a rank correlation needs 3" in text
     assert "not enough experiments (n = 1; a correlation needs 3)" in text
+
+
+def test_a_predictor_is_named_only_when_its_correlation_is_significant(tmp_path, experiment):
+    """Six treatments in the same order offline and online: exact p = 2 / 6! = 0.0028, so nDCG@10 is named."""
+    for i in range(6):
+        deltas = {"ndcg@10": 0.01 * (i + 1), "precision@10": 0.01, "mrr@10": 0.01}
+        experiment(f"e{i}", i, {"treatment": (deltas, 0.01 * (i + 1), True)}).write(tmp_path / f"e{i}" / "results.json")
+    text = visible_text(render_history(tmp_path).read_text())
+    assert "nDCG@10 Δ orders treatments most like the CTR lift vs control: Spearman ρ = +1.00 (p=0.0028)" in text
 
 
 def test_empty_reports_dir_renders_an_empty_page(tmp_path):

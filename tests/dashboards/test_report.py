@@ -62,7 +62,7 @@ def test_report_has_every_section(page):
     text = visible_text(page)
     for section in ("decision", "lifts", "over-time", "guardrails", "results", "online-offline", "method"):
         assert f'id="{section}"' in page
-    assert page.count("<svg") == 4  # forest, CTR by calendar day and by exposure day, exposures
+    assert page.count("<svg") == 5  # forest (wide and narrow), CTR by calendar day and by exposure day, exposures
     assert "CTR lift by calendar day (cumulative)" in text and "CTR lift by days since first exposure" in text
     assert "Relative lift by metric" in text and "Users first exposed per day" in text
 
@@ -105,7 +105,7 @@ def test_none_values_render_as_dashes_never_nan(no_data_results):
     page = render_html(no_data_results)
     text = visible_text(page)
     assert "primary metric ctr cannot be read: no exposures logged yet" in text
-    assert "No daily exposure counts" in text
+    assert "Users per arm" in text
     assert "—" in text
     assert not re.search(r"\bnan\b", page, re.IGNORECASE)
     assert not re.search(r"\bNone\b", text)
@@ -151,3 +151,48 @@ def test_render_report_refuses_paths_outside_the_layout(results, tmp_path):
 
 def test_rendering_is_deterministic(page, results):
     assert render_html(results) == page
+
+
+def test_health_block_comes_first_with_each_check(page, results_factory):
+    text = visible_text(page[page.index('id="health"') : page.index('id="decision"')])
+    assert "sample ratio ok (p=0.410)" in text
+    assert "users per arm 5,000 control / 5,037 treatment_a / 4,988 treatment_b" in text
+    assert "days with new users 14 (2024-05-01 to 2024-05-14)" in text
+    assert "guardrails 1 pass, 1 fail, 1 inconclusive" in text
+    assert page.index('id="health"') < page.index('id="decision"')
+    planned = render_html(results_factory(switched_users=300, design={"planned_users": 30_000}))
+    health = visible_text(planned[planned.index('id="health"') : planned.index('id="decision"')])
+    assert "(plan: 10,000 each)" in health and "seen in several variants 300 users (2.0%)" in health
+    assert 'class="health-item health-warn"' in planned
+
+
+def test_header_units_one_row_per_metric_and_downloads(results_factory):
+    about = {"description": "v2 encoder trained on clicks", "owner": "search-team", "hypothesis": "clicks teach it"}
+    page = render_html(results_factory(about=about, design={"start": "2024-05-01T00:00:00Z"}))
+    text = visible_text(page)
+    assert "v2 encoder trained on clicks" in text and "Hypothesis: clicks teach it" in text
+    assert "owner search-team" in text and "window 2024-05-01 00:00 UTC → open" in text
+    assert "41,300 ms" in text  # dwell per click's unit
+    main = page[page.index('id="results"') : page.index("<details")]
+    assert "CUPED" in main and "</details>" in page  # CUPED rows lead; the delta rows are one click away
+    assert visible_text(main).count(
+        "treatment_a CUPED"
+    ) == 1 and "CTR primary higher is better treatment_a delta" not in (visible_text(main))
+    assert 'href="results.json" download' in page and 'href="data:text/csv;charset=utf-8,metric%2Cvariant' in page
+
+
+def test_interleaving_is_worded_as_a_preference(results_factory, row_factory):
+    row = row_factory("interleaving_preference", "treatment_a", "interleaving", 0.45, 0.02, 0.01, 0.001, None)
+    info = {"interleaving_preference": {"direction": "higher_is_better", "kind": "preference"}}
+    page = render_html(results_factory(kind="interleaving", primary_metric="interleaving_preference", results=[row],
+                                       metrics=info, guardrails=[], timeline=[]))  # fmt: skip
+    text = visible_text(page)
+    assert "share of clicked queries the variant's ranker won minus the share control's won" in text
+    assert "percentages of the control value" not in text
+    assert "preference for the variant's ranker (share of clicked queries)" in page
+
+
+def test_per_user_results_have_no_empty_time_cards(results_factory):
+    page = render_html(results_factory(daily=[], timeline=[]))
+    assert "Users per arm" in page and "Users first exposed per day" not in page
+    assert 'class="empty"' not in page[page.index('id="over-time"') : page.index('id="guardrails"')]

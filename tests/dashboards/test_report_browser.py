@@ -63,3 +63,27 @@ def test_index_links_to_the_report(chromium_driver, results, tmp_path, artifact_
     full_page_screenshot(chromium_driver, artifact_dir / "reports-index.png")
     chromium_driver.find_element(By.LINK_TEXT, "encoder-v2-vs-v1").click()
     assert chromium_driver.find_element(By.ID, "title").text == "encoder-v2-vs-v1"
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_report_fits_wide_and_phone_screens(chromium_driver, results, tmp_path, artifact_dir, width):
+    """No horizontal scrolling of the page at either width (wide tables scroll inside their card), and the
+    forest plot that fits the width is the one shown."""
+    from selenium.webdriver.common.by import By
+
+    open_report(chromium_driver, results, tmp_path)
+    chromium_driver.set_window_size(width, 1000)
+    inner = chromium_driver.execute_script("return window.innerWidth")
+    overflow = chromium_driver.execute_script("return document.documentElement.scrollWidth")
+    assert overflow <= inner, f"page is {overflow}px wide in a {inner}px window"
+    wide = chromium_driver.find_element(By.CSS_SELECTOR, "svg.plot-forest")
+    narrow = chromium_driver.find_element(By.CSS_SELECTOR, "svg.plot-forest-narrow")
+    shown = narrow if width < 640 else wide
+    assert shown.is_displayed() and not (wide if shown is narrow else narrow).is_displayed()
+    assert shown.size["width"] >= min(inner - 60, 900) * 0.8
+    health = chromium_driver.find_element(By.ID, "health")
+    assert health.location["y"] < chromium_driver.find_element(By.ID, "decision").location["y"]
+    chromium_driver.set_window_size(width, 1000)
+    height = chromium_driver.execute_script("return document.documentElement.scrollHeight")
+    chromium_driver.set_window_size(width, height + 120)
+    assert chromium_driver.save_screenshot(str(artifact_dir / f"report-{width}px.png"))

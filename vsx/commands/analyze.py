@@ -35,7 +35,7 @@ from analysis.errors import AnalysisPlanError
 from analysis.holdout import HoldoutSource, holdout_plan
 from analysis.interleaving import interleaving_stats
 from analysis.pairs import DEFAULT_MIN_DWELL_MS, DEFAULT_PROPENSITY_CLIP, check_pairs_path
-from analysis.results import OfflineMetrics
+from analysis.results import About, OfflineMetrics
 from dashboards import render_html, render_report
 from dashboards.layout import write_text_atomic
 from event_logging.factory import open_store
@@ -267,7 +267,8 @@ def analyze_experiment(settings: Settings, name: str, source: str | None) -> Res
         preference = interleaving_stats(store, plan) if plan.experiment_type == "interleaving" else None
         results = analyze(data, plan, preference)
     offline = offline_metrics(definition, experiments, settings.artifacts_dir)
-    return results.model_copy(update={"offline": offline})
+    about = About(description=definition.description, owner=definition.owner, hypothesis=definition.hypothesis)
+    return results.model_copy(update={"offline": offline, "about": about})
 
 
 def analyze_holdout(settings: Settings, source: str | None, since: datetime | None, until: datetime | None) -> Results:
