@@ -16,7 +16,7 @@ from analysis.stats import (
 NOTE_TEXT = {
     NOT_ENOUGH_DATA: "not enough data: an arm has fewer than two users (or no events)",
     BASELINE_ZERO: "the control value is zero: no relative lift; the absolute difference is tested",
-    ZERO_VARIANCE: "no variance in either arm: nothing to test",
+    ZERO_VARIANCE: "no variance in either arm: the observed values are compared as they are, without a test",
     CUPED_PRE_VARIANCE_ZERO: "the pre-period covariate does not predict the metric: CUPED kept the unadjusted estimate",
     CUPED_ARM_WITHOUT_PRE: "an arm has no varying pre-period data: CUPED kept the unadjusted estimate",
     RELATIVE_SE_ZERO: "the relative lift has no standard error: the absolute difference is tested",

@@ -8,6 +8,9 @@ higher-is-better one) and its one-sided (1 − α) interval [L, U]:
 - `fail` when L > 0 and U ≥ margin: the metric got significantly worse and could be worse than the margin;
 - `inconclusive` otherwise: the data cannot tell (too few users for this margin).
 
+When both arms are constant (no errors in either arm, say) there is no sampling noise: the observed change is
+compared with the margin as it is.
+
 A harm smaller than the margin that is significant passes: the margin is the tolerance the team declared.
 Relative like the margin; when the control value is zero there is no relative change, so the test runs on
 the absolute difference with margin 0 (a rise from nothing can only be shown, never ruled out by a ratio).
@@ -25,7 +28,7 @@ from scipy import stats as sps
 
 from analysis.errors import StatsInputError
 from analysis.results import Direction
-from analysis.stats.comparison import Comparison
+from analysis.stats.comparison import ZERO_VARIANCE, Comparison
 from analysis.stats.effect import Effect, check_alpha
 from analysis.stats.estimate import AnyStats, estimate
 from analysis.stats.sequential import check_tuning, sequential_halfwidth, sequential_rho
@@ -70,6 +73,30 @@ def _inconclusive(direction: Direction, untestable: Comparison) -> NonInferiorit
     )
 
 
+def _exact(direction: Direction, constant: Comparison, margin: float, bad: float) -> NonInferiority:
+    """Both arms constant (no errors in either, say): no sampling noise, so the observed change is the answer —
+    pass when it is within the margin, fail when beyond."""
+    c, t = constant.control_mean, constant.treatment_mean
+    if c is None or t is None:
+        return _inconclusive(direction, constant)
+    scale: Literal["relative", "absolute"] = "relative" if c != 0 else "absolute"
+    value, scaled_margin = (t / c - 1, margin) if c != 0 else (t - c, 0.0)
+    return NonInferiority(
+        direction=direction,
+        scale=scale,
+        margin_on_scale=bad * scaled_margin,
+        estimate=value,
+        bound=value,
+        p_value=None,
+        status="pass" if bad * value <= scaled_margin else "fail",
+        n_control=constant.n_control,
+        n_treatment=constant.n_treatment,
+        control_mean=c,
+        treatment_mean=t,
+        note=ZERO_VARIANCE,
+    )
+
+
 def _scaled(effect: Effect, margin: float) -> tuple[Literal["relative", "absolute"], float, float, float]:
     """(scale, estimate, its standard error, margin on that scale)."""
     if effect.rel_lift is not None and effect.rel_var is not None and effect.rel_var > 0:
@@ -99,14 +126,16 @@ def non_inferiority(
         check_tuning(tuning)
         if alpha >= 0.5:
             raise StatsInputError(f"a sequential one-sided test needs alpha < 0.5, got {alpha}")
+    bad = 1.0 if direction == "lower_is_better" else -1.0
     effect = estimate(control, treatment)
     if isinstance(effect, Comparison):
+        if effect.note == ZERO_VARIANCE:
+            return _exact(direction, effect, margin, bad)
         return _inconclusive(direction, effect)
     untestable = effect.zero_variance()
     if untestable is not None:
-        return _inconclusive(direction, untestable)
+        return _exact(direction, untestable, margin, bad)
     scale, value, se, scaled_margin = _scaled(effect, margin)
-    bad = 1.0 if direction == "lower_is_better" else -1.0
     harm = bad * value
     if tuning is None:
         halfwidth = float(sps.t.ppf(1 - alpha, effect.dof)) * se

@@ -75,3 +75,15 @@ def test_bad_parameters_raise(margin, direction, alpha):
     stats = MeanStats.from_values(np.arange(10.0))
     with pytest.raises(StatsInputError):
         non_inferiority(stats, stats, margin=margin, direction=direction, alpha=alpha)
+
+
+def test_constant_arms_are_compared_exactly():
+    """No errors in either arm passes; a constant rise beyond the margin fails; no sampling noise to test."""
+    zeros = MeanStats.from_values(np.zeros(500))
+    clean = non_inferiority(zeros, zeros, margin=0.1, direction="lower_is_better")
+    assert (
+        clean.status == "pass" and clean.scale == "absolute" and clean.estimate == 0.0 and clean.note == "ZERO_VARIANCE"
+    )
+    ones, twos = MeanStats.from_values(np.ones(500)), MeanStats.from_values(np.full(500, 2.0))
+    assert non_inferiority(ones, twos, margin=0.1, direction="lower_is_better").status == "fail"
+    assert non_inferiority(ones, twos, margin=0.1, direction="higher_is_better").status == "pass"
