@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis import Results, click_pairs, write_pairs
-from vsx.commands.analyze import analyze_experiment as analyze_named
-from vsx.commands.analyze import open_event_store, write_outputs
+from vsx.pipelines.analysis import analyze_experiment as analyze_named
+from vsx.pipelines.analysis import open_event_store, write_outputs
 from vsx.settings import Settings
 
 PAIRS_MIN_DWELL_MS = 5_000.0
