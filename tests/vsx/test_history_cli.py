@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from analysis.results import MetricResult, OfflineMetrics, Results, SrmResult
 from vsx.commands import history
+from vsx.errors import VsxError
 from vsx.settings import get_settings
 
 
@@ -72,7 +71,13 @@ def test_default_reports_dir_comes_from_settings(app, reports_dir, monkeypatch):
     assert (reports_dir / "history.html").exists()
 
 
-def test_missing_reports_dir_is_a_usage_error(app, tmp_path):
+def test_missing_reports_dir_names_the_folder_and_the_setting(app, tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["history", "--reports-dir", str(tmp_path / "nope")])
-    message = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())  # rich boxes and wraps the message
-    assert result.exit_code == 2 and "nope is not a folder" in message
+    assert isinstance(result.exception, VsxError) and f"no reports folder {tmp_path / 'nope'}" in str(result.exception)
+    monkeypatch.setenv("VSX_REPORTS_DIR", str(tmp_path / "absent"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["history"])
+    finally:
+        get_settings.cache_clear()
+    assert isinstance(result.exception, VsxError) and "set VSX_REPORTS_DIR" in str(result.exception)

@@ -10,34 +10,27 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from analysis import (
-    AnalysisPlan,
-    PerUserFile,
-    QuantileMetric,
-    Results,
-    analyze,
-    click_pairs,
-    get_metric,
-    write_pairs,
-)
-from analysis.pairs import DEFAULT_MIN_DWELL_MS, DEFAULT_PROPENSITY_CLIP, check_pairs_path
-from experiments import METRICS
-from vsx.pipelines.analysis import (
-    analyze_experiment,
-    open_event_store,
-    write_outputs,
-)
+from vsx.commands.help_values import MIN_DWELL_MS, PROPENSITY_CLIP
+from vsx.commands.output import console
 from vsx.settings import get_settings
+
+if TYPE_CHECKING:  # the stats stack (scipy, pandas, matplotlib): imported when a command runs, not for --help
+    from analysis import AnalysisPlan, Results
 
 logger = logging.getLogger(__name__)
 
-PER_USER_METRICS = tuple(m for m in METRICS if not isinstance(get_metric(m), QuantileMetric))
-"""What a per-user file can answer: every mean and ratio metric (quantiles need events)."""
+
+def per_user_metrics() -> tuple[str, ...]:
+    """What a per-user file can answer: every mean and ratio metric (quantiles need events)."""
+    from analysis import QuantileMetric, get_metric
+    from experiments import METRICS
+
+    return tuple(m for m in METRICS if not isinstance(get_metric(m), QuantileMetric))
+
 
 SourceOption = typer.Option(
     None, "--source", help="clickhouse | embedded (chdb under data_dir). Default: embedded when settings.embedded."
@@ -66,17 +59,19 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def _print_summary(results: Results, out: Path) -> None:
-    console = Console(stderr=True)
+    from rich.table import Table
+
+    err = console(stderr=True)
     table = Table("metric", "variant", "method", "lift", "95% CI", "p adj", "sig")
     for r in results.results:
         ci = f"[{_fmt(r.ci_low, '+.1%')}, {_fmt(r.ci_high, '+.1%')}]"
         sig = "yes" if r.significant else ""
         table.add_row(r.metric, r.variant, r.method, _fmt(r.rel_lift, "+.2%"), ci, _fmt(r.p_value_adjusted, ".3g"), sig)
-    console.print(table)
+    err.print(table)
     srm = results.srm
-    console.print(f"SRM {'ok' if srm.ok else 'FAILED'} (p = {_fmt(srm.p_value, '.3g')}, users {srm.observed})")
+    err.print(f"SRM {'ok' if srm.ok else 'FAILED'} (p = {_fmt(srm.p_value, '.3g')}, users {srm.observed})")
     for note in results.notes:
-        console.print(f"note: {note}")
+        err.print(f"note: {note}")
     typer.echo(out / "report.html")
 
 
@@ -98,13 +93,16 @@ def per_user_plan(
     sequential: bool,
 ) -> AnalysisPlan:
     """A per-user file has no YAML: the plan comes from flags, over every mean and ratio metric."""
-    if primary not in PER_USER_METRICS:
-        raise typer.BadParameter(f"must be one of {', '.join(PER_USER_METRICS)}", param_hint="--primary")
+    from analysis import AnalysisPlan
+
+    metrics = per_user_metrics()
+    if primary not in metrics:
+        raise typer.BadParameter(f"must be one of {', '.join(metrics)}", param_hint="--primary")
     return AnalysisPlan(
         experiment=name,
         control=control,
         primary_metric=primary,
-        secondary_metrics=tuple(m for m in PER_USER_METRICS if m != primary),
+        secondary_metrics=tuple(m for m in metrics if m != primary),
         weights=parse_weights(weights),
         alpha=alpha,
         correction=correction.value,
@@ -135,9 +133,27 @@ def register(app: typer.Typer) -> None:
         alpha: float = typer.Option(0.05, "--alpha", help="Significance level, for a per-user file."),
         sequential: bool = typer.Option(False, "--sequential", help="Add always-valid rows, for a per-user file."),
         out: Path | None = typer.Option(None, "--out", help="Output folder (default: settings.reports_dir/NAME)."),
+        url: str | None = typer.Option(
+            None,
+            "--url",
+            help="Ask the `vsx serve` at this URL to analyse (it owns the embedded store while it runs); "
+            "needs its VSX_ADMIN_TOKEN. Prints the report's URL.",
+        ),
     ) -> None:
         """Compare variants with control: writes OUT/results.json and OUT/report.html."""
         settings = get_settings()
+        if url is not None:
+            if experiment is None or per_user is not None or out is not None or source is not None:
+                raise typer.BadParameter(
+                    "takes an EXPERIMENT only: the server writes its own report", param_hint="--url"
+                )
+            from vsx.pipelines.remote import analyze_on_server
+
+            typer.echo(analyze_on_server(url, experiment, settings.admin_token.get_secret_value())["report"])
+            return
+        from analysis import PerUserFile, analyze
+        from vsx.pipelines.analysis import analyze_experiment, write_outputs
+
         if per_user is not None:
             if source is not None:
                 raise typer.BadParameter("reads an event store: drop it with --per-user", param_hint="--source")
@@ -159,14 +175,16 @@ def register(app: typer.Typer) -> None:
     def export_pairs_cmd(
         experiment: str = typer.Argument(..., help="Experiment whose clicks to export."),
         out: Path = typer.Option(..., "--out", help="pairs.jsonl or pairs.parquet"),
-        min_dwell_ms: float = typer.Option(DEFAULT_MIN_DWELL_MS, "--min-dwell-ms", help="Satisfied-click threshold."),
+        min_dwell_ms: float = typer.Option(MIN_DWELL_MS, "--min-dwell-ms", help="Satisfied-click threshold."),
         ipw: bool = typer.Option(False, "--ipw", help="Weight clicks by inverse position propensity."),
-        clip: float = typer.Option(
-            DEFAULT_PROPENSITY_CLIP, "--clip", help="Lowest propensity (highest weight 1/clip)."
-        ),
+        clip: float = typer.Option(PROPENSITY_CLIP, "--clip", help="Lowest propensity (highest weight 1/clip)."),
         source: str | None = SourceOption,
     ) -> None:
         """Clicked (query image, result image) pairs with weights, for contrastive retraining."""
+        from analysis import click_pairs, write_pairs
+        from analysis.pairs import check_pairs_path
+        from vsx.pipelines.analysis import open_event_store
+
         check_pairs_path(out)
         store, _ = open_event_store(get_settings(), source)
         with store:

@@ -53,7 +53,7 @@ def open_event_store(settings: Settings, source: str | None) -> tuple[EventStore
     if label not in SOURCES:
         raise typer.BadParameter(f"{label!r} is not one of {', '.join(SOURCES)}", param_hint="--source")
     if label == "embedded":
-        return open_store(chdb_path=settings.data_dir / "chdb"), label
+        return open_store(chdb_path=settings.chdb_path), label
     return open_store(clickhouse=settings.clickhouse), label
 
 

@@ -1,14 +1,17 @@
-"""Analysis steps of the loop: an experiment's results + report, and its click pairs for retraining.
+"""Analysis steps of the loop and of the server: an experiment's results + report, and its click pairs.
 
-Thin wrappers over what `vsx analyze` and `vsx export-pairs` do, so the demo and the commands share
-one code path.
+Thin wrappers over what `vsx analyze` and `vsx export-pairs` do, so the demo, the commands and
+`vsx serve`'s report refresh share one code path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from analysis import Results, click_pairs, write_pairs
+from serving.errors import ReportFailedError
+from vsx.errors import is_a, is_expected
 from vsx.pipelines.analysis import analyze_experiment as analyze_named
 from vsx.pipelines.analysis import open_event_store, write_outputs
 from vsx.settings import Settings
@@ -17,12 +20,30 @@ PAIRS_MIN_DWELL_MS = 5_000.0
 """Satisfied clicks only: the simulator's relevant results hold users ~12 s, irrelevant ones ~2.5 s."""
 
 
-def analyze_experiment(settings: Settings, name: str, *, source: str) -> tuple[Results, Path]:
+def analyze_experiment(settings: Settings, name: str, *, source: str | None = None) -> tuple[Results, Path]:
     """Analyse `name` from the event store; write results.json and report.html under `reports_dir/name`."""
     results = analyze_named(settings, name, source)
     out = settings.reports_dir / name
     write_outputs(results, out, settings.reports_dir)
     return results, out / "report.html"
+
+
+def report_refresher(settings: Settings) -> Callable[[str], None]:
+    """What `vsx serve` passes to the app to refresh a report (`serving.reports.ReportRefresher`).
+
+    An unknown experiment stays `UnknownExperimentError` (404); any other expected error — no users yet,
+    the store unreachable, an artifact gone — becomes `ReportFailedError` (409) with its message.
+    """
+
+    def refresh(name: str) -> None:
+        try:
+            analyze_experiment(settings, name)
+        except Exception as exc:
+            if is_a(exc, "experiments.errors", "UnknownExperimentError") or not is_expected(exc):
+                raise
+            raise ReportFailedError(f"cannot analyse {name!r} now: {exc}") from exc
+
+    return refresh
 
 
 def export_experiment_pairs(settings: Settings, name: str, *, source: str) -> Path:
