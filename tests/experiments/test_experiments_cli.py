@@ -30,9 +30,9 @@ def app() -> typer.Typer:
 
 @pytest.fixture
 def artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArtifactStore]:
-    """An artifact store holding the examples' encoders and indexes except `cnn-hnsw@1`."""
+    """An artifact store holding the examples' encoders and indexes except `cnn-v1-hnsw32@1`."""
     store = ArtifactStore(tmp_path / "artifacts")
-    for kind, ref in [("encoder", "pixels@1"), ("index", "pixels-flat@1"), ("encoder", "cnn@1")]:
+    for kind, ref in [("encoder", "pixels@1"), ("index", "pixels-v1-hnsw32@1"), ("encoder", "cnn@1")]:
         parsed = ArtifactRef.parse(ref)
         staging = store.staging_dir(kind, parsed)
         (staging / "weights.bin").write_bytes(b"\0")
@@ -65,7 +65,7 @@ def test_validate_checks_artifacts_in_the_store(app: typer.Typer, artifacts: Art
     result = CliRunner().invoke(app, ["experiments", "validate", str(EXAMPLES)])
     assert result.exit_code == 2
     assert result.stdout.splitlines() == [
-        f"{EXAMPLES / 'enc-v1.yaml'}:25 variants[1].index: index artifact cnn-hnsw@1 not found"
+        f"{EXAMPLES / 'enc-v1.yaml'}:25 variants[1].index: index artifact cnn-v1-hnsw32@1 not found"
     ]
     result = CliRunner().invoke(app, ["experiments", "validate", "--skip-artifacts", str(EXAMPLES)])
     assert result.exit_code == 0

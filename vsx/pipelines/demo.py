@@ -190,6 +190,21 @@ def _sensitivity(ab: ExperimentOutcome, interleaving: ExperimentOutcome) -> Sens
     )
 
 
+def demo_arm(store: ArtifactStore, catalog: Catalog, size: DemoSize, name: str, encoder: ArtifactRef) -> Arm:
+    """A variant serving `encoder` with the demo's index of it (built and evaluated offline if missing)."""
+    return Arm(name, encoder, ensure_index(store, catalog, encoder, factory=size.factory, queries=size.eval_queries))
+
+
+def first_arms(store: ArtifactStore, catalog: Catalog, size: DemoSize) -> tuple[Arm, Arm]:
+    """Step 2: the raw-pixel baseline and encoder v1 with their indexes, as control and treatment of experiment 1.
+
+    `examples/experiments/` serves these artifacts by name (tests/vsx/test_examples.py validates them).
+    """
+    pixels = ensure_pixels(store, catalog)
+    v1 = ensure_trained(store, catalog, name="cnn", config=train_config(size.train, size.v1_epochs))
+    return demo_arm(store, catalog, size, "control", pixels), demo_arm(store, catalog, size, "treatment", v1)
+
+
 def run_demo(
     settings: Settings, size: DemoSize, backend: Backend, source: str, catalog_spec: str = "fashion-mnist"
 ) -> DemoSummary:
@@ -202,18 +217,16 @@ def run_demo(
                 len(catalog.query_ids))  # fmt: skip
 
     def arm(name: str, encoder: ArtifactRef) -> Arm:
-        index = ensure_index(store, catalog, encoder, factory=size.factory, queries=size.eval_queries)
-        return Arm(name, encoder, index)
+        return demo_arm(store, catalog, size, name, encoder)
 
     progress.info("[2/10] baseline and encoder v1 (training schedule %r, %d epochs)", size.train, size.v1_epochs)
-    pixels = ensure_pixels(store, catalog)
-    v1 = ensure_trained(store, catalog, name="cnn", config=train_config(size.train, size.v1_epochs))
-    control = arm("control", pixels)
+    control, treatment = first_arms(store, catalog, size)
+    pixels, v1 = control.encoder, treatment.encoder
     write_platform(settings.experiments_dir, control, size.k)
     runner = _Runner(settings, backend, store, catalog, size, source, SIM_START)
 
     progress.info("[3/10] experiment 1 (A/B): %s vs %s", pixels, v1)
-    v1_vs_pixels = [control, arm("treatment", v1)]
+    v1_vs_pixels = [control, treatment]
     exp1 = runner.run(f"enc-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}", f"{v1} vs raw pixels",
                       v1_vs_pixels, users=size.users, pre_days=size.pre_days)  # fmt: skip
 
