@@ -46,6 +46,11 @@ class ReportFiles(StaticFiles):
         self.folder = directory
         self.refresh_s = refresh_s
 
+    async def check_config(self) -> None:
+        """A folder that does not exist yet is a folder with no reports yet, not a server error."""
+        if Path(self.folder).is_dir():
+            await super().check_config()
+
     async def get_response(self, path: str, scope: Scope) -> Response:
         try:
             response = await super().get_response(path, scope)

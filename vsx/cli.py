@@ -192,8 +192,10 @@ def _root(
         force=True,
     )
     logging.getLogger(PROGRESS_LOGGER).setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
-    for noisy in ("kafka", "urllib3", "httpx", "matplotlib", "PIL", "numba"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Third-party clients log their own retries, some with a traceback (clickhouse-driver's "Failed to connect");
+    # our code turns those failures into one line, so theirs are shown only when asked for.
+    for noisy in ("kafka", "clickhouse_driver", "urllib3", "httpx", "matplotlib", "PIL", "numba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
 
 
 def hint(exc: BaseException, settings: Any) -> str:
