@@ -202,7 +202,7 @@ def hint(exc: BaseException, settings: Any) -> str:
     """What to do about an expected error, when the error itself cannot know (the settings behind a folder,
     the server that holds the embedded store): appended to its line, or ''."""
     if is_a(exc, "event_logging.errors", "EventStoreLockedError"):
-        from vsx.server_record import server_url
+        from vsx.store_owner import server_url
 
         url = server_url(settings, exc.pid) or "http://HOST:PORT"
         return f": stop it, or let it analyse: vsx analyze NAME --url {url}"

@@ -17,6 +17,7 @@ import typer
 from vsx.commands.help_values import MIN_DWELL_MS, PROPENSITY_CLIP
 from vsx.commands.output import console
 from vsx.settings import get_settings
+from vsx.store_owner import check_embedded_store
 
 if TYPE_CHECKING:  # the stats stack (scipy, pandas, matplotlib): imported when a command runs, not for --help
     from analysis import AnalysisPlan, Results
@@ -73,6 +74,13 @@ def _print_summary(results: Results, out: Path) -> None:
     for note in results.notes:
         err.print(f"note: {note}")
     typer.echo(out / "report.html")
+
+
+def _check_embedded_store(source: str | None) -> None:
+    """Refuse at once, before loading the stats stack, when another process holds the embedded store."""
+    settings = get_settings()
+    if (source or ("embedded" if settings.embedded else "clickhouse")) == "embedded":
+        check_embedded_store(settings)
 
 
 class CorrectionChoice(StrEnum):
@@ -151,6 +159,8 @@ def register(app: typer.Typer) -> None:
 
             typer.echo(analyze_on_server(url, experiment, settings.admin_token.get_secret_value())["report"])
             return
+        if per_user is None:
+            _check_embedded_store(source)
         from analysis import PerUserFile, analyze
         from vsx.pipelines.analysis import analyze_experiment, write_outputs
 
@@ -181,6 +191,7 @@ def register(app: typer.Typer) -> None:
         source: str | None = SourceOption,
     ) -> None:
         """Clicked (query image, result image) pairs with weights, for contrastive retraining."""
+        _check_embedded_store(source)
         from analysis import click_pairs, write_pairs
         from analysis.pairs import check_pairs_path
         from vsx.pipelines.analysis import open_event_store

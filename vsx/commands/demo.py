@@ -8,6 +8,7 @@ import typer
 
 from vsx.commands.output import console
 from vsx.settings import get_settings
+from vsx.store_owner import check_embedded_store
 
 if TYPE_CHECKING:  # the loop pulls in torch, Faiss and the stats stack: imported when the demo runs, not for --help
     from vsx.pipelines.demo import DemoSummary
@@ -96,9 +97,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("choose one size", param_hint="--quick / --large")
         settings = get_settings()
         if not services:  # fail now, not after the training that comes first
-            from event_logging.chdb_lock import check_store_free
-
-            check_store_free(settings.chdb_path)
+            check_embedded_store(settings)
         from vsx.pipelines.demo import SIZES, run_demo, size_note
         from vsx.pipelines.online import Backend
 

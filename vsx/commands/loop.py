@@ -14,6 +14,7 @@ from search_core.catalog import load_catalog
 from vsx.commands.help_values import TRAIN_PRESETS
 from vsx.commands.output import console
 from vsx.settings import get_settings
+from vsx.store_owner import check_embedded_store
 
 if TYPE_CHECKING:  # the pipelines pull in torch, Faiss and FastAPI: imported when a command runs, not for --help
     from vsx.pipelines.simulate import SimulationSummary
@@ -57,14 +58,12 @@ def register(app: typer.Typer) -> None:
         (default) the app is served from the settings' experiments and artifacts; events go to the embedded
         store, or with VSX_EMBEDDED=false to Kafka and on into ClickHouse.
         """
+        settings = get_settings()
+        if not url and settings.embedded:  # in-process serving logs into the embedded store: fail before loading
+            check_embedded_store(settings)
         from vsx.pipelines.click_model import TrafficPlan
         from vsx.pipelines.simulate import simulate
 
-        settings = get_settings()
-        if not url and settings.embedded:  # in-process serving logs into the embedded store: fail before loading
-            from event_logging.chdb_lock import check_store_free
-
-            check_store_free(settings.chdb_path)
         catalog = load_catalog("fashion-mnist")
         begin = start.replace(tzinfo=UTC)
         plan = TrafficPlan(users=users, days=days, pre_days=pre_days, seed=seed)

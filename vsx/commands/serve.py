@@ -10,7 +10,7 @@ serves with one worker; use the Kafka mode (`VSX_EMBEDDED=false`) for more.
 Reports: `settings.reports_dir` is served under `/reports/`, and every worker gets the analysis pipeline to
 refresh them (`POST /v1/admin/analyze/{name}`). On the embedded store the server is the only process that can
 read the events, so it also re-analyses its running experiments every `report_refresh_minutes`, and records
-its URL (`vsx/server_record.py`) so that commands refused the store can say where to ask instead. With
+its URL (`vsx/store_owner.py`) so that commands refused the store can say where to ask instead. With
 ClickHouse any process may analyse at any time (`vsx analyze`, a cron job), so nothing is scheduled.
 """
 
@@ -26,8 +26,8 @@ import typer
 from pydantic import TypeAdapter
 
 from vsx.errors import VsxError
-from vsx.server_record import server_record
 from vsx.settings import Settings, get_settings
+from vsx.store_owner import check_embedded_store, server_record
 
 if TYPE_CHECKING:  # serving pulls in FastAPI, torch and Faiss: imported only when `vsx serve` runs
     from fastapi import FastAPI
@@ -90,9 +90,7 @@ def register(app: typer.Typer) -> None:
                 "or set VSX_EMBEDDED=false to log through Kafka"
             )
         if settings.embedded:  # before loading anything: the store is what a second server would lack
-            from event_logging.chdb_lock import check_store_free
-
-            check_store_free(settings.chdb_path)
+            check_embedded_store(settings)
         import uvicorn
 
         from serving.config import ServingConfig

@@ -1,7 +1,8 @@
-"""Where a running `vsx serve` on the embedded store answers, for the commands it keeps out of that store.
+"""Who owns the embedded store: the check commands make before their work, and the running server's URL.
 
-The server owns the store while it runs, so a command that needs it can only ask the server instead
-(`vsx analyze NAME --url URL`); the record lets the refusal name that URL. One file per data folder,
+chdb lets one process use a data folder. A command that needs the store checks first, so it is refused in
+one line at once instead of after minutes of training. A `vsx serve` that owns the store records its URL,
+so that refusal can say where to ask instead (`vsx analyze NAME --url URL`): one file per data folder,
 written when the server starts and removed when it stops; a record whose process is gone is ignored.
 """
 
@@ -14,6 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vsx.settings import Settings
+
+
+def check_embedded_store(settings: Settings) -> None:
+    """Raise EventStoreLockedError (naming the holder) when another process holds the embedded store now."""
+    from event_logging.chdb_lock import check_store_free
+
+    check_store_free(settings.chdb_path)
 
 
 def record_path(settings: Settings) -> Path:
