@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,14 @@ import httpx
 import pytest
 
 from search_core.catalog import Catalog
-from tests.serving.conftest import ADMIN_TOKEN, PLATFORM_YAML, RANKING_YAML, free_port, write_experiments
+from tests.serving.conftest import (
+    ADMIN_TOKEN,
+    PLATFORM_YAML,
+    RANKING_YAML,
+    free_port,
+    vsx_serve,
+    write_experiments,
+)
 from vsx.pipelines.click_model import TrafficPlan
 from vsx.pipelines.simulate import simulate
 
@@ -56,31 +62,14 @@ def served(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path, catalo
         VSX_CLICKHOUSE__URL=f"clickhouse://127.0.0.1:{free_port()}/vsx",
     )  # fmt: skip
     port = free_port()
-    log = (home / "serve.log").open("wb")
-    proc = subprocess.Popen([VSX, "serve", "--port", str(port), "--no-access-log"], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (home / "serve.log").read_text()
-            assert time.monotonic() < deadline, "vsx serve did not become ready"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+    argv = [str(VSX), "serve", "--port", str(port), "--no-access-log"]
+    with vsx_serve(argv, env, home / "serve.log", port) as proc:
         with httpx.Client(base_url=url, timeout=30) as client:
             plan = TrafficPlan(users=20, days=1, pre_days=0, seed=3)
             simulate(client, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan,
                      start=datetime.now(UTC) - timedelta(days=2))  # fmt: skip
         yield Served(url, port, proc.pid, home, env)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     assert not (home / "var" / "data" / "serve" / "embedded.json").exists(), "the server record outlived the server"
 
 

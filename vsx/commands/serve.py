@@ -68,7 +68,7 @@ def app_factory() -> FastAPI:
     """Called by uvicorn in every worker: the app for the config the parent process put in the environment."""
     from serving.app import create_app
     from serving.config import ServingConfig
-    from vsx.pipelines.reporting import report_refresher
+    from vsx.pipelines.report_refresh import report_refresher
 
     config = TypeAdapter(ServingConfig).validate_json(os.environ[CONFIG_ENV])
     return create_app(config, refresh_report=report_refresher(get_settings()))

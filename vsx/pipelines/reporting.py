@@ -1,17 +1,14 @@
 """Analysis steps of the loop and of the server: an experiment's results + report, and its click pairs.
 
 Thin wrappers over what `vsx analyze` and `vsx export-pairs` do, so the demo, the commands and
-`vsx serve`'s report refresh share one code path.
+`vsx serve`'s report refresh (`report_refresh.py`) share one code path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from analysis import Results, click_pairs, write_pairs
-from serving.errors import ReportFailedError
-from vsx.errors import is_a, is_expected
 from vsx.pipelines.analysis import analyze_experiment as analyze_named
 from vsx.pipelines.analysis import open_event_store, write_outputs
 from vsx.settings import Settings
@@ -26,24 +23,6 @@ def analyze_experiment(settings: Settings, name: str, *, source: str | None = No
     out = settings.reports_dir / name
     write_outputs(results, out, settings.reports_dir)
     return results, out / "report.html"
-
-
-def report_refresher(settings: Settings) -> Callable[[str], None]:
-    """What `vsx serve` passes to the app to refresh a report (`serving.reports.ReportRefresher`).
-
-    An unknown experiment stays `UnknownExperimentError` (404); any other expected error — no users yet,
-    the store unreachable, an artifact gone — becomes `ReportFailedError` (409) with its message.
-    """
-
-    def refresh(name: str) -> None:
-        try:
-            analyze_experiment(settings, name)
-        except Exception as exc:
-            if is_a(exc, "experiments.errors", "UnknownExperimentError") or not is_expected(exc):
-                raise
-            raise ReportFailedError(f"cannot analyse {name!r} now: {exc}") from exc
-
-    return refresh
 
 
 def export_experiment_pairs(settings: Settings, name: str, *, source: str) -> Path:
