@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -81,3 +83,14 @@ def test_missing_reports_dir_names_the_folder_and_the_setting(app, tmp_path, mon
     finally:
         get_settings.cache_clear()
     assert isinstance(result.exception, VsxError) and "set VSX_REPORTS_DIR" in str(result.exception)
+
+
+def test_json_has_the_points_and_the_agreements(app, reports_dir):
+    result = CliRunner().invoke(app, ["history", "--reports-dir", str(reports_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["page"] == str(reports_dir / "history.html")
+    assert len(shown["points"]) == 3 and len(shown["left_out"]) == 1
+    ndcg = next(a for a in shown["agreements"] if a["offline_metric"] == "ndcg@10")
+    assert ndcg["series"] == "ab" and ndcg["n"] == 3 and ndcg["spearman"] == pytest.approx(1.0)
+    assert set(shown["points"][0]) >= {"experiment", "variant", "lift", "offline_delta", "series"}
