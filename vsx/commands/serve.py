@@ -91,6 +91,10 @@ def register(app: typer.Typer) -> None:
             )
         if settings.embedded:  # before loading anything: the store is what a second server would lack
             check_embedded_store(settings)
+        if not settings.experiments_dir.is_dir():  # its own error, so the line names the setting that moves it
+            from experiments.errors import MissingExperimentsFolderError
+
+            raise MissingExperimentsFolderError(str(settings.experiments_dir))
         import uvicorn
 
         from serving.config import ServingConfig
