@@ -7,9 +7,10 @@ app answers `POST /v1/admin/analyze/{name}` and, when `refresh_s > 0`, re-analys
 on a schedule in a background thread. On the embedded store this is the only way reports stay current:
 the server's process owns the store, and no other process may read it while it runs.
 
-One analysis runs at a time per process (scheduled and requested ones share a lock). The refresher reads
-the store while searches keep writing to it; a search never waits for an analysis, but each chdb query of
-one holds the interpreter briefly, so a refresh costs serving a little latency while it runs.
+One analysis runs at a time per process (scheduled and requested ones share a lock). It reads the store
+while searches keep logging to it: searches only queue their events, but chdb holds the interpreter for
+each query (as for each insert, see `event_logging/embedded_sink.py`), so requests wait out the analysis's
+queries one at a time while a refresh runs; the schedule's interval bounds how often that happens.
 """
 
 from __future__ import annotations
