@@ -1,9 +1,14 @@
 """EventStore on embedded chdb (an in-process ClickHouse engine), on disk, for `vsx demo` and tests.
 
 chdb allows one session per process, so stores are cached by path (`ChdbStore.open`) and share it;
-opening another path closes the previous session. Results come back as `JSONCompact`, whose column types
-turn values into the same Python types clickhouse-driver returns (Date → date, DateTime → naive UTC
-datetime, 64-bit integers → int); rows go in as inline `JSONEachRow`.
+opening another path closes the previous session. Each `open` is matched by one `close`, and the session
+closes with the last: a server's event sink and an analysis it runs share the store, and the analysis
+finishing must not close it under the sink. chdb also allows one process per path: another process's
+store is refused with `EventStoreLockedError` naming that process.
+
+Results come back as `JSONCompact`, whose column types turn values into the same Python types
+clickhouse-driver returns (Date → date, DateTime → naive UTC datetime, 64-bit integers → int); rows go
+in as inline `JSONEachRow`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any, ClassVar
 import orjson
 from chdb import session as chdb_session
 
+from event_logging.chdb_lock import check_store_free
 from event_logging.errors import EventStoreError
 from event_logging.store import EventStore
 
@@ -65,16 +71,23 @@ class ChdbStore(EventStore):
             if store is None:
                 for other in list(cls._open.values()):
                     logger.warning("chdb allows one session per process: closing %s to open %s", other.path, key)
-                    other.close()
+                    other._close_session()
                 store = cls._open[key] = cls(key, database)
+            store._users += 1
             return store
 
     def __init__(self, path: Path, database: str = "vsx") -> None:
         super().__init__(database)
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
-        self._session = chdb_session.Session(str(path))
+        check_store_free(path)
+        try:
+            self._session = chdb_session.Session(str(path))
+        except RuntimeError as exc:  # lost a race with another process, or a damaged folder
+            check_store_free(path)
+            raise EventStoreError(f"chdb cannot open {path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._users = 0
 
     def _query(self, sql: str, fmt: str = "CSV") -> Any:
         with self._lock:
@@ -112,10 +125,19 @@ class ChdbStore(EventStore):
         interpreter tears down can crash the process (SIGSEGV in a chdb background thread, seen under pytest)."""
         with cls._registry_lock:
             for store in list(cls._open.values()):
-                store.close()
+                store._close_session()
 
     def close(self) -> None:
+        """Release one `open`; the session closes when nobody else uses it."""
         with self._registry_lock:
+            self._users -= 1
+            if self._users > 0:
+                return
+        self._close_session()
+
+    def _close_session(self) -> None:
+        with self._registry_lock:
+            self._users = 0
             if self._open.get(self.path) is self:
                 del self._open[self.path]
         with self._lock:

@@ -23,3 +23,13 @@ class EventStoreError(EventLoggingError, RuntimeError):
 
 class MigrationError(EventLoggingError, RuntimeError):
     """A migration file is malformed, or an applied migration changed after it was recorded."""
+
+
+class EventStoreLockedError(EventLoggingError, RuntimeError):
+    """Another process holds the embedded store (chdb: one process per folder); `pid`/`command` name it."""
+
+    def __init__(self, path: object, pid: int | None, command: str | None) -> None:
+        who = f"process {pid}" if pid is not None else "another process"
+        what = f" ({command})" if command else ""
+        super().__init__(f"the embedded event store {path} is in use by {who}{what}")
+        self.path, self.pid, self.command = path, pid, command

@@ -41,6 +41,14 @@ class ExperimentConfigError(ExperimentsError, ValueError):
         super().__init__("\n".join([header, *map(str, self.issues)]))
 
 
+class MissingExperimentsFolderError(ExperimentConfigError):
+    """The experiments folder itself is missing: one line naming it, not a list of file issues."""
+
+    def __init__(self, folder: str) -> None:
+        super().__init__([ConfigIssue(folder, 0, "", "experiments folder does not exist")])
+        self.args = (f"experiments folder does not exist: {folder}",)
+
+
 class UnknownExperimentError(ExperimentsError, LookupError):
     """No experiment (or no variant of it) has this name."""
 

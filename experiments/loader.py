@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from experiments.errors import ConfigIssue, ExperimentConfigError
+from experiments.errors import ConfigIssue, ExperimentConfigError, MissingExperimentsFolderError
 from experiments.experiment_set import ExperimentSet
 from experiments.schema import SCHEMA_MODELS, Experiment, Platform
 from experiments.validate import ArtifactExists, ParsedExperiment, ParsedPlatform, check_experiment, check_set
@@ -46,7 +46,7 @@ def load_experiments(folder: Path, artifact_exists: ArtifactExists | None = None
     """Every `*.yaml` in `folder` (with `platform.yaml` as the platform file), validated together."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ExperimentConfigError([ConfigIssue(str(folder), 0, "", "experiments folder does not exist")])
+        raise MissingExperimentsFolderError(str(folder))
     misnamed = [
         ConfigIssue(str(p), 1, "", "rename to .yaml: only *.yaml files are loaded") for p in folder.glob("*.yml")
     ]

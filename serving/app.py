@@ -23,6 +23,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from threadpoolctl import threadpool_limits
 
 from event_logging.factory import make_sink, open_store
@@ -33,6 +34,7 @@ from serving.errors import InvalidServingConfigError, install_error_handlers
 from serving.metrics import Metrics
 from serving.registry import VariantRegistry
 from serving.reload_stamp import ReloadStamp
+from serving.reports import ReportFiles, ReportRefresher, Reports
 from serving.routes import ROUTERS, search
 from serving.service import SearchService
 from serving.spool_slot import SpoolSlot, claim_spool_slot
@@ -57,20 +59,35 @@ def open_sink(config: ServingConfig) -> tuple[EventSink, SpoolSlot | None]:
     return make_sink(embedded=True, kafka=config.kafka, spool_dir=config.spool_dir, store=store), None
 
 
-def create_app(config: ServingConfig) -> FastAPI:
-    """Build the app; raises InvalidServingConfigError (with every problem) if the configuration cannot be served."""
+def create_app(config: ServingConfig, *, refresh_report: ReportRefresher | None = None) -> FastAPI:
+    """Build the app; raises InvalidServingConfigError (with every problem) if the configuration cannot be served.
+
+    `refresh_report` analyses one experiment into `config.reports_dir` (see `serving/reports.py`); without it
+    (or without a reports folder) the admin analyze endpoint answers 503 and nothing is refreshed here.
+    """
     registry = VariantRegistry(config)
     sink, spool_slot = open_sink(config)
     metrics = Metrics(config.metrics_multiproc_dir)
     service = SearchService(registry, sink, metrics, config.limits)
     stamp = ReloadStamp(registry, config.run_dir, config.reload_poll_s) if config.run_dir is not None else None
+    reports = None
+    if config.reports_dir is not None and refresh_report is not None:
+
+        def running() -> list[str]:
+            return [e.name for e in registry.current.experiments.running()]
+
+        reports = Reports(config.reports_dir, refresh_report, running, config.report_refresh_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if stamp is not None:
             stamp.start()
+        if reports is not None:
+            reports.start()
         with threadpool_limits(limits=1, user_api="blas"):  # why: the module docstring
             yield
+        if reports is not None:
+            reports.stop()
         if stamp is not None:
             stamp.stop()
         sink.close()
@@ -78,16 +95,19 @@ def create_app(config: ServingConfig) -> FastAPI:
         if spool_slot is not None:
             spool_slot.release()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc from assets in the package, not a CDN: they work offline
         title="vsx",
-        summary="Visual search with A/B experiments: search, events, experiments, admin.",
+        summary="Visual search with A/B experiments: search, events, experiments, admin, reports.",
         version="1",
         lifespan=lifespan,
+        static_url="/docs-assets",
+        favicon_url="/favicon.ico",
     )
     app.state.config = config
     app.state.service = service
     app.state.metrics = metrics
     app.state.reload_stamp = stamp
+    app.state.reports = reports
     install_error_handlers(app)
     upload_limit = config.limits.max_upload_bytes + MULTIPART_OVERHEAD
     app.add_middleware(
@@ -97,6 +117,8 @@ def create_app(config: ServingConfig) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, max_body_size=config.limits.max_body_bytes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if config.reports_dir is not None:
+        app.mount("/reports", ReportFiles(config.reports_dir, config.report_refresh_s), name="reports")
     logger.info(
         "serving %d configurations (%s) from %s",
         registry.current.variants,

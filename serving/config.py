@@ -40,6 +40,9 @@ class ServingConfig:
     makes the others reload too); `None` for a single in-process app (tests).
     `metrics_multiproc_dir` set ⇒ /metrics aggregates every worker's samples (prometheus multiprocess mode; the
     same path must be in `PROMETHEUS_MULTIPROC_DIR` before `prometheus_client` is imported).
+    `reports_dir` set ⇒ the folder is served read-only under `/reports/` (and linked from the web page); with a
+    refresher passed to `create_app`, reports of running experiments are re-analysed every `report_refresh_s`
+    seconds (0: only on `POST /v1/admin/analyze/{name}`), see `serving/reports.py`.
     `trust_client_time` lets a traffic simulator set "now" with the `X-Vsx-Time` header (event timestamps and
     experiment windows follow simulated time) and a search's request id with `X-Vsx-Request-Id` (interleaving's
     coin flips are seeded by it, so a seeded simulation serves the same lists every run); never on for real users.
@@ -59,3 +62,5 @@ class ServingConfig:
     reload_poll_s: float = 1.0
     trust_client_time: bool = False
     ui_sample_size: int = 24
+    reports_dir: Path | None = None
+    report_refresh_s: float = 0.0

@@ -73,6 +73,14 @@ class UnauthorizedError(ServingError, PermissionError):
     """A missing or wrong admin bearer token."""
 
 
+class ReportFailedError(ServingError, RuntimeError):
+    """An experiment that exists cannot be analysed now (no users yet, its event store unreachable)."""
+
+
+class ReportsUnavailableError(ServingError, RuntimeError):
+    """This server was started without a reports folder or an analysis to refresh it."""
+
+
 ERROR_STATUS: dict[type[Exception], int] = {
     MalformedJsonError: 400,
     UnauthorizedError: 401,
@@ -86,6 +94,8 @@ ERROR_STATUS: dict[type[Exception], int] = {
     InvalidClientTimeError: 422,
     InvalidClientRequestIdError: 422,
     InvalidServingConfigError: 422,
+    ReportFailedError: 409,
+    ReportsUnavailableError: 503,
 }
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")

@@ -43,8 +43,17 @@ class AssignmentOut(BaseModel):
     hash_version: int
 
 
+class RankerOut(BaseModel):
+    encoder: str = Field(description="encoder artifact, name@version")
+    index: str = Field(description="index artifact, name@version")
+
+
 class SearchResponse(BaseModel):
-    """`experiment`/`variant` are the first assignment's (by layer), "" and "default" outside any experiment."""
+    """`experiment`/`variant` are the first assignment's (by layer), "" and "default" outside any experiment.
+
+    `rankers` is what produced the results: the user's configuration, or for an interleaving experiment both
+    teams' (A, the control's, first), whose lists were merged.
+    """
 
     request_id: uuid.UUID
     experiment: str
@@ -53,6 +62,7 @@ class SearchResponse(BaseModel):
     query_image_id: str | None
     results: list[ResultItem]
     latency_ms: float
+    rankers: list[RankerOut]
 
 
 class _EventBase(BaseModel):
@@ -128,6 +138,12 @@ class ReloadResponse(BaseModel):
     experiments: list[str] = Field(description="running experiments now served")
     variants: int = Field(description="distinct served configurations")
     artifacts: list[str]
+
+
+class AnalyzeResponse(BaseModel):
+    experiment: str
+    report: str = Field(description="the refreshed report, under /reports/")
+    results: str = Field(description="its results.json, under /reports/")
 
 
 class Health(BaseModel):

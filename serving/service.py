@@ -65,6 +65,8 @@ class SearchOutcome:
     query_image_id: str | None
     hits: Sequence[Hit]
     latency_ms: float
+    rankers: tuple[ServedVariant, ...] = ()
+    """The configurations whose results were served: one, or an interleaving experiment's two (team A, team B)."""
     held_out: bool = False
 
 
@@ -142,7 +144,8 @@ class SearchService:
         typical = self.typical_ms  # a lost update between threads only delays the average by one sample
         self.typical_ms = latency_ms if typical is None else typical + _TYPICAL_WEIGHT * (latency_ms - typical)
         self.recent.remember(request_id, ServedRequest(user_id, query.image_id or "", assignments, held_out))
-        return SearchOutcome(state, request_id, assignments, query.image_id, hits, latency_ms, held_out)
+        served_by = (served,) if rankers is None else (rankers.team_a, rankers.team_b)
+        return SearchOutcome(state, request_id, assignments, query.image_id, hits, latency_ms, served_by, held_out)
 
     def _log_search(
         self,

@@ -1,8 +1,14 @@
 """Effective settings, read once: `VSX_*` environment variables over an optional `vsx.toml`.
 
 Nested fields use `__`: `VSX_KAFKA__BOOTSTRAP_SERVERS='["10.0.0.1:9092","10.0.0.2:9092"]'`,
-`VSX_CLICKHOUSE__URL=clickhouse://127.0.0.1:9000/vsx`. The `vsx.toml` file is looked up in the
-current directory (or at `$VSX_CONFIG_FILE`); it holds the same keys as the model below.
+`VSX_CLICKHOUSE__URL=clickhouse://127.0.0.1:9000/vsx`.
+
+State lives under one home folder, never the current directory, so `vsx` answers the same from any folder:
+`VSX_HOME` when set, else the source checkout the package runs from (`make setup` installs it editable, so
+that is the project root), else `$XDG_DATA_HOME/vsx` (`~/.local/share/vsx`) for an installed wheel. Relative
+state paths (`data_dir`, `artifacts_dir`, `experiments_dir`, `reports_dir`, from any source) are taken
+relative to home. `vsx.toml` is read from home (or from `$VSX_CONFIG_FILE`); it holds the same keys as the
+model below.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,13 +28,41 @@ from pydantic_settings import (
 
 from analysis.config import AnalysisConfig
 from event_logging.config import ClickHouseConfig, KafkaConfig
+from vsx.errors import SettingsError
+
+ENV_PREFIX = "VSX_"
+STATE_DIRS = ("data_dir", "artifacts_dir", "experiments_dir", "reports_dir")
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from (its `pyproject.toml` names the `vsx` project), if any."""
+    root = Path(__file__).resolve().parent.parent
+    pyproject = root / "pyproject.toml"
+    try:
+        return root if 'name = "vsx"' in pyproject.read_text() else None
+    except OSError:
+        return None
+
+
+def default_home() -> Path:
+    """Home when `VSX_HOME` is not set: the source checkout, else the user's data folder."""
+    root = checkout_root()
+    if root is not None:
+        return root
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "vsx"
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets a field: `reports_dir` → `VSX_REPORTS_DIR`."""
+    return ENV_PREFIX + field.upper()
 
 
 class Settings(BaseSettings):
     """Everything a vsx process needs to know about its environment."""
 
-    model_config = SettingsConfigDict(env_prefix="VSX_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
+    home: Path = Field(default_factory=default_home)
     data_dir: Path = Path("var/data")
     artifacts_dir: Path = Path("var/artifacts")
     experiments_dir: Path = Path("var/experiments")
@@ -41,6 +75,18 @@ class Settings(BaseSettings):
     trust_client_time: bool = False
     """`vsx serve` takes "now" and request ids from the simulator's headers (`vsx simulate --url`); never in
     production, where a client could then write events into any experiment window."""
+    report_refresh_minutes: float = Field(default=10.0, ge=0)
+    """How often `vsx serve` on the embedded store re-analyses its running experiments into `reports_dir`
+    (it owns the store, so nobody else can); 0 turns the schedule off (`POST /v1/admin/analyze/{name}` still
+    works)."""
+
+    @model_validator(mode="after")
+    def _state_under_home(self) -> Settings:
+        self.home = self.home.expanduser().absolute()
+        for name in STATE_DIRS:
+            path = getattr(self, name).expanduser()
+            setattr(self, name, path if path.is_absolute() else self.home / path)
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -51,8 +97,23 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = Path(os.environ.get("VSX_CONFIG_FILE", "vsx.toml"))
+        home = Path(os.environ[env_name("home")]) if os.environ.get(env_name("home")) else default_home()
+        toml_file = Path(os.environ.get("VSX_CONFIG_FILE") or home / "vsx.toml")
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+
+    @property
+    def chdb_path(self) -> Path:
+        """The embedded event store (chdb), one process at a time."""
+        return self.data_dir / "chdb"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where a Kafka sink spools events while the brokers are unreachable."""
+        return self.data_dir / "spool"
+
+    def moved_by(self, field: str) -> str:
+        """How a user moves a state folder, for "not found" messages: `set VSX_REPORTS_DIR or VSX_HOME to move it`."""
+        return f"set {env_name(field)} (or {env_name('home')}, for all state) to move it"
 
     def public_dict(self) -> dict[str, Any]:
         """The settings as JSON-able data with secrets masked (what `vsx config` prints)."""
@@ -63,5 +124,13 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once (tests call `get_settings.cache_clear()`)."""
-    return Settings()
+    """The process-wide settings, read once (tests call `get_settings.cache_clear()`); SettingsError names
+    every refused field with the variable that sets it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = "__".join(str(part) for part in error["loc"])
+            problems.append(f"{env_name(field) if field else 'settings'}: {error['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

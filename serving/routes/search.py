@@ -49,6 +49,7 @@ def search_payload(outcome: SearchOutcome) -> dict[str, Any]:
             for position, hit in enumerate(outcome.hits, start=1)
         ],
         "latency_ms": round(outcome.latency_ms, 3),
+        "rankers": [{"encoder": r.encoder, "index": r.index} for r in outcome.rankers],
     }
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from serving.deps import ServiceDep, StateDep
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
 
 USER_COOKIE = "vsx_uid"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -47,8 +48,15 @@ def index(
             "catalog": Path(state.catalog.name).name,  # a folder catalog's name is its full path
             "user_id": user_id,
             "max_upload": _size(service.limits.max_upload_bytes),
+            "reports": request.app.state.config.reports_dir is not None,
         },
     )
     if user_id != vsx_uid:
         response.set_cookie(USER_COOKIE, user_id, max_age=COOKIE_MAX_AGE, samesite="lax")
     return response
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The icon browsers ask for on every page (the web page, /docs, the reports), an SVG."""
+    return FileResponse(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})

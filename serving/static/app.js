@@ -1,5 +1,6 @@
 // vsx web page: search by a sample image or an upload, open a result (click), come back (dwell).
 // Plain script, no build step. Events go to /v1/events with `keepalive` so a dwell survives closing the tab.
+// A catalog-image search is kept in the URL (?image=ID): reload, back/forward and shared links repeat it.
 (function () {
   "use strict";
 
@@ -41,15 +42,28 @@
     render(body, queryLabel, querySrc);
   }
 
+  // Which encoder and index produced the list; an interleaving experiment merges two teams' lists.
+  function rankersText(rankers) {
+    if (rankers.length === 1) return [rankers[0].encoder, rankers[0].index];
+    const teams = ["A", "B"];
+    return [
+      rankers.map((r, i) => r.encoder + " (" + teams[i] + ")").join(" + ") + ", interleaved",
+      rankers.map((r, i) => r.index + " (" + teams[i] + ")").join(" + "),
+    ];
+  }
+
   function render(body, queryLabel, querySrc) {
     $("results-panel").hidden = false;
     $("query-image").src = querySrc;
     const arm = body.assignments.map((a) => a.experiment + " · " + a.variant).join(", ") || "default";
     $("assignment").textContent = arm;
     $("summary").innerHTML = "";
+    const [encoder, index] = rankersText(body.rankers);
     const lines = [
       ["query", queryLabel],
-      ["assignment", arm],
+      ["variant", arm],
+      ["encoder", encoder],
+      ["index", index],
       ["results", String(body.results.length)],
       ["latency", body.latency_ms.toFixed(1) + " ms"],
     ];
@@ -125,21 +139,34 @@
     if (!viaHistory && history.state && history.state.detail) history.back();
   }
 
+  function urlImage() {
+    return new URLSearchParams(location.search).get("image");
+  }
+
+  // A catalog image's search; `remember` adds it to the browser history (a click does, a reload or back does not).
+  function searchImage(imageId, label, remember) {
+    if (remember && urlImage() !== imageId) {
+      history.pushState({ image: imageId }, "", "?image=" + encodeURIComponent(imageId));
+    }
+    return search(
+      { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ image_id: imageId }) },
+      label || imageId,
+      imageUrl(imageId),
+    );
+  }
+
   $("detail-close").addEventListener("click", () => closeDetail(false));
   $("detail").addEventListener("click", (e) => { if (e.target === $("detail")) closeDetail(false); });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeDetail(false); });
-  window.addEventListener("popstate", () => closeDetail(true));
+  window.addEventListener("popstate", () => {
+    if (opened) { closeDetail(true); return; }
+    const imageId = urlImage();
+    if (imageId && (!current || current.query_image_id !== imageId)) searchImage(imageId, null, false);
+  });
   window.addEventListener("pagehide", () => closeDetail(true));
 
   for (const button of document.querySelectorAll("#sample-grid .sample")) {
-    button.addEventListener("click", () => {
-      const imageId = button.dataset.imageId;
-      search(
-        { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ image_id: imageId }) },
-        button.title,
-        imageUrl(imageId),
-      );
-    });
+    button.addEventListener("click", () => searchImage(button.dataset.imageId, button.title, true));
   }
 
   $("upload-input").addEventListener("change", () => {
@@ -153,6 +180,9 @@
     if (!file) { showError("choose an image file first"); return; }
     const form = new FormData();
     form.append("image", file);
+    if (urlImage()) history.pushState({}, "", location.pathname);  // an upload cannot live in the URL
     search({ body: form }, file.name, URL.createObjectURL(file));
   });
+
+  if (urlImage()) searchImage(urlImage(), null, false);
 })();

@@ -30,9 +30,9 @@ def app() -> typer.Typer:
 
 @pytest.fixture
 def artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArtifactStore]:
-    """An artifact store holding the examples' encoders and indexes except `cnn-hnsw@1`."""
+    """An artifact store holding the examples' encoders and indexes except `cnn-v1-hnsw32@1`."""
     store = ArtifactStore(tmp_path / "artifacts")
-    for kind, ref in [("encoder", "pixels@1"), ("index", "pixels-flat@1"), ("encoder", "cnn@1")]:
+    for kind, ref in [("encoder", "pixels@1"), ("index", "pixels-v1-hnsw32@1"), ("encoder", "cnn@1")]:
         parsed = ArtifactRef.parse(ref)
         staging = store.staging_dir(kind, parsed)
         (staging / "weights.bin").write_bytes(b"\0")
@@ -65,7 +65,7 @@ def test_validate_checks_artifacts_in_the_store(app: typer.Typer, artifacts: Art
     result = CliRunner().invoke(app, ["experiments", "validate", str(EXAMPLES)])
     assert result.exit_code == 2
     assert result.stdout.splitlines() == [
-        f"{EXAMPLES / 'enc-v1.yaml'}:25 variants[1].index: index artifact cnn-hnsw@1 not found"
+        f"{EXAMPLES / 'enc-v1.yaml'}:25 variants[1].index: index artifact cnn-v1-hnsw32@1 not found"
     ]
     result = CliRunner().invoke(app, ["experiments", "validate", "--skip-artifacts", str(EXAMPLES)])
     assert result.exit_code == 0
@@ -83,14 +83,21 @@ def test_list_show_and_assign(app: typer.Typer, artifacts: ArtifactStore) -> Non
     assert listed.exit_code == 0 and "enc-v1" in listed.stdout and "[0, 5000)" in listed.stdout
     shown = runner.invoke(app, ["experiments", "show", "rerank-dedupe"])
     assert shown.exit_code == 0 and "threshold: 0.98" in shown.stdout and "salt: rerank-dedupe" in shown.stdout
-    assigned = runner.invoke(
-        app, ["experiments", "assign", "user-3", "--attr", "platform=web", "--now", "2026-12-01T00:00:00"]
-    )
+    words = ["experiments", "assign", "user-3", "--attr", "platform=web", "--now", "2026-12-01T00:00:00"]
+    said = runner.invoke(app, words)
+    assert said.exit_code == 0 and "user-3: enc-v1 → " in said.stdout and "served: encoder " in said.stdout
+    assigned = runner.invoke(app, [*words, "--json"])
     assert assigned.exit_code == 0, assigned.output
     result = json.loads(assigned.stdout)
     assert result["holdout"] is False
     assert {a["experiment"] for a in result["assignments"]} <= {"enc-v1", "rerank-dedupe"}
     assert result["served"]["k"] == 20
+    listed = json.loads(runner.invoke(app, ["experiments", "list", "--json"]).stdout)
+    enc = next(e for e in listed["experiments"] if e["name"] == "enc-v1")
+    assert enc["buckets"] == [0, 5000] and enc["status"] == "running" and enc["file"].endswith("enc-v1.yaml")
+    assert set(listed["holdout"]) == {"share", "salt"}
+    shown = json.loads(runner.invoke(app, ["experiments", "show", "rerank-dedupe", "--json"]).stdout)
+    assert shown["experiment"]["salt"] == "rerank-dedupe" and shown["file"].endswith("rerank-dedupe.yaml")
     missing = runner.invoke(app, ["experiments", "show", "nope"])
     assert isinstance(missing.exception, UnknownExperimentError)
     bad_attr = runner.invoke(app, ["experiments", "assign", "user-3", "--attr", "platform"])

@@ -87,6 +87,8 @@ def test_results_are_the_team_draft_merge_of_both_rankers(client: TestClient, ap
         expected = team_draft_interleave(team_a, team_b, 8, seed=body["request_id"])
         assert [r["image_id"] for r in body["results"]] == [item.image_id for item in expected]
         assert [r["position"] for r in body["results"]] == list(range(1, 9))
+        index = INDEX[variants["enc-v1"]][0]
+        assert body["rankers"] == [{"encoder": "pixels@1", "index": index}] * 2  # team A, team B (rerank differs)
         merged_differs |= team_a != team_b
     assert merged_differs  # the two rankers really disagree, so the merge is not trivially one list
 

@@ -156,3 +156,11 @@ def test_blas_is_single_threaded_while_the_app_serves(client: TestClient, catalo
     assert resp.status_code == 200
     numpy_blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas" and "numpy" in pool["filepath"]]
     assert numpy_blas and all(pool["num_threads"] == 1 for pool in numpy_blas)
+
+
+def test_response_names_the_encoder_and_index_that_ranked(client: TestClient, catalog: Catalog) -> None:
+    """The page shows which configuration answered: the variant's index (Flat for control, HNSW for treatment)."""
+    indexes = {"control": "pixels-flat@1", "treatment": "pixels-hnsw@1"}
+    for user in ("ranker-a", "ranker-b", "ranker-c", "ranker-d"):
+        body = client.post("/v1/search", json={"image_id": query_id(catalog)}, headers={"X-User-Id": user}).json()
+        assert body["rankers"] == [{"encoder": "pixels@1", "index": indexes[body["variant"]]}]

@@ -4,7 +4,6 @@ up every worker's samples (prometheus multiprocess mode) and an admin reload rea
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from search_core.catalog import Catalog
-from tests.serving.conftest import ADMIN_TOKEN, PLATFORM_YAML, RANKING_YAML, RERANK_YAML, free_port, write_experiments
+from tests.serving.conftest import (
+    ADMIN_TOKEN,
+    PLATFORM_YAML,
+    RANKING_YAML,
+    RERANK_YAML,
+    free_port,
+    vsx_serve,
+    write_experiments,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]  # each starts the `vsx` command line (torch import)
 
@@ -62,28 +69,9 @@ def two_workers(tmp_path: Path, artifacts_dir: Path) -> Iterator[tuple[str, Path
         VSX_KAFKA__BOOTSTRAP_SERVERS=f'["127.0.0.1:{free_port()}"]',
         VSX_KAFKA__SEND_TIMEOUT_S="0.5",
     )
-    log = (tmp_path / "serve.log").open("wb")
     cmd = [*VSX, "serve", "--port", str(port), "--workers", "2", "--no-access-log"]
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, "vsx serve did not become ready"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield url, experiments
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with vsx_serve(cmd, env, tmp_path / "serve.log", port):
+        yield f"http://127.0.0.1:{port}", experiments
 
 
 def searches_total(client: httpx.Client) -> float:

@@ -116,3 +116,48 @@ def test_user_id_cookie_is_stable(server: ThreadedServer, browser: webdriver.Chr
     first = browser.get_cookie("vsx_uid")["value"]
     browser.get(server.url + "/")
     assert browser.get_cookie("vsx_uid")["value"] == first
+
+
+def test_a_search_lives_in_the_url_and_names_what_served_it(
+    server: ThreadedServer, browser: webdriver.Chrome, artifact_dir: Path
+) -> None:
+    browser.get(server.url + "/")
+    samples = WebDriverWait(browser, 10).until(
+        ec.presence_of_all_elements_located((By.CSS_SELECTOR, "#sample-grid .sample"))
+    )
+    first = samples[0].get_attribute("data-image-id")
+    samples[0].click()
+    WebDriverWait(browser, 10).until(ec.url_contains("?image="))
+    wait_status(browser, "results")
+    summary = browser.find_element(By.ID, "summary").text
+    assert "encoderpixels@1" in summary and "indexpixels-" in summary and "variantenc-v1 · " in summary
+    assert browser.execute_script("return new URLSearchParams(location.search).get('image')") == first
+
+    browser.refresh()  # the URL alone repeats the search
+    WebDriverWait(browser, 10).until(ec.presence_of_all_elements_located((By.CSS_SELECTOR, "#results .result")))
+    assert browser.find_element(By.ID, "query-image").get_attribute("src").endswith(first.split("/")[-1])
+    other = next(  # the grid is a fresh random sample after the reload
+        b
+        for b in browser.find_elements(By.CSS_SELECTOR, "#sample-grid .sample")
+        if b.get_attribute("data-image-id") != first
+    )
+    second = other.get_attribute("data-image-id")
+    other.click()
+    WebDriverWait(browser, 10).until(
+        lambda d: d.execute_script("return new URLSearchParams(location.search).get('image')") == second
+    )
+    browser.back()  # back to the first query, searched again
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_element(By.ID, "query-image").get_attribute("src").endswith(first.split("/")[-1])
+    )
+    browser.save_screenshot(str(artifact_dir / "serving_ui_url.png"))
+
+
+def test_api_docs_render_offline(server: ThreadedServer, browser: webdriver.Chrome) -> None:
+    """Swagger UI from the package's own assets: the page renders the API with no network beyond the server."""
+    browser.get(server.url + "/docs")
+    title = WebDriverWait(browser, 15).until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".swagger-ui .title")))
+    assert title.text.startswith("vsx")
+    assert browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path[data-path='/v1/admin/analyze/{name}']")
+    sources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert sources and all(s.startswith(server.url) for s in sources)

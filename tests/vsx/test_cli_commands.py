@@ -1,8 +1,10 @@
 """The `vsx` group loads a command's module only when asked: the COMMANDS map must name every command of
-every module in `vsx/commands/`, and an expected error of a package that was never imported is not looked for."""
+every module in `vsx/commands/` with the first line of its help, and an expected error of a package that was
+never imported is not looked for."""
 
 from __future__ import annotations
 
+import importlib
 import pkgutil
 import subprocess
 import sys
@@ -19,8 +21,18 @@ from vsx.errors import VsxError
 
 def test_every_registered_command_is_in_the_map() -> None:
     for info in pkgutil.iter_modules(vsx.commands.__path__):
-        mapped = {name for name, module in COMMANDS.items() if module == info.name}
+        if not hasattr(importlib.import_module(f"vsx.commands.{info.name}"), "register"):
+            continue  # a helper of the commands (output, help_values), not a command module
+        mapped = {name for name, (module, _) in COMMANDS.items() if module == info.name}
         assert set(commands_of(info.name)) == mapped, info.name
+
+
+def test_the_listing_shows_each_commands_own_first_help_line() -> None:
+    """`vsx --help` lists commands from COMMANDS without importing them; the line must not drift from the help."""
+    for name, (module, line) in COMMANDS.items():
+        assert (commands_of(module)[name].help or "").strip().splitlines()[0] == line, name
+    listing = " ".join(CliRunner().invoke(app, ["--help"]).output.split())
+    assert all(" ".join(line.split()) in listing for _, line in COMMANDS.values())
 
 
 def test_expected_errors_are_ours() -> None:
@@ -44,7 +56,7 @@ def test_every_command_and_parameter_explains_itself() -> None:
             gaps += [gap for name, sub in command.commands.items() for gap in unexplained(f"{path} {name}", sub)]
         return gaps
 
-    commands = {name: cmd for module in set(COMMANDS.values()) for name, cmd in commands_of(module).items()}
+    commands = {name: cmd for module, _ in set(COMMANDS.values()) for name, cmd in commands_of(module).items()}
     assert [gap for name, cmd in commands.items() for gap in unexplained(name, cmd)] == []
     for words in (["catalog", "info"], ["train"], ["index", "build"], ["eval"], ["eval-trec"], ["artifacts", "list"]):
         shown = CliRunner().invoke(app, [*words, "--help"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import json
 
 import pytest
 import typer
@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from analysis.results import MetricResult, OfflineMetrics, Results, SrmResult
 from vsx.commands import history
+from vsx.errors import VsxError
 from vsx.settings import get_settings
 
 
@@ -72,7 +73,24 @@ def test_default_reports_dir_comes_from_settings(app, reports_dir, monkeypatch):
     assert (reports_dir / "history.html").exists()
 
 
-def test_missing_reports_dir_is_a_usage_error(app, tmp_path):
+def test_missing_reports_dir_names_the_folder_and_the_setting(app, tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["history", "--reports-dir", str(tmp_path / "nope")])
-    message = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())  # rich boxes and wraps the message
-    assert result.exit_code == 2 and "nope is not a folder" in message
+    assert isinstance(result.exception, VsxError) and f"no reports folder {tmp_path / 'nope'}" in str(result.exception)
+    monkeypatch.setenv("VSX_REPORTS_DIR", str(tmp_path / "absent"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["history"])
+    finally:
+        get_settings.cache_clear()
+    assert isinstance(result.exception, VsxError) and "set VSX_REPORTS_DIR" in str(result.exception)
+
+
+def test_json_has_the_points_and_the_agreements(app, reports_dir):
+    result = CliRunner().invoke(app, ["history", "--reports-dir", str(reports_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["page"] == str(reports_dir / "history.html")
+    assert len(shown["points"]) == 3 and len(shown["left_out"]) == 1
+    ndcg = next(a for a in shown["agreements"] if a["offline_metric"] == "ndcg@10")
+    assert ndcg["series"] == "ab" and ndcg["n"] == 3 and ndcg["spearman"] == pytest.approx(1.0)
+    assert set(shown["points"][0]) >= {"experiment", "variant", "lift", "offline_delta", "series"}

@@ -44,7 +44,7 @@ def test_small_loop_through_kafka_and_clickhouse(settings: Settings, tmp_path: P
     size = replace(SIZES["quick"], users=40, il_users=30, sweep_users=50, days=2, pre_days=1, eval_queries=60,
                    factory="Flat")  # fmt: skip
     backend = Backend(embedded=False, chdb_path=None, kafka=settings.kafka, clickhouse=settings.clickhouse,
-                      spool_dir=settings.data_dir / "spool")  # fmt: skip
+                      spool_dir=settings.spool_dir)  # fmt: skip
     summary = run_demo(settings, size, backend, source="clickhouse", catalog_spec=str(catalog_dir))
     exp1, exp2 = summary.experiments[:2]
 

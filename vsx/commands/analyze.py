@@ -1,8 +1,8 @@
-"""`vsx analyze` (experiment → results.json + report.html) and `vsx export-pairs` (clicks → training pairs).
+"""`vsx analyze` (experiment → results.json + report.html + decisions) and `vsx export-pairs` (clicks → pairs).
 
-The shell's part: read the experiment YAML into an `AnalysisPlan`, open the right store, look up the
-offline metrics of each variant's artifacts, and hand the results to `dashboards`. Everything
-statistical happens in `analysis`.
+The shell's part: read the experiment YAML (or flags, for a per-user file) into an `AnalysisPlan`, open the
+right store, hand the results to `dashboards`, print the decisions. Everything statistical happens in
+`analysis`; the steps shared with the demo and the server live in `vsx/pipelines/analysis.py`.
 """
 
 from __future__ import annotations
@@ -10,44 +10,23 @@ from __future__ import annotations
 import json
 import logging
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from analysis import (
-    METRICS,
-    AnalysisPlan,
-    EventStoreSource,
-    ExperimentData,
-    GuardrailSpec,
-    PerUserFile,
-    QuantileMetric,
-    Results,
-    analyze,
-    click_pairs,
-    write_pairs,
-)
-from analysis.errors import AnalysisPlanError
-from analysis.holdout import HoldoutSource, holdout_plan
-from analysis.interleaving import interleaving_stats
-from analysis.pairs import DEFAULT_MIN_DWELL_MS, DEFAULT_PROPENSITY_CLIP, check_pairs_path
-from analysis.results import About, OfflineMetrics
-from dashboards import render_html, render_report
-from dashboards.layout import write_text_atomic
-from event_logging.factory import open_store
-from event_logging.store import EventStore
-from experiments import Experiment, ExperimentSet, load_experiments
-from search_core.artifacts import ArtifactStore
-from search_core.errors import SearchCoreError
-from vsx.settings import Settings, get_settings
+from vsx.commands.help_values import MIN_DWELL_MS, PROPENSITY_CLIP
+from vsx.commands.output import console
+from vsx.settings import get_settings
+from vsx.store_owner import check_embedded_store
+
+if TYPE_CHECKING:  # the stats stack (scipy, pandas, matplotlib): imported when a command runs, not for --help
+    from analysis import AnalysisPlan, ExperimentData, GuardrailSpec, Results
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("clickhouse", "embedded")
 RECOMMENDATIONS = ("ship", "no_ship", "inconclusive", "invalid")
 DEFAULT_MIN_USERS_PER_ARM = 100
 """A per-user file's default minimum users per arm before a recommendation (the experiment YAML's default)."""
@@ -55,46 +34,6 @@ DEFAULT_MIN_USERS_PER_ARM = 100
 SourceOption = typer.Option(
     None, "--source", help="clickhouse | embedded (chdb under data_dir). Default: embedded when settings.embedded."
 )
-
-
-def plan_from_experiment(experiment: Experiment, settings: Settings) -> AnalysisPlan:
-    """The experiment YAML as the plain values `analysis` takes (guardrail margins default from settings)."""
-    options = experiment.analysis
-    default_margin = settings.analysis.guardrail_margin
-    return AnalysisPlan(
-        experiment=experiment.name,
-        control=experiment.control,
-        primary_metric=experiment.primary_metric,
-        secondary_metrics=tuple(experiment.secondary_metrics),
-        guardrails=tuple(GuardrailSpec(g.metric, g.margin or default_margin) for g in experiment.guardrails),
-        weights={v.name: v.weight for v in experiment.variants},
-        alpha=options.alpha,
-        correction=options.correction,
-        sequential=options.sequential,
-        start=experiment.start,
-        end=experiment.end,
-        pre_period_days=options.pre_period_days,
-        status=experiment.status,
-        experiment_type=experiment.type,
-        mde=options.mde,
-        power=options.power,
-        planned_users=options.planned_users,
-        min_users_per_arm=options.min_users_per_arm,
-    )
-
-
-def parse_guardrail(text: str, default_margin: float) -> GuardrailSpec:
-    """`error_rate` or `error_rate:0.05` → a guardrail with that relative margin (default from settings)."""
-    name, sep, margin = text.partition(":")
-    if not sep:
-        return GuardrailSpec(name.strip(), default_margin)
-    try:
-        value = float(margin)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise typer.BadParameter(f"{text!r}: margin must be > 0", param_hint="--guardrail")
-    return GuardrailSpec(name.strip(), value)
 
 
 def parse_weights(text: str | None) -> dict[str, float] | None:
@@ -114,46 +53,20 @@ def parse_weights(text: str | None) -> dict[str, float] | None:
     return weights
 
 
-def open_event_store(settings: Settings, source: str | None) -> tuple[EventStore, str]:
-    """The store `--source` names (default from settings) and its label for results."""
-    label = source or ("embedded" if settings.embedded else "clickhouse")
-    if label not in SOURCES:
-        raise typer.BadParameter(f"{label!r} is not one of {', '.join(SOURCES)}", param_hint="--source")
-    if label == "embedded":
-        return open_store(chdb_path=settings.data_dir / "chdb"), label
-    return open_store(clickhouse=settings.clickhouse), label
+def parse_guardrail(text: str, default_margin: float) -> GuardrailSpec:
+    """`error_rate` or `error_rate:0.05` → a guardrail with that relative margin (default from settings)."""
+    from analysis import GuardrailSpec
 
-
-def offline_metrics(experiment: Experiment, experiments: ExperimentSet, artifacts_dir: Path) -> list[OfflineMetrics]:
-    """Each variant's encoder and index metrics from their manifests (platform default for unset fields)."""
-    store = ArtifactStore(artifacts_dir)
-    default = experiments.platform.default
-    rows = []
-    for variant in experiment.variants:
-        encoder, index = variant.encoder or default.encoder, variant.index or default.index
-        metrics: dict[str, float] = {}
-        for kind, ref in (("encoder", encoder), ("index", index)):
-            try:
-                metrics.update(store.manifest(kind, ref, verify=False).metrics)
-            except SearchCoreError as exc:
-                logger.warning("no offline metrics for %s %s: %s", kind, ref, exc)
-        rows.append(OfflineMetrics(variant=variant.name, encoder=encoder, index=index, metrics=metrics))
-    return rows
-
-
-def write_outputs(results: Results, out: Path, reports_dir: Path) -> None:
-    """`out/results.json`, then `out/report.html`; inside `reports_dir` the index is refreshed too.
-
-    The index lists `reports_dir/*/results.json`, so results go first; a report written elsewhere
-    (`--out /tmp/x`) gets no index, which would otherwise land in its parent folder.
-    """
-    results.write(out / "results.json")
-    report = out / "report.html"
-    if out.resolve().parent == reports_dir.resolve():
-        render_report(results, report)
-    else:
-        write_text_atomic(report, render_html(results))
-    _print_summary(results)
+    name, sep, margin = text.partition(":")
+    if not sep:
+        return GuardrailSpec(name.strip(), default_margin)
+    try:
+        value = float(margin)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{text!r}: margin must be > 0", param_hint="--guardrail")
+    return GuardrailSpec(name.strip(), value)
 
 
 def _parse_fail_on(text: str | None) -> frozenset[str]:
@@ -172,25 +85,34 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def _print_summary(results: Results) -> None:
-    console = Console(stderr=True)
+    from rich.table import Table
+
+    err = console(stderr=True)
     for decision in results.decisions:
-        console.print(f"[bold]{decision.variant}: {decision.recommendation}[/bold]")
+        err.print(f"[bold]{decision.variant}: {decision.recommendation}[/bold]")
         for reason in decision.reasons:
-            console.print(f"  - {reason}", highlight=False)
+            err.print(f"  - {reason}", highlight=False)
     table = Table("metric", "variant", "method", "lift", "95% CI", "p adj", "sig")
     for r in results.results:
         low, high = r.ci_low_adjusted or r.ci_low, r.ci_high_adjusted or r.ci_high
         ci = f"[{_fmt(low, '+.1%')}, {_fmt(high, '+.1%')}]"
         sig = "yes" if r.significant else ""
         table.add_row(r.metric, r.variant, r.method, _fmt(r.rel_lift, "+.2%"), ci, _fmt(r.p_value_adjusted, ".3g"), sig)
-    console.print(table)
+    err.print(table)
     srm = results.srm
     if srm.checked:
-        console.print(f"SRM {'ok' if srm.ok else 'FAILED'} (p = {_fmt(srm.p_value, '.3g')}, users {srm.observed})")
+        err.print(f"SRM {'ok' if srm.ok else 'FAILED'} (p = {_fmt(srm.p_value, '.3g')}, users {srm.observed})")
     else:
-        console.print(f"users {srm.observed} (no traffic split to check)")
+        err.print(f"users {srm.observed} (no traffic split to check)")
     for note in results.notes:
-        console.print(f"note: {note}", highlight=False)
+        err.print(f"note: {note}", highlight=False)
+
+
+def _check_embedded_store(source: str | None) -> None:
+    """Refuse at once, before loading the stats stack, when another process holds the embedded store."""
+    settings = get_settings()
+    if (source or ("embedded" if settings.embedded else "clickhouse")) == "embedded":
+        check_embedded_store(settings)
 
 
 class CorrectionChoice(StrEnum):
@@ -202,6 +124,8 @@ class CorrectionChoice(StrEnum):
 
 def per_user_metrics(data: ExperimentData) -> list[str]:
     """The catalogue's metrics a per-user file can answer: means and ratios whose columns it has."""
+    from analysis import METRICS, QuantileMetric
+
     return [
         name
         for name, metric in METRICS.items()
@@ -226,21 +150,21 @@ def per_user_plan(
     default_margin: float,
 ) -> AnalysisPlan:
     """A per-user file has no YAML: the plan comes from flags, over the metrics the file's columns support."""
+    from analysis import AnalysisPlan
+
     supported = per_user_metrics(data)
-    for option, names in (("--primary", [primary]), ("--secondary", secondary)):
+    specs = tuple(parse_guardrail(g, default_margin) for g in guardrails)
+    for option, names in (
+        ("--primary", [primary]),
+        ("--secondary", secondary),
+        ("--guardrail", [g.metric for g in specs]),
+    ):
         for metric in names:
             if metric not in supported:
                 raise typer.BadParameter(
                     f"{metric!r} is not computable from {data.source} (it supports: {', '.join(supported)})",
                     param_hint=option,
                 )
-    specs = tuple(parse_guardrail(g, default_margin) for g in guardrails)
-    for spec in specs:
-        if spec.metric not in supported:
-            raise typer.BadParameter(
-                f"{spec.metric!r} is not computable from {data.source} (it supports: {', '.join(supported)})",
-                param_hint="--guardrail",
-            )
     return AnalysisPlan(
         experiment=name,
         control=control,
@@ -254,44 +178,6 @@ def per_user_plan(
         mde=mde,
         min_users_per_arm=min_users,
     )
-
-
-def analyze_experiment(settings: Settings, name: str, source: str | None) -> Results:
-    """The experiment's YAML → plan → events in the store → results, with its variants' offline metrics."""
-    experiments = load_experiments(settings.experiments_dir)
-    definition = experiments.get(name)
-    plan = plan_from_experiment(definition, settings)
-    store, label = open_event_store(settings, source)
-    with store:
-        data = EventStoreSource(store, label).load(plan)
-        preference = interleaving_stats(store, plan) if plan.experiment_type == "interleaving" else None
-        results = analyze(data, plan, preference)
-    offline = offline_metrics(definition, experiments, settings.artifacts_dir)
-    about = About(description=definition.description, owner=definition.owner, hypothesis=definition.hypothesis)
-    return results.model_copy(update={"offline": offline, "about": about})
-
-
-def analyze_holdout(settings: Settings, source: str | None, since: datetime | None, until: datetime | None) -> Results:
-    """Users the global holdout kept out of every experiment against users exposed to any, since `since` (default:
-    the earliest experiment start in the experiments folder)."""
-    experiments = load_experiments(settings.experiments_dir)
-    if experiments.platform.holdout.share == 0:
-        raise AnalysisPlanError(
-            f"the global holdout is empty: holdout.share is 0 in {settings.experiments_dir}/platform.yaml"
-        )
-    starts = [e.start for e in experiments.experiments]
-    start = _utc(since) if since else min(starts, default=None)
-    if start is None:
-        raise AnalysisPlanError("no experiments to date the holdout from: give --since")
-    plan = holdout_plan(start, _utc(until) if until else None)
-    store, label = open_event_store(settings, source)
-    with store:
-        return analyze(HoldoutSource(store, label).load(plan), plan)
-
-
-def _utc(moment: datetime) -> datetime:
-    """A command-line date as UTC (a date without a zone is taken as UTC, like the experiment YAML)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def register(app: typer.Typer) -> None:
@@ -347,10 +233,30 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the decisions and output paths as JSON on stdout."),
         out: Path | None = typer.Option(None, "--out", help="Output folder (default: settings.reports_dir/NAME)."),
+        url: str | None = typer.Option(
+            None,
+            "--url",
+            help="Ask the `vsx serve` at this URL to analyse (it owns the embedded store while it runs); "
+            "needs its VSX_ADMIN_TOKEN. Prints the report's URL.",
+        ),
     ) -> None:
         """Compare variants with control: writes OUT/results.json and OUT/report.html, prints the decisions."""
         settings = get_settings()
         failing = _parse_fail_on(fail_on)
+        if url is not None:
+            if experiment is None or per_user is not None or out is not None or source is not None or holdout:
+                raise typer.BadParameter(
+                    "takes an EXPERIMENT only: the server writes its own report", param_hint="--url"
+                )
+            from vsx.pipelines.remote import analyze_on_server
+
+            typer.echo(analyze_on_server(url, experiment, settings.admin_token.get_secret_value())["report"])
+            return
+        if per_user is None:
+            _check_embedded_store(source)
+        from analysis import AnalysisPlan, PerUserFile, analyze
+        from vsx.pipelines.analysis import analyze_experiment, analyze_holdout, write_outputs
+
         if holdout:
             if per_user is not None or experiment is not None:
                 raise typer.BadParameter(
@@ -372,22 +278,19 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("name an EXPERIMENT or give --per-user FILE", param_hint="EXPERIMENT")
         else:
             results = analyze_experiment(settings, experiment, source)
-        out = out or settings.reports_dir / results.experiment
-        write_outputs(results, out, settings.reports_dir)
+        folder = out or settings.reports_dir / results.experiment
+        write_outputs(results, folder, settings.reports_dir)
+        _print_summary(results)
         if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "experiment": results.experiment,
-                        "results": str(out / "results.json"),
-                        "report": str(out / "report.html"),
-                        "decisions": [d.model_dump() for d in results.decisions],
-                    },
-                    indent=2,
-                )
-            )
+            shown = {
+                "experiment": results.experiment,
+                "results": str(folder / "results.json"),
+                "report": str(folder / "report.html"),
+                "decisions": [d.model_dump() for d in results.decisions],
+            }
+            typer.echo(json.dumps(shown, indent=2))
         else:
-            typer.echo(out / "report.html")
+            typer.echo(folder / "report.html")
         hits = [d for d in results.decisions if d.recommendation in failing]
         if hits:
             names = ", ".join(f"{d.variant} {d.recommendation}" for d in hits)
@@ -398,14 +301,17 @@ def register(app: typer.Typer) -> None:
     def export_pairs_cmd(
         experiment: str = typer.Argument(..., help="Experiment whose clicks to export."),
         out: Path = typer.Option(..., "--out", help="pairs.jsonl or pairs.parquet"),
-        min_dwell_ms: float = typer.Option(DEFAULT_MIN_DWELL_MS, "--min-dwell-ms", help="Satisfied-click threshold."),
+        min_dwell_ms: float = typer.Option(MIN_DWELL_MS, "--min-dwell-ms", help="Satisfied-click threshold."),
         ipw: bool = typer.Option(False, "--ipw", help="Weight clicks by inverse position propensity."),
-        clip: float = typer.Option(
-            DEFAULT_PROPENSITY_CLIP, "--clip", help="Lowest propensity (highest weight 1/clip)."
-        ),
+        clip: float = typer.Option(PROPENSITY_CLIP, "--clip", help="Lowest propensity (highest weight 1/clip)."),
         source: str | None = SourceOption,
     ) -> None:
         """Clicked (query image, result image) pairs with weights, for contrastive retraining."""
+        _check_embedded_store(source)
+        from analysis import click_pairs, write_pairs
+        from analysis.pairs import check_pairs_path
+        from vsx.pipelines.analysis import open_event_store
+
         check_pairs_path(out)
         store, _ = open_event_store(get_settings(), source)
         with store:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from search_core.artifacts import KINDS, ArtifactKind, ArtifactStore, Manifest
+from vsx.commands.output import JsonOption, console, print_json
 from vsx.settings import get_settings
 
 KEY_METRICS = ("precision@10", "mrr@10", "ndcg@10", "ann_recall@10")
@@ -37,6 +37,20 @@ def key_metrics(manifest: Manifest, manifests: list[Manifest]) -> str:
     return ", ".join(shown) + via if shown else "-"
 
 
+def _summary(manifest: Manifest) -> dict[str, object]:
+    """One artifact as `artifacts list --json` shows it."""
+    return {
+        "ref": str(manifest.ref),
+        "kind": manifest.kind,
+        "name": manifest.name,
+        "version": manifest.version,
+        "parent": lineage(manifest) if lineage(manifest) != "-" else None,
+        "pairs": manifest.pairs.count if manifest.pairs else None,
+        "metrics": manifest.metrics,
+        "created_at": manifest.created_at.isoformat(),
+    }
+
+
 def _kind(value: str) -> ArtifactKind:
     for kind in KINDS:
         if value == kind:
@@ -49,20 +63,33 @@ def register(app: typer.Typer) -> None:
     app.add_typer(artifacts_app, name="artifacts")
 
     @artifacts_app.command("list")
-    def list_cmd(kind: str | None = typer.Option(None, help=f"Only this kind: {' or '.join(KINDS)}.")) -> None:
+    def list_cmd(
+        kind: str | None = typer.Option(None, help=f"Only this kind: {' or '.join(KINDS)}."),
+        as_json: bool = JsonOption,
+    ) -> None:
         """One row per artifact: ref, kind, parent (an index: its encoder), click pairs used, metrics, created."""
-        every = ArtifactStore(get_settings().artifacts_dir).list()
+        settings = get_settings()
+        every = ArtifactStore(settings.artifacts_dir).list()
         manifests = [m for m in every if kind is None or m.kind == _kind(kind)]
+        if as_json:
+            print_json([_summary(m) for m in manifests])
+            return
+        if not manifests:
+            typer.echo(
+                f"no {kind or 'artifact'}s yet in {settings.artifacts_dir} ({settings.moved_by('artifacts_dir')}); "
+                "`vsx demo` or `vsx train` makes some"
+            )
+            return
         table = Table("artifact", "kind", "parent", "pairs", "metrics", "created (UTC)")
         for m in manifests:
             pairs = str(m.pairs.count) if m.pairs else "-"
             created = f"{m.created_at:%Y-%m-%d %H:%M}"
             table.add_row(str(m.ref), m.kind, lineage(m), pairs, key_metrics(m, every), created)
-        Console().print(table if manifests else "no artifacts yet")
+        console().print(table)
 
     @artifacts_app.command("show")
     def show_cmd(
-        ref: str = typer.Argument(..., metavar="NAME@V"),
+        ref: str = typer.Argument(..., metavar="NAME@V", help="The artifact, e.g. cnn@2."),
         kind: str = typer.Option("encoder", help=f"{' or '.join(KINDS)}."),
     ) -> None:
         """The manifest as JSON, after checking every file's sha256."""

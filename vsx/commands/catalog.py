@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from search_core.catalog import FASHION_MNIST, load_catalog
+from vsx.commands.output import console as make_console
 
 CatalogOption = typer.Option(
     FASHION_MNIST, "--catalog", help="'fashion-mnist' or a folder of images (root/<class>/<file>)."
@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
     def info_cmd(catalog: str = CatalogOption) -> None:
         """Counts per split and class, image format, and any files skipped as unreadable."""
         cat = load_catalog(catalog)
-        console = Console()
+        console = make_console()
         size = f"{cat.image_size}x{cat.image_size}" if cat.image_size else "mixed sizes"
         console.print(
             f"catalog [bold]{cat.name}[/]: {len(cat)} images ({len(cat.gallery_ids)} gallery, "

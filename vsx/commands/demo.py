@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import typer
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from analysis.sensitivity import compared_users
-from vsx.pipelines.demo import SIZES, DemoSummary, run_demo, size_note
-from vsx.pipelines.online import Backend
+import typer
+
+from vsx.commands.output import console
 from vsx.settings import get_settings
+from vsx.store_owner import check_embedded_store
+
+if TYPE_CHECKING:  # the loop pulls in torch, Faiss and the stats stack: imported when the demo runs, not for --help
+    from vsx.pipelines.demo import DemoSummary
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -32,15 +34,17 @@ def _users(users: float | None) -> str:
 
 def print_summary(summary: DemoSummary) -> None:
     """Offline metrics per encoder, online result per experiment and treatment, users needed, paths."""
-    console = Console()
-    if not console.is_terminal:  # a log file or pipe: wide enough that the tables do not wrap every cell
-        console.width = 180
+    from rich.table import Table
+
+    from analysis.sensitivity import compared_users
+
+    out = console()
     offline = Table(title="offline (Fashion-MNIST: 60k gallery, seeded test queries, relevance = same class)")
     for column in ("encoder", "P@10", "MRR@10", "nDCG@10", "ANN recall@10"):
         offline.add_column(column, justify="right" if column != "encoder" else "left")
     for ref, m in summary.offline.items():
         offline.add_row(ref, *(_fmt(m.get(k), ".4f") for k in ("precision@10", "mrr@10", "ndcg@10", "ann_recall@10")))
-    console.print(offline)
+    out.print(offline)
     online = Table(title="online (simulated users; A/B: CTR as the decision reads it; interleaving: preference Δ)")
     columns = ("experiment", "control", "treatment", "control", "treatment", "lift / Δ", "95% CI", "p", "users")
     for column in (*columns, "decision"):
@@ -61,7 +65,7 @@ def print_summary(summary: DemoSummary) -> None:
                 _fmt(lift, "+.2%"), f"[{_fmt(low, '+.2%')}, {_fmt(high, '+.2%')}]", _fmt(row.p_value, ".2g"),
                 str(compared_users(row)), recommendation,
             )  # fmt: skip
-    console.print(online)
+    out.print(online)
     needed = Table(
         title="users needed for 80% power at alpha 0.05 on the observed difference "
         "(no ratio where the two designs saw opposite directions: noise at this size)"
@@ -72,10 +76,10 @@ def print_summary(summary: DemoSummary) -> None:
         ab, il = _bounded(s.ab_users), _bounded(s.interleaving_users)
         ratio = ab / il if ab and il and s.same_direction else None
         needed.add_row(s.control, s.treatment, _users(s.ab_users), _users(s.interleaving_users), _fmt(ratio, ".1f"))
-    console.print(needed)
+    out.print(needed)
     for exp in summary.experiments:
-        console.print(f"report: {exp.report}")
-    console.print(f"history: {summary.history}\nclick pairs: {summary.pairs}\nretrained encoder: {summary.v2}")
+        out.print(f"report: {exp.report}")
+    out.print(f"history: {summary.history}\nclick pairs: {summary.pairs}\nretrained encoder: {summary.v2}")
 
 
 def register(app: typer.Typer) -> None:
@@ -95,11 +99,16 @@ def register(app: typer.Typer) -> None:
         if quick and large:
             raise typer.BadParameter("choose one size", param_hint="--quick / --large")
         settings = get_settings()
+        if not services:  # fail now, not after the training that comes first
+            check_embedded_store(settings)
+        from vsx.pipelines.demo import SIZES, run_demo, size_note
+        from vsx.pipelines.online import Backend
+
         size = SIZES["quick" if quick else "large" if large else "full"]
-        Console(stderr=True).print(size_note(size))
+        console(stderr=True).print(size_note(size))
         backend = Backend(
-            embedded=not services, chdb_path=settings.data_dir / "chdb", kafka=settings.kafka,
-            clickhouse=settings.clickhouse, spool_dir=settings.data_dir / "spool",
+            embedded=not services, chdb_path=settings.chdb_path, kafka=settings.kafka,
+            clickhouse=settings.clickhouse, spool_dir=settings.spool_dir,
         )  # fmt: skip
         summary = run_demo(settings, size, backend, source="clickhouse" if services else "embedded")
         print_summary(summary)

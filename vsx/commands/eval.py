@@ -7,17 +7,13 @@ import logging
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import load_catalog
-from search_core.encoders import load_encoder
-from search_core.evaluation import metrics_of, retrieve, write_trec_files
-from search_core.index import load_index
-from search_core.index_artifact import sample_queries
 from search_core.trec import TREC_METRICS, evaluate_files
 from vsx.commands.index import PARAM_HELP, parse_params
+from vsx.commands.output import console
 from vsx.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -38,6 +34,11 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, help="Seed of the query subset."),
     ) -> None:
         """Held-out queries, relevance = same class; metrics go into the index manifest and TREC files."""
+        from search_core.encoders import load_encoder
+        from search_core.evaluation import metrics_of, retrieve, write_trec_files
+        from search_core.index import load_index
+        from search_core.index_artifact import sample_queries
+
         store = ArtifactStore(get_settings().artifacts_dir)
         index_ref = ArtifactRef.parse(index)
         manifest = store.manifest("index", index_ref)
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
         table.add_column("value", justify="right")
         for name in sorted(metrics, key=lambda n: (n not in LEADING, LEADING.index(n) if n in LEADING else 0)):
             table.add_row(name, f"{metrics[name]:.4f}")
-        Console().print(table)
+        console().print(table)
         typer.echo(f"run: {run_path}\nqrels: {qrels_path}")
 
     @app.command("eval-trec")

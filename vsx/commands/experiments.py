@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
 
 from experiments.assign import assign, in_holdout, resolve
@@ -17,14 +15,33 @@ from experiments.errors import ExperimentConfigError
 from experiments.experiment_set import ExperimentSet
 from experiments.loader import load_experiments, load_files
 from experiments.plan import slice_range
+from experiments.schema import Experiment
 from search_core.artifacts import ArtifactRef, ArtifactStore
+from vsx.commands.output import JsonOption, console, print_json
 from vsx.settings import get_settings
 
-DirOption = typer.Option(None, "--dir", help="Experiments folder (default: settings.experiments_dir).")
+DirOption = typer.Option(None, "--dir", metavar="DIR", help="Experiments folder (default: settings.experiments_dir).")
 
 
 def _load(folder: Path | None) -> ExperimentSet:
     return load_experiments(folder or get_settings().experiments_dir)
+
+
+def _summary(e: Experiment, file: str) -> dict[str, object]:
+    """One experiment as `experiments list --json` shows it."""
+    lo, hi = slice_range(e.traffic, e.offset)
+    return {
+        "name": e.name,
+        "status": e.status,
+        "type": e.type,
+        "layer": e.layer,
+        "buckets": [lo, hi],
+        "control": e.control,
+        "variants": [{"name": v.name, "weight": v.weight} for v in e.variants],
+        "start": e.start.isoformat(),
+        "end": e.end.isoformat() if e.end else None,
+        "file": file,
+    }
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -68,26 +85,39 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"ok: {len(exp_set.experiments)} experiment(s), {running} running")
 
     @experiments.command("list")
-    def list_cmd(folder: Path | None = DirOption) -> None:
+    def list_cmd(folder: Path | None = DirOption, as_json: bool = JsonOption) -> None:
         """One row per experiment: status, layer, slice of the layer, variants and dates."""
         exp_set = _load(folder)
+        rows = sorted(exp_set.experiments, key=lambda e: (e.layer, e.offset, e.name))
+        holdout = exp_set.platform.holdout
+        if as_json:
+            print_json(
+                {
+                    "experiments": [_summary(e, exp_set.files[e.name]) for e in rows],
+                    "holdout": {"share": holdout.share, "salt": holdout.salt},
+                }
+            )
+            return
         table = Table("name", "status", "type", "layer", "buckets", "variants (* control)", "window (UTC)")
-        for e in sorted(exp_set.experiments, key=lambda e: (e.layer, e.offset, e.name)):
+        for e in rows:
             lo, hi = slice_range(e.traffic, e.offset)
             variants = ", ".join(f"{v.name}{'*' if v.name == e.control else ''} {v.weight:g}" for v in e.variants)
             window = f"{e.start:%Y-%m-%d %H:%M} → {f'{e.end:%Y-%m-%d %H:%M}' if e.end else 'open'}"
             table.add_row(e.name, e.status, e.type, e.layer, f"[{lo}, {hi})", variants, window)
-        holdout = exp_set.platform.holdout
-        Console().print(table)
+        console().print(table)
         typer.echo(f"global holdout: {holdout.share:g} of users (salt {holdout.salt!r})")
 
     @experiments.command("show")
-    def show_cmd(name: str, folder: Path | None = DirOption) -> None:
+    def show_cmd(name: str, folder: Path | None = DirOption, as_json: bool = JsonOption) -> None:
         """The experiment as validated, as YAML: defaults filled in, unset optional fields left out."""
         exp_set = _load(folder)
         experiment = exp_set.get(name)
+        fields = experiment.model_dump(mode="json", exclude_none=True)
+        if as_json:
+            print_json({"file": exp_set.files[name], "experiment": fields})
+            return
         typer.echo(f"# {exp_set.files[name]}")
-        typer.echo(yaml.safe_dump(experiment.model_dump(mode="json", exclude_none=True), sort_keys=False).rstrip())
+        typer.echo(yaml.safe_dump(fields, sort_keys=False).rstrip())
 
     @experiments.command("assign")
     def assign_cmd(
@@ -97,14 +127,28 @@ def register(app: typer.Typer) -> None:
             None, "--now", help="Assign as of this UTC time, e.g. 2026-12-01T00:00:00 (default: now)."
         ),
         folder: Path | None = DirOption,
+        as_json: bool = JsonOption,
     ) -> None:
-        """Which experiments and variants USER_ID gets, and the resulting served configuration, as JSON."""
+        """Which experiments and variants USER_ID gets, and the resulting served configuration."""
         exp_set = _load(folder)
         assignments = assign(exp_set, user_id, _parse_attrs(attr), now)
-        result = {
-            "user_id": user_id,
-            "holdout": in_holdout(exp_set, user_id),
-            "assignments": [asdict(a) for a in assignments],
-            "served": asdict(resolve(exp_set, assignments)),
-        }
-        typer.echo(json.dumps(result, indent=2))
+        holdout = in_holdout(exp_set, user_id)
+        served = resolve(exp_set, assignments)
+        if as_json:
+            print_json(
+                {
+                    "user_id": user_id,
+                    "holdout": holdout,
+                    "assignments": [asdict(a) for a in assignments],
+                    "served": asdict(served),
+                }
+            )
+            return
+        if holdout:
+            typer.echo(f"{user_id}: in the global holdout (no experiment)")
+        elif not assignments:
+            typer.echo(f"{user_id}: in no running experiment")
+        for a in assignments:
+            typer.echo(f"{user_id}: {a.experiment} → {a.variant} (layer {a.layer})")
+        steps = ", ".join(str(step.get("name", step)) for step in served.rerank) or "none"
+        typer.echo(f"served: encoder {served.encoder}, index {served.index}, k {served.k}, re-ranking {steps}")

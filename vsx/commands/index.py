@@ -6,7 +6,6 @@ import typer
 
 from search_core.artifacts import ArtifactStore
 from search_core.catalog import load_catalog
-from search_core.index_artifact import build_index_artifact
 from vsx.settings import get_settings
 
 PARAM_HELP = "Query parameter KEY=VALUE (efSearch, nprobe, k_factor, refine); repeatable."
@@ -48,6 +47,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, help="Seed of the training sample and of the recall queries."),
     ) -> None:
         """Build the next version of an index artifact; prints its ref and ANN recall@10 vs exact search."""
+        from search_core.index_artifact import build_index_artifact
+
         store = ArtifactStore(get_settings().artifacts_dir)
         params = parse_params(param)
         spec = catalog or store.manifest("encoder", encoder).catalog

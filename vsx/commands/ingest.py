@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 import typer
-from tqdm import tqdm
 
-from event_logging.clickhouse_store import ClickHouseStore
-from event_logging.consumer import Ingestor, IngestStats
-from event_logging.topics import ensure_topic
 from vsx.settings import get_settings
+
+if TYPE_CHECKING:  # kafka-python and clickhouse-driver: imported when the command runs, not for --help
+    from event_logging.consumer import IngestStats
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +22,12 @@ def register(app: typer.Typer) -> None:
         max_events: int | None = typer.Option(None, help="Stop after this many events (default: run until Ctrl-C)."),
     ) -> None:
         """Kafka → ClickHouse: migrate, join the consumer group, insert in batches, commit after each insert."""
+        from tqdm import tqdm
+
+        from event_logging.clickhouse_store import ClickHouseStore
+        from event_logging.consumer import Ingestor
+        from event_logging.topics import ensure_topic
+
         settings = get_settings()
         store = ClickHouseStore(settings.clickhouse)
         applied = store.migrate()

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import load_catalog
-from search_core.training import TRAIN_CONFIGS
-from vsx.pipelines.artifacts import OFFLINE_KEYS, ensure_index, ensure_trained, offline_metrics, train_config
-from vsx.pipelines.click_model import TrafficPlan
-from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config
-from vsx.pipelines.simulate import SimulationSummary, simulate
+from vsx.commands.help_values import TRAIN_PRESETS
+from vsx.commands.output import console
 from vsx.settings import get_settings
+from vsx.store_owner import check_embedded_store
+
+if TYPE_CHECKING:  # the pipelines pull in torch, Faiss and FastAPI: imported when a command runs, not for --help
+    from vsx.pipelines.simulate import SimulationSummary
 
 
 def _print_events(summary: SimulationSummary) -> None:
@@ -27,8 +27,9 @@ def _print_events(summary: SimulationSummary) -> None:
     for variant, row in sorted(summary.by_variant.items()):
         ctr = row["clicks"] / row["impressions"] if row["impressions"] else 0.0
         table.add_row(variant, str(row["searches"]), str(row["impressions"]), str(row["clicks"]), f"{ctr:.4f}")
-    Console().print(table)
-    Console().print(
+    out = console()
+    out.print(table)
+    out.print(
         f"search {summary.searches}, impression {summary.impressions}, click {summary.clicks}, dwell {summary.dwells};"
         f" failed requests {summary.failed_requests}"
     )
@@ -58,18 +59,27 @@ def register(app: typer.Typer) -> None:
         store, or with VSX_EMBEDDED=false to Kafka and on into ClickHouse.
         """
         settings = get_settings()
+        if not url and settings.embedded:  # in-process serving logs into the embedded store: fail before loading
+            check_embedded_store(settings)
+        from vsx.pipelines.click_model import TrafficPlan
+        from vsx.pipelines.simulate import simulate
+
         catalog = load_catalog("fashion-mnist")
         begin = start.replace(tzinfo=UTC)
         plan = TrafficPlan(users=users, days=days, pre_days=pre_days, seed=seed)
         first = begin - timedelta(days=pre_days)
         if url:
+            import httpx
+
             with httpx.Client(base_url=url, timeout=30) as client:
                 summary = simulate(client, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan,
                                    start=first, user_prefix=user_prefix)  # fmt: skip
         else:
+            from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config
+
             backend = Backend(
-                embedded=settings.embedded, chdb_path=settings.data_dir / "chdb", kafka=settings.kafka,
-                clickhouse=settings.clickhouse, spool_dir=settings.data_dir / "spool",
+                embedded=settings.embedded, chdb_path=settings.chdb_path, kafka=settings.kafka,
+                clickhouse=settings.clickhouse, spool_dir=settings.spool_dir,
             )  # fmt: skip
             config = serving_config(settings.artifacts_dir, settings.experiments_dir, catalog, backend)
             summary = run_traffic(config, catalog, plan=plan, start=first, user_prefix=user_prefix)
@@ -81,16 +91,16 @@ def register(app: typer.Typer) -> None:
     def retrain_cmd(
         parent: str = typer.Option(..., "--from", metavar="ENCODER@V", help="Encoder to continue from."),
         pairs: Path = typer.Option(..., "--pairs", exists=True, dir_okay=False, help="Click pairs (.jsonl/.parquet)."),
-        config: str = typer.Option("quick", help=f"Training schedule: {', '.join(sorted(TRAIN_CONFIGS))}."),
+        config: str = typer.Option("quick", help=f"Training schedule: {', '.join(TRAIN_PRESETS)}."),
         epochs: int | None = typer.Option(None, min=1, help="Override the schedule's epochs."),
         factory: str = typer.Option("HNSW32", help="Faiss factory string of the new index."),
         eval_queries: int = typer.Option(2000, min=0, help="Seeded test queries for the offline eval (0 = all)."),
     ) -> None:
         """Train ENCODER@V+1 with the click pairs as extra positives, index it, evaluate it beside its parent."""
-        if config not in TRAIN_CONFIGS:
-            raise typer.BadParameter(
-                f"unknown schedule; known: {', '.join(sorted(TRAIN_CONFIGS))}", param_hint="--config"
-            )
+        from vsx.pipelines.artifacts import OFFLINE_KEYS, ensure_index, ensure_trained, offline_metrics, train_config
+
+        if config not in TRAIN_PRESETS:
+            raise typer.BadParameter(f"unknown schedule; known: {', '.join(TRAIN_PRESETS)}", param_hint="--config")
         settings = get_settings()
         store = ArtifactStore(settings.artifacts_dir)
         parent_ref = ArtifactRef.parse(parent)
@@ -107,4 +117,4 @@ def register(app: typer.Typer) -> None:
             table.add_column(key, justify="right")
         for ref, metrics in rows.items():
             table.add_row(ref, *(f"{metrics[k]:.4f}" if k in metrics else "—" for k in OFFLINE_KEYS))
-        Console().print(table)
+        console().print(table)

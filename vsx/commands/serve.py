@@ -6,12 +6,19 @@ environment variable. With several workers, prometheus runs in multiprocess mode
 `<data_dir>/serve/<port>/metrics`) and an admin reload reaches every worker through the reload stamp in
 `<data_dir>/serve/<port>`. Embedded mode keeps events in a chdb store that only one process may open, so it
 serves with one worker; use the Kafka mode (`VSX_EMBEDDED=false`) for more.
+
+Reports: `settings.reports_dir` is served under `/reports/`, and every worker gets the analysis pipeline to
+refresh them (`POST /v1/admin/analyze/{name}`). On the embedded store the server is the only process that can
+read the events, so it also re-analyses its running experiments every `report_refresh_minutes`, and records
+its URL (`vsx/store_owner.py`) so that commands refused the store can say where to ask instead. With
+ClickHouse any process may analyse at any time (`vsx analyze`, a cron job), so nothing is scheduled.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +27,7 @@ from pydantic import TypeAdapter
 
 from vsx.errors import VsxError
 from vsx.settings import Settings, get_settings
+from vsx.store_owner import check_embedded_store, server_record
 
 if TYPE_CHECKING:  # serving pulls in FastAPI, torch and Faiss: imported only when `vsx serve` runs
     from fastapi import FastAPI
@@ -34,11 +42,6 @@ class ServeError(VsxError, ValueError):
     """The settings cannot be served as asked (e.g. several workers on the embedded store)."""
 
 
-def chdb_path(settings: Settings) -> Path:
-    """Where embedded mode keeps its events (the same store `vsx analyze` reads in embedded mode)."""
-    return settings.data_dir / "chdb"
-
-
 def serving_config(
     settings: Settings, *, run_dir: Path | None = None, multiproc_dir: Path | None = None
 ) -> ServingConfig:
@@ -50,12 +53,14 @@ def serving_config(
         experiments_dir=settings.experiments_dir,
         embedded=settings.embedded,
         kafka=settings.kafka,
-        chdb_path=chdb_path(settings),
-        spool_dir=settings.data_dir / "spool",
+        chdb_path=settings.chdb_path,
+        spool_dir=settings.spool_dir,
         admin_token=settings.admin_token.get_secret_value(),
         trust_client_time=settings.trust_client_time,
         run_dir=run_dir,
         metrics_multiproc_dir=multiproc_dir,
+        reports_dir=settings.reports_dir,
+        report_refresh_s=settings.report_refresh_minutes * 60 if settings.embedded else 0.0,
     )
 
 
@@ -63,8 +68,10 @@ def app_factory() -> FastAPI:
     """Called by uvicorn in every worker: the app for the config the parent process put in the environment."""
     from serving.app import create_app
     from serving.config import ServingConfig
+    from vsx.pipelines.report_refresh import report_refresher
 
-    return create_app(TypeAdapter(ServingConfig).validate_json(os.environ[CONFIG_ENV]))
+    config = TypeAdapter(ServingConfig).validate_json(os.environ[CONFIG_ENV])
+    return create_app(config, refresh_report=report_refresher(get_settings()))
 
 
 def register(app: typer.Typer) -> None:
@@ -75,13 +82,19 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(1, min=1, help="uvicorn worker processes (Kafka mode only for more than 1)."),
         access_log: bool = typer.Option(True, help="Log every request (uvicorn access log); /metrics counts anyway."),
     ) -> None:
-        """Serve /v1/search, /v1/events, experiments, admin, /metrics and the web page at /."""
+        """Serve the search API, the web page at /, /metrics, /docs and the reports under /reports/."""
         settings = get_settings()
         if settings.embedded and workers > 1:
             raise ServeError(
                 "embedded mode stores events in chdb, which one process owns: serve with --workers 1, "
                 "or set VSX_EMBEDDED=false to log through Kafka"
             )
+        if settings.embedded:  # before loading anything: the store is what a second server would lack
+            check_embedded_store(settings)
+        if not settings.experiments_dir.is_dir():  # its own error, so the line names the setting that moves it
+            from experiments.errors import MissingExperimentsFolderError
+
+            raise MissingExperimentsFolderError(str(settings.experiments_dir))
         import uvicorn
 
         from serving.config import ServingConfig
@@ -97,12 +110,15 @@ def register(app: typer.Typer) -> None:
         config = serving_config(settings, run_dir=run_dir, multiproc_dir=multiproc_dir)
         check_config(config)  # a bad config is one line and exit 2 here, not a traceback in every worker
         os.environ[CONFIG_ENV] = TypeAdapter(ServingConfig).dump_json(config).decode()
-        uvicorn.run(
-            "vsx.commands.serve:app_factory",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            access_log=access_log,
-        )
+        local = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+        record = server_record(settings, f"http://{local}:{port}") if settings.embedded else nullcontext()
+        with record:
+            uvicorn.run(
+                "vsx.commands.serve:app_factory",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                access_log=access_log,
+            )

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import typer
+from rich.table import Table
 
+from vsx.commands.output import JsonOption, console, print_json
 from vsx.services import stack
 from vsx.settings import get_settings
+
+
+def _print_status(status: dict[str, dict[str, Any]]) -> None:
+    """One row per service: PID, alive, each port and whether it answers, the log file."""
+    table = Table("service", "pid", "process", "ports", "log")
+    for name, svc in status.items():
+        ports = ", ".join(f"{kind} {p['port']} {'open' if p['open'] else 'closed'}" for kind, p in svc["ports"].items())
+        table.add_row(name, str(svc["pid"]), "running" if svc["alive"] else "gone", ports, svc["log"])
+    console().print(table)
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +39,14 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
     @services.command("status")
-    def status_cmd() -> None:
-        """Show PIDs, liveness and open ports of the local services."""
-        typer.echo(json.dumps(stack.status(get_settings().data_dir), indent=2) or "{}")
+    def status_cmd(as_json: bool = JsonOption) -> None:
+        """Show PIDs, liveness and open ports of the local services started by `up`."""
+        data_dir = get_settings().data_dir
+        status = stack.status(data_dir)
+        if as_json:
+            print_json(status)
+        elif not status:
+            state = stack.state_file(data_dir)
+            typer.echo(f"no local services started (`vsx services up` starts them; state in {state})")
+        else:
+            _print_status(status)

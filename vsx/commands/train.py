@@ -13,9 +13,8 @@ import typer
 
 from search_core.artifacts import ArtifactStore, Manifest
 from search_core.catalog import FASHION_MNIST, load_catalog
-from search_core.encoders import ENCODERS
 from search_core.errors import TrainingError
-from search_core.training import build_pixels_encoder, train_config, train_encoder
+from vsx.commands.help_values import ENCODER_NAMES
 from vsx.settings import get_settings
 
 
@@ -24,19 +23,21 @@ def register(app: typer.Typer) -> None:
     def train_cmd(
         encoder: str | None = typer.Option(
             None,
-            help=f"Architecture: {', '.join(sorted(ENCODERS))} (default: the preset's, or the parent's).",
+            help=f"Architecture: {', '.join(ENCODER_NAMES)} (default: the preset's, or the parent's).",
         ),
         config: str = typer.Option("cpu", help="Preset: cpu (≤10 min on 2 cores), quick (demo), gpu (CUDA)."),
         name: str | None = typer.Option(None, help="Artifact name (default: the parent's name, else the encoder's)."),
         epochs: int | None = typer.Option(None, min=1, help="Override the preset's number of epochs."),
         pairs: Path | None = typer.Option(None, help="Click pairs (JSONL or Parquet) used as extra positives."),
-        parent: str | None = typer.Option(None, "--from", metavar="NAME@V", help="Fine-tune this encoder."),
+        parent: str | None = typer.Option(None, "--from", metavar="ENCODER@V", help="Fine-tune this encoder."),
         catalog: str | None = typer.Option(None, help=f"Catalog spec (default: the parent's, else {FASHION_MNIST})."),
         pca: int | None = typer.Option(None, min=1, help="pixels only: reduce to this many principal components."),
         weights: Path | None = typer.Option(None, help="torchvision encoders: local pretrained weights file."),
         seed: int | None = typer.Option(None, help="Override the preset's seed."),
     ) -> None:
         """Train the next version of an encoder artifact and print its ref and training summary."""
+        from search_core.training import build_pixels_encoder, train_config, train_encoder
+
         store = ArtifactStore(get_settings().artifacts_dir)
         parent_manifest = store.manifest("encoder", parent) if parent else None
         spec = catalog or (parent_manifest.catalog if parent_manifest else FASHION_MNIST)

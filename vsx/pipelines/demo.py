@@ -40,6 +40,8 @@ from vsx.pipelines.reporting import analyze_experiment, export_experiment_pairs
 from vsx.settings import Settings
 
 logger = logging.getLogger(__name__)
+progress = logging.getLogger("vsx.progress")
+"""The demo's step lines ("[3/10] …"): `vsx` shows this logger at INFO even when other logs are at WARNING."""
 
 SIM_START = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -154,7 +156,7 @@ class _Runner:
         checksum = _checksum(path)
         done = json.loads(marker.read_text()) if marker.exists() else {}
         if done.get("yaml_sha256") == checksum:
-            logger.info("experiment %s: traffic already simulated (%d events), reusing", name, done["events"])
+            progress.info("experiment %s: traffic already simulated (%d events), reusing", name, done["events"])
             events = done["events"]
         else:
             config = serving_config(self.settings.artifacts_dir, folder, self.catalog, self.backend)
@@ -167,6 +169,7 @@ class _Runner:
                                           "clicks": summary.clicks, "users": summary.users}))  # fmt: skip
         set_status(folder, name, "stopped")
         results, report = analyze_experiment(self.settings, name, source=self.source)
+        progress.info("experiment %s analysed: %s", name, report)
         self.clock = end
         return ExperimentOutcome(name, kind, {a.name: str(a.encoder) for a in arms}, events, report, results)
 
@@ -184,6 +187,21 @@ def _sensitivity(ab: ExperimentOutcome, interleaving: ExperimentOutcome) -> Sens
     )
 
 
+def demo_arm(store: ArtifactStore, catalog: Catalog, size: DemoSize, name: str, encoder: ArtifactRef) -> Arm:
+    """A variant serving `encoder` with the demo's index of it (built and evaluated offline if missing)."""
+    return Arm(name, encoder, ensure_index(store, catalog, encoder, factory=size.factory, queries=size.eval_queries))
+
+
+def first_arms(store: ArtifactStore, catalog: Catalog, size: DemoSize) -> tuple[Arm, Arm]:
+    """Step 2: the raw-pixel baseline and encoder v1 with their indexes, as control and treatment of experiment 1.
+
+    `examples/experiments/` serves these artifacts by name (tests/vsx/test_examples.py validates them).
+    """
+    pixels = ensure_pixels(store, catalog)
+    v1 = ensure_trained(store, catalog, name="cnn", config=train_config(size.train, size.v1_epochs))
+    return demo_arm(store, catalog, size, "control", pixels), demo_arm(store, catalog, size, "treatment", v1)
+
+
 def run_demo(
     settings: Settings, size: DemoSize, backend: Backend, source: str, catalog_spec: str = "fashion-mnist"
 ) -> DemoSummary:
@@ -192,38 +210,36 @@ def run_demo(
     if size.per_class and catalog_spec == "fashion-mnist":
         catalog_spec = str(fashion_subset_folder(settings.data_dir / f"fmnist-{size.per_class}", size.per_class))
     catalog = load_catalog(catalog_spec)
-    logger.info("[1/10] catalog %s: %d gallery, %d query images", catalog.name, len(catalog.gallery_ids),
+    progress.info("[1/10] catalog %s: %d gallery, %d query images", catalog.name, len(catalog.gallery_ids),
                 len(catalog.query_ids))  # fmt: skip
 
     def arm(name: str, encoder: ArtifactRef) -> Arm:
-        index = ensure_index(store, catalog, encoder, factory=size.factory, queries=size.eval_queries)
-        return Arm(name, encoder, index)
+        return demo_arm(store, catalog, size, name, encoder)
 
-    logger.info("[2/10] baseline and encoder v1 (training schedule %r, %d epochs)", size.train, size.v1_epochs)
-    pixels = ensure_pixels(store, catalog)
-    v1 = ensure_trained(store, catalog, name="cnn", config=train_config(size.train, size.v1_epochs))
-    control = arm("control", pixels)
+    progress.info("[2/10] baseline and encoder v1 (training schedule %r, %d epochs)", size.train, size.v1_epochs)
+    control, treatment = first_arms(store, catalog, size)
+    pixels, v1 = control.encoder, treatment.encoder
     write_platform(settings.experiments_dir, control, size.k)
     runner = _Runner(settings, backend, store, catalog, size, source, SIM_START)
 
-    logger.info("[3/10] experiment 1 (A/B): %s vs %s", pixels, v1)
-    v1_vs_pixels = [control, arm("treatment", v1)]
+    progress.info("[3/10] experiment 1 (A/B): %s vs %s", pixels, v1)
+    v1_vs_pixels = [control, treatment]
     exp1 = runner.run(f"enc-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}", f"{v1} vs raw pixels",
                       v1_vs_pixels, users=size.users, pre_days=size.pre_days)  # fmt: skip
 
-    logger.info("[4/10] click pairs of %s", exp1.name)
+    progress.info("[4/10] click pairs of %s", exp1.name)
     pairs = export_experiment_pairs(settings, exp1.name, source=source)
 
-    logger.info("[5/10] encoder v2: retrained from %s with the click pairs", v1)
+    progress.info("[5/10] encoder v2: retrained from %s with the click pairs", v1)
     v2 = ensure_trained(store, catalog, name="cnn", config=train_config(size.train, size.v2_epochs), parent=v1,
                         pairs_path=pairs)  # fmt: skip
 
-    logger.info("[6/10] experiment 2 (A/B): %s vs %s", v1, v2)
+    progress.info("[6/10] experiment 2 (A/B): %s vs %s", v1, v2)
     v2_vs_v1 = [arm("control", v1), arm("treatment", v2)]
     exp2 = runner.run(f"enc-{v2.name}{v2.version}-vs-{v1.name}{v1.version}", f"{v2} (click pairs) vs {v1}",
                       v2_vs_v1, users=size.users)  # fmt: skip
 
-    logger.info("[7-8/10] the same ranker pairs interleaved, and raw pixels against a PCA-reduced version")
+    progress.info("[7-8/10] the same ranker pairs interleaved, and raw pixels against a PCA-reduced version")
     il1 = runner.run(f"il-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}", f"{v1} vs raw pixels, interleaved",
                      v1_vs_pixels, users=size.il_users, kind="interleaving")  # fmt: skip
     il2 = runner.run(f"il-{v2.name}{v2.version}-vs-{v1.name}{v1.version}", f"{v2} vs {v1}, interleaved", v2_vs_v1,
@@ -235,12 +251,12 @@ def run_demo(
                      [control, Arm("treatment", weaker.encoder, weaker.index)], users=size.il_users,
                      kind="interleaving")  # fmt: skip
 
-    logger.info("[9/10] encoder sweep: %s against weaker encoders", v2)
+    progress.info("[9/10] encoder sweep: %s against weaker encoders", v2)
     sweep_arms = [arm("control", v2), arm("v1", v1), arm("pixels", pixels), *reduced.values()]
     sweep = runner.run(f"sweep-{v2.name}{v2.version}", f"{v2} against v1, raw pixels and PCA-reduced pixels",
                        sweep_arms, users=size.sweep_users)  # fmt: skip
 
-    logger.info("[10/10] offline-to-online history")
+    progress.info("[10/10] offline-to-online history")
     history = render_history(settings.reports_dir, None)
     offline = {str(a.encoder): offline_metrics(store, a.index) for a in sweep_arms}
     return DemoSummary(

@@ -1,0 +1,135 @@
+"""An experiment's analysis: its YAML → plan → events in the store → results.json and report.html.
+
+Shared by `vsx analyze`, the demo and `vsx serve`'s scheduled refresh, so they write the same files.
+Everything statistical happens in `analysis`; the report comes from `dashboards`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from analysis import AnalysisPlan, EventStoreSource, GuardrailSpec, Results, analyze
+from analysis.errors import AnalysisPlanError
+from analysis.holdout import HoldoutSource, holdout_plan
+from analysis.interleaving import interleaving_stats
+from analysis.results import About, OfflineMetrics
+from dashboards import render_html, render_report
+from dashboards.layout import write_text_atomic
+from event_logging.factory import open_store
+from event_logging.store import EventStore
+from experiments import Experiment, ExperimentSet, load_experiments
+from search_core.artifacts import ArtifactStore
+from search_core.errors import SearchCoreError
+from vsx.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SOURCES = ("clickhouse", "embedded")
+
+
+def plan_from_experiment(experiment: Experiment, settings: Settings) -> AnalysisPlan:
+    """The experiment YAML as the plain values `analysis` takes (guardrail margins default from settings)."""
+    options = experiment.analysis
+    default_margin = settings.analysis.guardrail_margin
+    return AnalysisPlan(
+        experiment=experiment.name,
+        control=experiment.control,
+        primary_metric=experiment.primary_metric,
+        secondary_metrics=tuple(experiment.secondary_metrics),
+        guardrails=tuple(GuardrailSpec(g.metric, g.margin or default_margin) for g in experiment.guardrails),
+        weights={v.name: v.weight for v in experiment.variants},
+        alpha=options.alpha,
+        correction=options.correction,
+        sequential=options.sequential,
+        start=experiment.start,
+        end=experiment.end,
+        pre_period_days=options.pre_period_days,
+        status=experiment.status,
+        experiment_type=experiment.type,
+        mde=options.mde,
+        power=options.power,
+        planned_users=options.planned_users,
+        min_users_per_arm=options.min_users_per_arm,
+    )
+
+
+def open_event_store(settings: Settings, source: str | None) -> tuple[EventStore, str]:
+    """The store `--source` names (default from settings) and its label for results."""
+    label = source or ("embedded" if settings.embedded else "clickhouse")
+    if label not in SOURCES:
+        raise typer.BadParameter(f"{label!r} is not one of {', '.join(SOURCES)}", param_hint="--source")
+    if label == "embedded":
+        return open_store(chdb_path=settings.chdb_path), label
+    return open_store(clickhouse=settings.clickhouse), label
+
+
+def offline_metrics(experiment: Experiment, experiments: ExperimentSet, artifacts_dir: Path) -> list[OfflineMetrics]:
+    """Each variant's encoder and index metrics from their manifests (platform default for unset fields)."""
+    store = ArtifactStore(artifacts_dir)
+    default = experiments.platform.default
+    rows = []
+    for variant in experiment.variants:
+        encoder, index = variant.encoder or default.encoder, variant.index or default.index
+        metrics: dict[str, float] = {}
+        for kind, ref in (("encoder", encoder), ("index", index)):
+            try:
+                metrics.update(store.manifest(kind, ref, verify=False).metrics)
+            except SearchCoreError as exc:
+                logger.warning("no offline metrics for %s %s: %s", kind, ref, exc)
+        rows.append(OfflineMetrics(variant=variant.name, encoder=encoder, index=index, metrics=metrics))
+    return rows
+
+
+def write_outputs(results: Results, out: Path, reports_dir: Path) -> None:
+    """`out/results.json`, then `out/report.html`; inside `reports_dir` the index is refreshed too.
+
+    The index lists `reports_dir/*/results.json`, so results go first; a report written elsewhere
+    (`--out /tmp/x`) gets no index, which would otherwise land in its parent folder.
+    """
+    results.write(out / "results.json")
+    report = out / "report.html"
+    if out.resolve().parent == reports_dir.resolve():
+        render_report(results, report)
+    else:
+        write_text_atomic(report, render_html(results))
+
+
+def analyze_experiment(settings: Settings, name: str, source: str | None) -> Results:
+    """The experiment's YAML → plan → events in the store → results, with its variants' offline metrics."""
+    experiments = load_experiments(settings.experiments_dir)
+    definition = experiments.get(name)
+    plan = plan_from_experiment(definition, settings)
+    store, label = open_event_store(settings, source)
+    with store:
+        data = EventStoreSource(store, label).load(plan)
+        preference = interleaving_stats(store, plan) if plan.experiment_type == "interleaving" else None
+        results = analyze(data, plan, preference)
+    offline = offline_metrics(definition, experiments, settings.artifacts_dir)
+    about = About(description=definition.description, owner=definition.owner, hypothesis=definition.hypothesis)
+    return results.model_copy(update={"offline": offline, "about": about})
+
+
+def analyze_holdout(settings: Settings, source: str | None, since: datetime | None, until: datetime | None) -> Results:
+    """Users the global holdout kept out of every experiment against users exposed to any, since `since` (default:
+    the earliest experiment start in the experiments folder)."""
+    experiments = load_experiments(settings.experiments_dir)
+    if experiments.platform.holdout.share == 0:
+        raise AnalysisPlanError(
+            f"the global holdout is empty: holdout.share is 0 in {settings.experiments_dir}/platform.yaml"
+        )
+    start = _utc(since) if since else min((e.start for e in experiments.experiments), default=None)
+    if start is None:
+        raise AnalysisPlanError("no experiments to date the holdout from: give --since")
+    plan = holdout_plan(start, _utc(until) if until else None)
+    store, label = open_event_store(settings, source)
+    with store:
+        return analyze(HoldoutSource(store, label).load(plan), plan)
+
+
+def _utc(moment: datetime) -> datetime:
+    """A command-line date as UTC (a date without a zone is taken as UTC, like the experiment YAML)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
