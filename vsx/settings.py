@@ -8,11 +8,12 @@ current directory (or at `$VSX_CONFIG_FILE`); it holds the same keys as the mode
 from __future__ import annotations
 
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +22,7 @@ from pydantic_settings import (
 )
 
 from event_logging.config import ClickHouseConfig, KafkaConfig
+from vsx.errors import VsxError
 
 
 class Settings(BaseSettings):
@@ -49,8 +51,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = Path(os.environ.get("VSX_CONFIG_FILE", "vsx.toml"))
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file())
 
     def public_dict(self) -> dict[str, Any]:
         """The settings as JSON-able data with secrets masked (what `vsx config` prints)."""
@@ -59,7 +60,37 @@ class Settings(BaseSettings):
         return data
 
 
+class SettingsError(VsxError, ValueError):
+    """An environment variable or `vsx.toml` holds what the settings cannot take (the command line: one line)."""
+
+
+def config_file() -> Path:
+    """The `vsx.toml` read: `$VSX_CONFIG_FILE`, else `vsx.toml` in the current directory (absent is fine)."""
+    return Path(os.environ.get("VSX_CONFIG_FILE", "vsx.toml"))
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once (tests call `get_settings.cache_clear()`)."""
-    return Settings()
+    """The process-wide settings, read once (tests call `get_settings.cache_clear()`).
+
+    Raises `SettingsError` naming the field, the environment variable that sets it and the value, or the
+    file and line of a `vsx.toml` that does not parse.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc.errors(include_url=False))) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{config_file()}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{config_file()}: cannot read: {exc}") from None
+
+
+def _describe(errors: list[Any]) -> str:
+    """The first invalid setting: `kafka.partitions: ... (VSX_KAFKA__PARTITIONS or vsx.toml, got '0')`."""
+    first = errors[0]
+    loc = [str(part) for part in first["loc"]]
+    variable = "VSX_" + "__".join(loc).upper()
+    more = f"; {len(errors) - 1} more" if len(errors) > 1 else ""
+    got = "" if first["type"] == "missing" else f", got {repr(first.get('input'))[:80]}"
+    return f"invalid setting {'.'.join(loc)}: {first['msg']} ({variable} or {config_file()}{got}){more}"
