@@ -88,3 +88,27 @@ def test_a_factory_that_aborted_faiss(tmp_path: Path) -> None:
         ["index", "build", "pixels@1", "--factory", "HNSW0"], tmp_path, VSX_ARTIFACTS_DIR=str(tmp_path / "artifacts")
     )
     assert_one_error_line(done, "bad Faiss factory string 'HNSW0': HNSW's M is 0")
+
+
+@pytest.mark.xfail(strict=True, reason="the lead adds `path_safe_name` to vsx/commands/analyze.py (issue #18 rewrite)")
+def test_analyze_name_cannot_climb_out_of_the_reports_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #21: `vsx analyze ../../x --per-user f.csv` wrote its report outside the reports folder."""
+    from typer.testing import CliRunner
+
+    from search_core.artifacts import InvalidNameError
+    from tests.vsx.test_cli_analyze import write_per_user_csv
+    from vsx.cli import app
+    from vsx.settings import get_settings
+
+    reports = tmp_path / "a" / "b" / "reports"
+    monkeypatch.setenv("VSX_REPORTS_DIR", str(reports))
+    monkeypatch.setenv("VSX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VSX_CONFIG_FILE", str(tmp_path / "absent.toml"))
+    get_settings.cache_clear()
+    users = write_per_user_csv(tmp_path / "users.csv", users=200)
+    try:
+        result = CliRunner().invoke(app, ["analyze", "../../x", "--per-user", str(users)])
+    finally:
+        get_settings.cache_clear()
+    assert not (tmp_path / "a" / "x").exists()
+    assert isinstance(result.exception, InvalidNameError)
