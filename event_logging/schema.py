@@ -34,6 +34,12 @@ SchemaVersion = Literal[1, 2]
 event in the consumer."""
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
+TS_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+TS_MAX = datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
+"""The instants a `DateTime` column holds (unsigned 32-bit seconds since the epoch): an event outside them is
+malformed, not storable, and once made a store refuse the whole batch it came in."""
+UInt16 = Annotated[int, Field(ge=0, le=65_535)]
+UInt32 = Annotated[int, Field(ge=0, le=4_294_967_295)]
 
 
 class MalformedEventError(EventLoggingError, ValueError):
@@ -95,7 +101,7 @@ class BaseEvent(BaseModel):
 
     schema_version: SchemaVersion = SCHEMA_VERSION
     event_id: uuid.UUID = Field(default_factory=new_event_id)
-    ts: AwareDatetime = Field(default_factory=_now)
+    ts: Annotated[AwareDatetime, Field(ge=TS_MIN, le=TS_MAX)] = Field(default_factory=_now)
     request_id: Id
     user_id: Id
     experiment: Annotated[str, Field(max_length=256)] = ""
@@ -140,11 +146,11 @@ class SearchEvent(BaseEvent):
 
     event_type: Literal["search"] = "search"
     latency_ms: float = Field(ge=0)
-    result_count: int = Field(ge=0)
-    status_code: int = 200
+    result_count: UInt32
+    status_code: UInt16 = 200
     layer: str = ""
     salt: str = ""
-    hash_version: int = 0
+    hash_version: UInt16 = 0
 
 
 class ImpressionEvent(BaseEvent):
@@ -156,7 +162,7 @@ class ImpressionEvent(BaseEvent):
 
     event_type: Literal["impression"] = "impression"
     result_image_id: Id
-    position: int = Field(ge=1)
+    position: int = Field(ge=1, le=65_535)
     score: float
     team: Literal["", "A", "B"] = ""
 
@@ -166,7 +172,7 @@ class ClickEvent(BaseEvent):
 
     event_type: Literal["click"] = "click"
     result_image_id: Id
-    position: int = Field(ge=1)
+    position: int = Field(ge=1, le=65_535)
 
 
 class DwellEvent(BaseEvent):
@@ -174,7 +180,7 @@ class DwellEvent(BaseEvent):
 
     event_type: Literal["dwell"] = "dwell"
     result_image_id: Id
-    position: int = Field(ge=1)
+    position: int = Field(ge=1, le=65_535)
     dwell_ms: float = Field(ge=0)
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     trust_client_time: bool = False
     """`vsx serve` takes "now" and request ids from the simulator's headers (`vsx simulate --url`); never in
     production, where a client could then write events into any experiment window."""
+    client_time_window_days: float | None = Field(default=None, gt=0, le=36_500)
+    """With `trust_client_time`: refuse (422) a simulated time further than this from the server's clock, e.g. 1
+    for a load test replaying live traffic. Unset, any time the event store holds is taken (1970 to 2106): a
+    simulation's calendar is its own (the demo's starts in January 2026)."""
 
     @classmethod
     def settings_customise_sources(

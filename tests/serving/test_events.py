@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -130,3 +130,42 @@ def test_trusted_client_time_sets_timestamps_and_experiment_windows(
         bad = client.post("/v1/search", json={"image_id": catalog.query_ids[0]},
                           headers={"X-User-Id": "sim", "X-Vsx-Time": "yesterday"})  # fmt: skip
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_client_time"
+
+
+@pytest.mark.parametrize(
+    ("when", "why"),
+    [
+        ("9999-12-31T23:59:59-01:00", "outside the years 1-9999 in UTC"),  # issue #21: OverflowError, a 500
+        ("0001-01-01T00:00:00+01:00", "outside the years 1-9999 in UTC"),
+        ("1969-12-31T23:59:59Z", "outside what the event store holds (1970-01-01 to 2106-02-07)"),
+        ("2200-01-01T00:00:00+00:00", "outside what the event store holds"),
+    ],
+)
+def test_trusted_client_time_outside_the_store_is_a_422(
+    config: ServingConfig, store: EventStore, catalog: Catalog, tmp_path: Path, when: str, why: str
+) -> None:
+    """Issue #21: a pre-1970 time made the embedded sink refuse its whole batch (19 events, other users' too)."""
+    simulated = make_config(config.artifacts_dir, config.experiments_dir, config.chdb_path, tmp_path,
+                            trust_client_time=True)  # fmt: skip
+    with TestClient(create_app(simulated)) as client:
+        headers = {"X-User-Id": "sim", "X-Vsx-Time": when}
+        search_resp = client.post("/v1/search", json={"image_id": catalog.query_ids[0]}, headers=headers)
+        event = {"event_type": "click", "request_id": str(uuid.uuid4()), "result_image_id": "x/1.png", "position": 1}
+        events_resp = client.post("/v1/events", json=event, headers=headers)
+        for resp in (search_resp, events_resp):
+            assert resp.status_code == 422, resp.text
+            assert resp.json()["error"]["code"] == "invalid_client_time" and why in resp.json()["error"]["message"]
+
+
+def test_a_client_time_window_bounds_the_skew_from_the_server_clock(
+    config: ServingConfig, catalog: Catalog, tmp_path: Path
+) -> None:
+    simulated = make_config(config.artifacts_dir, config.experiments_dir, config.chdb_path, tmp_path,
+                            trust_client_time=True, client_time_window=timedelta(days=1))  # fmt: skip
+    now = datetime.now(UTC)
+    with TestClient(create_app(simulated)) as client:
+        for skew, status in ((timedelta(hours=-20), 200), (timedelta(hours=20), 200), (timedelta(days=-2), 422)):
+            headers = {"X-User-Id": "sim", "X-Vsx-Time": (now + skew).isoformat()}
+            resp = client.post("/v1/search", json={"image_id": catalog.query_ids[0]}, headers=headers)
+            assert resp.status_code == status, resp.text
+        assert "more than 1 day, 0:00:00 from the server's clock" in resp.json()["error"]["message"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,9 @@ def serving_config(
         spool_dir=settings.data_dir / "spool",
         admin_token=settings.admin_token.get_secret_value(),
         trust_client_time=settings.trust_client_time,
+        client_time_window=(
+            timedelta(days=settings.client_time_window_days) if settings.client_time_window_days else None
+        ),
         run_dir=run_dir,
         metrics_multiproc_dir=multiproc_dir,
     )
