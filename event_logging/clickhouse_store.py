@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
 
-from event_logging.config import ClickHouseConfig
+from event_logging.config import ClickHouseConfig, url_database
 from event_logging.errors import EventStoreError, EventStoreUnavailable
 from event_logging.store import EventStore
 
@@ -33,8 +33,7 @@ CONNECTION_ERRORS = (ch_errors.NetworkError, ch_errors.SocketTimeoutError, EOFEr
 def split_url(url: str) -> tuple[str, str]:
     """(`url` pointing at the `default` database, the database named in `url`; `vsx` when none)."""
     parts = urlsplit(url)
-    database = parts.path.strip("/") or "vsx"
-    return urlunsplit((parts.scheme, parts.netloc, "/default", parts.query, parts.fragment)), database
+    return urlunsplit((parts.scheme, parts.netloc, "/default", parts.query, parts.fragment)), url_database(url)
 
 
 def _first_line(exc: ch_errors.ServerException) -> str:

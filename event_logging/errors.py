@@ -23,3 +23,11 @@ class EventStoreError(EventLoggingError, RuntimeError):
 
 class MigrationError(EventLoggingError, RuntimeError):
     """A migration file is malformed, or an applied migration changed after it was recorded."""
+
+
+class InvalidIdentifierError(EventLoggingError, ValueError):
+    """A database or cluster name (from settings) that is not a plain SQL identifier; it would be spliced into SQL."""
+
+
+class QueryParameterError(EventLoggingError, TypeError):
+    """A query parameter of a type `sql_text` does not render (it never guesses with `repr`)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from event_logging.config import sql_identifier
 from event_logging.errors import EventStoreError, MigrationError
 from event_logging.migrator import bootstrap_statements, load_migrations
 from event_logging.schema import EVENT_COLUMNS, BaseEvent, serialize, to_columns
@@ -62,8 +63,9 @@ class EventStore(abc.ABC):
     """Tables `events`, `dead_letters`, `schema_migrations` in `self.database`."""
 
     def __init__(self, database: str, cluster: str | None = None) -> None:
-        self.database = database
-        self.cluster = cluster
+        # Both go into SQL text (DDL, table names), so they are checked once, here, for every backend.
+        self.database = sql_identifier(database, "database")
+        self.cluster = None if cluster is None else sql_identifier(cluster, "cluster")
 
     # -- primitives ---------------------------------------------------------------------------------
     @abc.abstractmethod
