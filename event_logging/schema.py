@@ -6,9 +6,12 @@ event keeps the offset it came with, the instant is what counts: stores keep UTC
 milliseconds and the UTC date). `experiment` is "" and
 `variant` is "default" for traffic outside any experiment (holdout, no running experiment).
 
-Schema versions: 1 is the first; 2 adds `team` to impressions (interleaving). A new field is a new
-version; old versions stay parseable, and the
-ClickHouse columns of fields an old event lacks take their defaults.
+Schema versions: 1 is the first; 2 adds `team` to impressions (interleaving); 3 adds `attribution` to clicks
+and dwells (whose record of the search set their experiment and variant). A new field is a new version; old
+versions stay parseable, and the ClickHouse columns of fields an old event lacks take their defaults.
+
+Values are held to what the store's columns hold (`ts` to a `DateTime`'s range, integers to their column's
+width): chdb silently wraps or clamps what does not fit, and the server refuses the whole insert.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from pydantic_core import PydanticUndefined
 
 from event_logging.errors import EventLoggingError
 
-SCHEMA_VERSION = 2
-SchemaVersion = Literal[1, 2]
+SCHEMA_VERSION = 3
+SchemaVersion = Literal[1, 2, 3]
 """The versions still parsed; a Literal, not a Python validator: checked inside pydantic-core, ~1 µs less per
 event in the consumer."""
 
@@ -167,12 +170,20 @@ class ImpressionEvent(BaseEvent):
     team: Literal["", "A", "B"] = ""
 
 
+Attribution = Literal["", "server", "client"]
+"""Where a click's or dwell's experiment, variant and query came from (schema version 3): "server" — the serving
+process's own record of the search, which it served to this same user; "client" — the report's own fields, because
+the process did not know the request (another worker served it, or it restarted), so nothing vouches for them;
+"" — events before version 3."""
+
+
 class ClickEvent(BaseEvent):
     """The user opened a result."""
 
     event_type: Literal["click"] = "click"
     result_image_id: Id
     position: int = Field(ge=1, le=65_535)
+    attribution: Attribution = ""
 
 
 class DwellEvent(BaseEvent):
@@ -182,6 +193,7 @@ class DwellEvent(BaseEvent):
     result_image_id: Id
     position: int = Field(ge=1, le=65_535)
     dwell_ms: float = Field(ge=0)
+    attribution: Attribution = ""
 
 
 Event = Annotated[SearchEvent | ImpressionEvent | ClickEvent | DwellEvent, Field(discriminator="event_type")]
@@ -193,7 +205,7 @@ _VALIDATOR = _ADAPTER.validator  # pydantic-core's own: `TypeAdapter.validate_js
 EVENT_COLUMNS = (
     "event_date", "ts", "ts_ms", "event_id", "event_type", "schema_version", "request_id", "user_id",
     "experiment", "variant", "query_image_id", "result_image_id", "position", "score", "latency_ms",
-    "result_count", "status_code", "dwell_ms", "layer", "salt", "hash_version", "team",
+    "result_count", "status_code", "dwell_ms", "layer", "salt", "hash_version", "team", "attribution",
 )  # fmt: skip
 
 

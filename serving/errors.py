@@ -65,6 +65,10 @@ class InvalidClientRequestIdError(ServingError, ValueError):
     """An `X-Vsx-Request-Id` header (simulation only) that is not a UUID."""
 
 
+class ForeignRequestError(ServingError, PermissionError):
+    """A click or dwell report about a search this process served to another user."""
+
+
 class AdminDisabledError(ServingError, PermissionError):
     """The admin endpoints are off because no admin token is configured."""
 
@@ -77,6 +81,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     MalformedJsonError: 400,
     UnauthorizedError: 401,
     AdminDisabledError: 403,
+    ForeignRequestError: 403,
     UnknownExperimentError: 404,
     UnknownImageError: 404,
     BatchTooLargeError: 413,

@@ -51,6 +51,8 @@ def test_click_and_dwell_reach_the_store_with_the_served_assignment(
     assert stored["click"]["query_image_id"] == catalog.query_ids[1]
     assert stored["dwell"]["dwell_ms"] == 1234.5
     assert stored["dwell"]["result_image_id"] == body["results"][0]["image_id"]
+    assert stored["click"]["attribution"] == stored["dwell"]["attribution"] == "server"
+    assert stored["search"]["attribution"] == ""
 
 
 def test_single_event_body_is_accepted(client: TestClient, catalog: Catalog) -> None:
@@ -68,6 +70,26 @@ def test_request_served_elsewhere_is_tagged_from_the_body(client: TestClient, ap
     assert resp.status_code == 202, resp.text
     (stored,) = stored_events(app, store, request_id)
     assert (stored["experiment"], stored["variant"], stored["query_image_id"]) == ("enc-v1", "treatment", "q/1.png")
+    assert stored["attribution"] == "client"  # issue #21: marked, so analysis can tell it was not verified
+
+
+def test_a_click_on_another_users_request_is_refused(
+    client: TestClient, app: FastAPI, store: EventStore, catalog: Catalog
+) -> None:
+    """Issue #21: it was accepted and logged with the first user's assignments (the owner was never compared)."""
+    body = search(client, catalog, "owner")
+    foreign = client.post("/v1/events", json=report(body, "click"), headers={"X-User-Id": "intruder"})
+    assert foreign.status_code == 403, foreign.text
+    message = f"request {body['request_id']} was served to another user"
+    assert foreign.json()["error"] == {"code": "foreign_request", "message": message}
+    mixed = {"events": [report(body, "dwell", dwell_ms=5), report(search(client, catalog, "intruder"), "click")]}
+    assert client.post("/v1/events", json=mixed, headers={"X-User-Id": "intruder"}).status_code == 403
+    own = client.post("/v1/events", json=report(body, "click"), headers={"X-User-Id": "owner"})
+    assert own.status_code == 202, own.text
+    stored = stored_events(app, store, body["request_id"])
+    assert [(e["event_type"], e["user_id"]) for e in stored if e["event_type"] in ("click", "dwell")] == [
+        ("click", "owner")
+    ]
 
 
 def test_untagged_unknown_request_gets_the_default_variant(client: TestClient, app: FastAPI, store: EventStore) -> None:
