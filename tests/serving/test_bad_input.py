@@ -20,6 +20,7 @@ from PIL import Image
 
 from search_core.catalog import Catalog
 from serving.errors import MAX_ERRORS, MAX_MESSAGE_CHARS, error_body
+from tests.search_core.test_images import many_scan_jpeg
 from tests.serving.conftest import ThreadedServer
 
 pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
@@ -223,3 +224,11 @@ def test_error_messages_are_capped() -> None:
     body = error_body("x", "m" * 100_000, ["e" * 10_000])["error"]
     assert len(body["message"]) <= MAX_MESSAGE_CHARS and body["message"].endswith("(100,000 characters)")
     assert len(body["errors"][0]) <= MAX_MESSAGE_CHARS
+
+
+def test_a_jpeg_of_thousands_of_scans_is_a_quick_422(client: TestClient) -> None:
+    """Issue #21: a 243 KB progressive JPEG of 6,000 scans took over 6 s of a worker to decode."""
+    data = many_scan_jpeg(6_000)
+    assert len(data) < 256 * 1024  # under this app's upload limit
+    resp = client.post("/v1/search", files={"image": ("q.jpg", data, "image/jpeg")}, headers=USER)
+    assert_error(resp, 422, "invalid_image", "6010 scans")
