@@ -200,8 +200,7 @@ class Ingestor:
         self.stats.dead_letters += len(dead)
         self.stats.batches += 1
         if dead:
-            logger.warning("%d malformed messages or refused events sent to dead_letters (first: %s)", len(dead),
-                           dead[0].reason)  # fmt: skip
+            logger.warning("%d malformed or refused events sent to dead_letters (first: %s)", len(dead), dead[0].reason)
         if self.on_progress is not None:
             self.on_progress(self.stats)
 

@@ -61,7 +61,7 @@ MAX_NODES = 100_000
 
 
 class _Refused(Exception):
-    """A document over one of the bounds, or holding a value YAML cannot build: a message and a 1-based line."""
+    """A document over one of the bounds: a message and the 1-based line where it went over."""
 
     def __init__(self, line: int, message: str) -> None:
         super().__init__(message)
@@ -69,7 +69,7 @@ class _Refused(Exception):
 
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's parser when PyYAML was built with it: the same nodes and marks, ~10x faster than the pure-Python one."""
+"""libyaml's parser when PyYAML was built with it: the same nodes and marks, parsed in C rather than Python."""
 
 
 class BoundedLoader(_SafeLoader):  # type: ignore[misc,valid-type]
@@ -104,11 +104,11 @@ def read_yaml(path: Path, file: str | None = None) -> tuple[SourceFile | None, l
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            return None, [ConfigIssue(file, 1, "", f"file is larger than {MAX_FILE_BYTES // 1024} KiB")]
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [ConfigIssue(file, 1, "", f"cannot read file: {exc}")]
-    if len(raw) > MAX_FILE_BYTES:
-        return None, [ConfigIssue(file, 1, "", f"file is larger than {MAX_FILE_BYTES // 1024} KiB")]
     return parse_yaml(text, file)
 
 
