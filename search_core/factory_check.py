@@ -12,7 +12,7 @@ number in a range that works:
                RR<d> | L2norm
     main:      Flat | HNSW<M>[,Flat]                   (2 <= M <= 256)
                IVF<n>[_HNSW<M>],<code>                 (1 <= n <= 2^20)
-               PQ<m>[x<b>] | SQ<4|6|8|fp16|bf16>
+               PQ<m>[x<b>][np] | SQ<4|6|8|fp16|bf16>
     code:      Flat | PQ<m>[x<b>][np] | SQ<4|6|8|fp16|bf16>   (m divides the dimension, 1 <= b <= 16)
 """
 
@@ -37,7 +37,7 @@ _HNSW = re.compile(rf"HNSW{_NUMBER}")
 _IVF = re.compile(rf"IVF{_NUMBER}(?:_HNSW{_NUMBER})?")
 _PQ = re.compile(rf"PQ{_NUMBER}(?:x{_NUMBER})?(np)?")
 _SQ = re.compile(r"SQ(?:4|6|8|fp16|bf16)")
-SUPPORTED = "[PCA<d>|OPQ<M>[_<d>]|RR<d>|L2norm,]... Flat|HNSW<M>|IVF<n>[_HNSW<M>],<code>|PQ<m>[x<b>]|SQ<q> [,RFlat]"
+SUPPORTED = "[PCA<d>|OPQ<M>[_<d>]|RR<d>|L2norm,]... Flat|HNSW<M>|IVF<n>[_HNSW<M>],<code>|PQ<m>[x<b>][np]|SQ<q> [,RFlat]"
 
 
 def check_factory(factory: str, dim: int) -> None:
@@ -64,7 +64,7 @@ def check_factory(factory: str, dim: int) -> None:
         if not rest:
             _refuse(factory, f"{main} needs a code after it (Flat, PQ<m>, SQ8)")
         _code(factory, rest.pop(0), dim)
-    elif (match := _PQ.fullmatch(main)) and match[3] is None:
+    elif match := _PQ.fullmatch(main):
         _pq(factory, match, dim)
     else:
         _refuse(factory, f"{main!r} is not a supported component (supported: {SUPPORTED})")

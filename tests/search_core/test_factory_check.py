@@ -48,7 +48,7 @@ def test_refusals_say_why(factory: str, why: str) -> None:
 @pytest.mark.parametrize(
     "factory",
     ["Flat", "Flat,RFlat", "HNSW2", "HNSW32", "HNSW32,Flat", "IVF16,Flat", "IVF16_HNSW32,Flat", "IVF32,PQ8x4np,RFlat",
-     "IVF16,SQ8", "PQ16x4", "PQ8x4", "SQ4", "SQ6", "SQ8", "SQfp16", "SQbf16", "PCA32,IVF16,PQ16x4,RFlat",
+     "IVF16,SQ8", "PQ16x4", "PQ8x4", "PQ8x4np", "SQ4", "SQ6", "SQ8", "SQfp16", "SQbf16", "PCA32,IVF16,PQ16x4,RFlat",
      "OPQ16_32,IVF16,PQ16x4", "RR64,Flat", "L2norm,Flat", "PCAW32,Flat", "PCAWR32,HNSW16"],
 )  # fmt: skip
 def test_supported_strings_build_and_search(factory: str) -> None:
