@@ -4,7 +4,8 @@ Rows travel as columnar insert parameters (`execute("INSERT INTO t (cols) VALUES
 columnar=True)`): the native protocol sends them as typed column blocks, and an inline
 `INSERT ... VALUES (...)` text hangs 18.16 through this driver. Connection-level failures become
 `EventStoreUnavailable` (the consumer retries); a server refusing a statement becomes `EventStoreError`,
-except the codes that mean "try again later".
+except the codes that mean "try again later", and so does a value the driver cannot put in its column (a
+retry would refuse it forever).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
 
-from event_logging.config import ClickHouseConfig
+from event_logging.config import ClickHouseConfig, url_database
 from event_logging.errors import EventStoreError, EventStoreUnavailable
 from event_logging.store import EventStore
 
@@ -32,8 +33,7 @@ CONNECTION_ERRORS = (ch_errors.NetworkError, ch_errors.SocketTimeoutError, EOFEr
 def split_url(url: str) -> tuple[str, str]:
     """(`url` pointing at the `default` database, the database named in `url`; `vsx` when none)."""
     parts = urlsplit(url)
-    database = parts.path.strip("/") or "vsx"
-    return urlunsplit((parts.scheme, parts.netloc, "/default", parts.query, parts.fragment)), database
+    return urlunsplit((parts.scheme, parts.netloc, "/default", parts.query, parts.fragment)), url_database(url)
 
 
 def _first_line(exc: ch_errors.ServerException) -> str:
@@ -64,6 +64,9 @@ class ClickHouseStore(EventStore):
                     self._client.disconnect()
                     raise EventStoreUnavailable(f"ClickHouse busy or restarting: {_first_line(exc)}") from exc
                 raise EventStoreError(f"ClickHouse refused the statement: {_first_line(exc)}") from exc
+            except ch_errors.TypeMismatchError as exc:  # the driver found a value its column cannot hold
+                self._client.disconnect()  # mid-INSERT: the server still waits for the block
+                raise EventStoreError(f"ClickHouse client refused a value: {exc}") from exc
             except ch_errors.Error as exc:
                 self._client.disconnect()
                 raise EventStoreUnavailable(f"ClickHouse client error: {exc}") from exc

@@ -7,10 +7,31 @@ fill them; library code receives them as arguments and never reads the environme
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from event_logging.errors import InvalidIdentifierError
+
+SQL_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+"""Database and cluster names: they are written into SQL text (DDL cannot take them as parameters), so only
+plain identifiers, which need no quoting and cannot end a statement."""
+
+
+def sql_identifier(name: str, what: str) -> str:
+    """`name` when it is a plain SQL identifier, else `InvalidIdentifierError` (a ValueError) naming `what`."""
+    if not isinstance(name, str) or not SQL_IDENTIFIER.fullmatch(name):
+        shown = repr(name)[:80]
+        raise InvalidIdentifierError(f"{what} {shown} must be a plain SQL identifier: [A-Za-z_][A-Za-z0-9_]*, ≤ 64")
+    return name
+
+
+def url_database(url: str) -> str:
+    """The database a `clickhouse://host:port/<database>` url names (`vsx` when it names none)."""
+    return urlsplit(url).path.strip("/") or "vsx"
 
 
 class KafkaConfig(BaseModel):
@@ -62,3 +83,14 @@ class ClickHouseConfig(BaseModel):
 
     url: str = "clickhouse://127.0.0.1:9000/vsx"
     cluster: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _database_is_an_identifier(cls, url: str) -> str:
+        sql_identifier(url_database(url), "the database in clickhouse.url")
+        return url
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_is_an_identifier(cls, cluster: str | None) -> str | None:
+        return None if cluster is None else sql_identifier(cluster, "clickhouse.cluster")

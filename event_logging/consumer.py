@@ -7,7 +7,9 @@ is down the batch is retried with exponential back-off and its partitions are pa
 running, so the member stays in the group, but no offset moves and nothing is dropped. When partitions
 are revoked (a member joins or leaves) the pending batch is inserted and committed first; if that fails
 it is discarded and the new owner re-reads it from the last committed offset. Messages that are not
-valid events go to `dead_letters` with the reason, in the same batch, and ingest goes on.
+valid events go to `dead_letters` with the reason, in the same batch, and ingest goes on; so do events the store
+refuses one by one (the batch is split until each refused row stands alone, `insert_events_isolating`), which
+would otherwise be retried forever.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,7 +28,7 @@ from kafka.structs import OffsetAndMetadata
 from event_logging.config import KafkaConfig
 from event_logging.errors import EventStoreUnavailable
 from event_logging.schema import BaseEvent, MalformedEventError, parse_event
-from event_logging.store import DeadLetter, EventStore
+from event_logging.store import DeadLetter, EventStore, refused_letter
 from event_logging.wire import unpack
 
 logger = logging.getLogger(__name__)
@@ -55,11 +58,15 @@ class _Batch:
     dead: list[DeadLetter] = field(default_factory=list)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
     opened: float = 0.0
+    firsts: list[int] = field(default_factory=list)  # index in `events` of each message's first event
+    origins: list[tuple[str, int, int]] = field(default_factory=list)  # (topic, partition, offset) of that message
 
     def add(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
         if not self.offsets:
             self.opened = time.monotonic()
         self.offsets[TopicPartition(topic, partition)] = offset + 1
+        self.firsts.append(len(self.events))
+        self.origins.append((topic, partition, offset))
         lines = unpack(value or b"")
         if not lines:
             self.dead.append(DeadLetter(topic, partition, offset, "empty message", value or b""))
@@ -71,6 +78,11 @@ class _Batch:
 
     def __len__(self) -> int:
         return len(self.events) + len(self.dead)
+
+    def refused(self, index: int, reason: str) -> DeadLetter:
+        """The dead letter of `events[index]`, which the store refused, pointing at the message it came in."""
+        topic, partition, offset = self.origins[bisect_right(self.firsts, index) - 1]
+        return refused_letter(self.events[index], reason, topic, partition, offset)
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):
@@ -179,17 +191,16 @@ class Ingestor:
 
     def _insert_and_commit(self, consumer: KafkaConsumer) -> None:
         batch = self._batch
-        self.store.insert_events(batch.events)
-        self.store.insert_dead_letters(batch.dead)
+        refused = self.store.insert_events_isolating(batch.events)  # rows the store refuses alone: dead letters
+        dead = batch.dead + [batch.refused(index, reason) for index, reason in refused]
+        self.store.insert_dead_letters(dead)
         self._batch = _Batch()
         self._commit(consumer, batch.offsets)
-        self.stats.inserted += len(batch.events)
-        self.stats.dead_letters += len(batch.dead)
+        self.stats.inserted += len(batch.events) - len(refused)
+        self.stats.dead_letters += len(dead)
         self.stats.batches += 1
-        if batch.dead:
-            logger.warning(
-                "%d malformed messages sent to dead_letters (first: %s)", len(batch.dead), batch.dead[0].reason
-            )
+        if dead:
+            logger.warning("%d malformed or refused events sent to dead_letters (first: %s)", len(dead), dead[0].reason)
         if self.on_progress is not None:
             self.on_progress(self.stats)
 

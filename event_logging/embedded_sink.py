@@ -1,7 +1,9 @@
 """The embedded sink (`vsx demo`, embedded serving): the same queue and thread, straight into the store.
 
-No broker, no spool: the store is in this process (chdb on disk), so the only failure is a bug or a
-full disk, and then the batch is counted as dropped and logged loudly.
+No broker, no spool: the store is in this process (chdb on disk). A batch the store refuses is split until
+each refused row stands alone (`EventStore.insert_events_isolating`): those rows go to `dead_letters` with the
+store's reason and are counted (`dead_letters`), the others are inserted. Anything else (a bug, a full disk) costs
+the batch, counted as dropped and logged loudly.
 
 It lingers 2 s between inserts: every chdb insert writes a new part and holds the interpreter while it does,
 so fewer, larger inserts leave more of it to the requests (`vsx simulate` in-process, an interleaving
@@ -16,7 +18,10 @@ import logging
 from event_logging.errors import EventLoggingError
 from event_logging.schema import BaseEvent
 from event_logging.sink import QueuedSink
-from event_logging.store import EventStore
+from event_logging.store import EventStore, refused_letter
+
+EMBEDDED_SOURCE = "embedded"
+"""The `topic` of the dead letters this sink writes (partition and offset 0: there is no log to point into)."""
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +35,17 @@ class EmbeddedEventSink(QueuedSink):
 
     def _deliver(self, events: list[BaseEvent]) -> None:
         try:
-            self.store.insert_events(events)
+            refused = self.store.insert_events_isolating(events)
         except EventLoggingError as exc:
             self._count_dropped(len(events), f"insert into the embedded store failed: {exc}")
             return
-        self._count("sent", len(events))
+        self._count("sent", len(events) - len(refused))
+        if not refused:
+            return
+        letters = [refused_letter(events[i], reason, EMBEDDED_SOURCE) for i, reason in refused]
+        try:
+            self.store.insert_dead_letters(letters)
+        except EventLoggingError as exc:
+            self._count_dropped(len(letters), f"dead letters refused by the embedded store: {exc}")
+            return
+        self._count("dead_letters", len(letters))

@@ -33,3 +33,11 @@ class EventStoreLockedError(EventLoggingError, RuntimeError):
         what = f" ({command})" if command else ""
         super().__init__(f"the embedded event store {path} is in use by {who}{what}")
         self.path, self.pid, self.command = path, pid, command
+
+
+class InvalidIdentifierError(EventLoggingError, ValueError):
+    """A database or cluster name (from settings) that is not a plain SQL identifier; it would be spliced into SQL."""
+
+
+class QueryParameterError(EventLoggingError, TypeError):
+    """A query parameter of a type `sql_text` does not render (it never guesses with `repr`)."""

@@ -7,9 +7,12 @@ milliseconds and the UTC date). `experiment` is "" and
 `variant` is "holdout" for users the global holdout keeps out of every experiment and "default" for other
 traffic outside any experiment.
 
-Schema versions: 1 is the first; 2 adds `team` to impressions (interleaving). A new field is a new
-version; old versions stay parseable, and the
-ClickHouse columns of fields an old event lacks take their defaults.
+Schema versions: 1 is the first; 2 adds `team` to impressions (interleaving); 3 adds `attribution` to clicks
+and dwells (whose record of the search set their experiment and variant). A new field is a new version; old
+versions stay parseable, and the ClickHouse columns of fields an old event lacks take their defaults.
+
+Values are held to what the store's columns hold (`ts` to a `DateTime`'s range, integers to their column's
+width): chdb silently wraps or clamps what does not fit, and the server refuses the whole insert.
 """
 
 from __future__ import annotations
@@ -29,12 +32,18 @@ from pydantic_core import PydanticUndefined
 
 from event_logging.errors import EventLoggingError
 
-SCHEMA_VERSION = 2
-SchemaVersion = Literal[1, 2]
+SCHEMA_VERSION = 3
+SchemaVersion = Literal[1, 2, 3]
 """The versions still parsed; a Literal, not a Python validator: checked inside pydantic-core, ~1 µs less per
 event in the consumer."""
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
+TS_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+TS_MAX = datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
+"""The instants a `DateTime` column holds (unsigned 32-bit seconds since the epoch): an event outside them is
+malformed, not storable, and once made a store refuse the whole batch it came in."""
+UInt16 = Annotated[int, Field(ge=0, le=65_535)]
+UInt32 = Annotated[int, Field(ge=0, le=4_294_967_295)]
 
 
 class MalformedEventError(EventLoggingError, ValueError):
@@ -96,7 +105,7 @@ class BaseEvent(BaseModel):
 
     schema_version: SchemaVersion = SCHEMA_VERSION
     event_id: uuid.UUID = Field(default_factory=new_event_id)
-    ts: AwareDatetime = Field(default_factory=_now)
+    ts: Annotated[AwareDatetime, Field(ge=TS_MIN, le=TS_MAX)] = Field(default_factory=_now)
     request_id: Id
     user_id: Id
     experiment: Annotated[str, Field(max_length=256)] = ""
@@ -141,11 +150,11 @@ class SearchEvent(BaseEvent):
 
     event_type: Literal["search"] = "search"
     latency_ms: float = Field(ge=0)
-    result_count: int = Field(ge=0)
-    status_code: int = 200
+    result_count: UInt32
+    status_code: UInt16 = 200
     layer: str = ""
     salt: str = ""
-    hash_version: int = 0
+    hash_version: UInt16 = 0
 
 
 class ImpressionEvent(BaseEvent):
@@ -157,9 +166,16 @@ class ImpressionEvent(BaseEvent):
 
     event_type: Literal["impression"] = "impression"
     result_image_id: Id
-    position: int = Field(ge=1)
+    position: int = Field(ge=1, le=65_535)
     score: float
     team: Literal["", "A", "B"] = ""
+
+
+Attribution = Literal["", "server", "client"]
+"""Where a click's or dwell's experiment, variant and query came from (schema version 3): "server" — the serving
+process's own record of the search, which it served to this same user; "client" — the report's own fields, because
+the process did not know the request (another worker served it, or it restarted), so nothing vouches for them;
+"" — events before version 3."""
 
 
 class ClickEvent(BaseEvent):
@@ -167,7 +183,8 @@ class ClickEvent(BaseEvent):
 
     event_type: Literal["click"] = "click"
     result_image_id: Id
-    position: int = Field(ge=1)
+    position: int = Field(ge=1, le=65_535)
+    attribution: Attribution = ""
 
 
 class DwellEvent(BaseEvent):
@@ -175,8 +192,9 @@ class DwellEvent(BaseEvent):
 
     event_type: Literal["dwell"] = "dwell"
     result_image_id: Id
-    position: int = Field(ge=1)
+    position: int = Field(ge=1, le=65_535)
     dwell_ms: float = Field(ge=0)
+    attribution: Attribution = ""
 
 
 Event = Annotated[SearchEvent | ImpressionEvent | ClickEvent | DwellEvent, Field(discriminator="event_type")]
@@ -188,7 +206,7 @@ _VALIDATOR = _ADAPTER.validator  # pydantic-core's own: `TypeAdapter.validate_js
 EVENT_COLUMNS = (
     "event_date", "ts", "ts_ms", "event_id", "event_type", "schema_version", "request_id", "user_id",
     "experiment", "variant", "query_image_id", "result_image_id", "position", "score", "latency_ms",
-    "result_count", "status_code", "dwell_ms", "layer", "salt", "hash_version", "team",
+    "result_count", "status_code", "dwell_ms", "layer", "salt", "hash_version", "team", "attribution",
 )  # fmt: skip
 
 

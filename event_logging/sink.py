@@ -31,7 +31,7 @@ EventBuilder = Callable[[], Iterable[BaseEvent]]
 QueueItem = BaseEvent | tuple[EventBuilder, int]
 """An event, or a deferred group: its builder and the number of events it announced."""
 
-COUNTERS = ("logged", "sent", "spooled", "dropped", "replayed")
+COUNTERS = ("logged", "sent", "spooled", "dropped", "replayed", "dead_letters")
 DROP_LOG_INTERVAL_S = 10.0
 CLOSE_GRACE_S = 5.0
 """How much longer than its timeout `close` waits for the sender thread (a send or connect in progress)."""
@@ -60,7 +60,7 @@ class EventSink(abc.ABC):
 
     @abc.abstractmethod
     def counters(self) -> dict[str, int]:
-        """Event counts since start: logged, sent, spooled, dropped, replayed (for /metrics)."""
+        """Event counts since start: logged, sent, spooled, dropped, replayed, dead_letters (for /metrics)."""
 
 
 class QueuedSink(EventSink):

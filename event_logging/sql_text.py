@@ -8,6 +8,7 @@ zone of every column here.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,9 +16,12 @@ from uuid import UUID
 
 from clickhouse_driver.util.escape import escape_param
 
+from event_logging.errors import QueryParameterError
+
 
 def literal(value: Any) -> str:
-    """One Python value as a ClickHouse SQL literal."""
+    """One Python value as a ClickHouse SQL literal: None, bool, integers, floats, str, date, datetime, UUID, and
+    lists or tuples of them; any other type is a `QueryParameterError` (its `repr` is not SQL)."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
@@ -29,7 +33,11 @@ def literal(value: Any) -> str:
         return "1" if value else "0"
     if value is None or isinstance(value, str | date | UUID):
         return str(escape_param(value, None))
-    return repr(value)
+    if isinstance(value, numbers.Integral):  # numpy's integers too
+        return str(int(value))
+    if isinstance(value, numbers.Real):  # nan, inf and -inf are ClickHouse literals as well
+        return repr(float(value))
+    raise QueryParameterError(f"cannot render a query parameter of type {type(value).__name__} as SQL")
 
 
 def render(sql: str, params: Mapping[str, Any] | None) -> str:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from event_logging.errors import MigrationError
+from event_logging.config import sql_identifier
+from event_logging.errors import EventStoreError, MigrationError
 from event_logging.migrator import bootstrap_statements, load_migrations
-from event_logging.schema import EVENT_COLUMNS, BaseEvent, to_columns
+from event_logging.schema import EVENT_COLUMNS, BaseEvent, serialize, to_columns
 from event_logging.sql_text import render
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,14 @@ class DeadLetter:
         return (received_at, self.topic, self.partition, self.offset, self.reason, raw)
 
 
+MAX_REASON_CHARS = 1_000
+
+
+def refused_letter(event: BaseEvent, reason: str, topic: str, partition: int = 0, offset: int = 0) -> DeadLetter:
+    """The dead letter of an event the store refused on its own: the event as JSON and the store's reason."""
+    return DeadLetter(topic, partition, offset, f"refused by the store: {reason}"[:MAX_REASON_CHARS], serialize(event))
+
+
 def deduped_events_sql(database: str) -> str:
     """A subquery reading each event once: `(SELECT <EVENT_COLUMNS> FROM db.events LIMIT 1 BY event_id)`.
 
@@ -54,8 +63,9 @@ class EventStore(abc.ABC):
     """Tables `events`, `dead_letters`, `schema_migrations` in `self.database`."""
 
     def __init__(self, database: str, cluster: str | None = None) -> None:
-        self.database = database
-        self.cluster = cluster
+        # Both go into SQL text (DDL, table names), so they are checked once, here, for every backend.
+        self.database = sql_identifier(database, "database")
+        self.cluster = None if cluster is None else sql_identifier(cluster, "cluster")
 
     # -- primitives ---------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -79,6 +89,41 @@ class EventStore(abc.ABC):
     def insert_events(self, events: Sequence[BaseEvent]) -> None:
         if events:
             self._insert("events", EVENT_COLUMNS, to_columns(events))
+
+    def insert_events_isolating(self, events: Sequence[BaseEvent]) -> list[tuple[int, str]]:
+        """Insert `events`; if the store refuses the batch, insert its halves, and theirs, until every refused row
+        stands alone: one bad row never takes the others with it. Returns `(index, reason)` of each row refused
+        on its own (the caller dead-letters them).
+
+        A refused batch of several rows in which every row is refused alone was refused for another reason (a
+        missing table, a lost permission): that raises the first `EventStoreError`, as `insert_events` would. An
+        `EventStoreUnavailable` midway propagates; halves inserted before it are inserted again on retry
+        (duplicates, which analysis removes by `event_id`).
+        """
+        try:
+            self.insert_events(events)
+            return []
+        except EventStoreError as exc:
+            first = exc
+        if len(events) == 1:
+            return [(0, str(first))]
+        refused: list[tuple[int, str]] = []
+        middle = len(events) // 2
+        pending = [(middle, len(events)), (0, middle)]
+        while pending:
+            start, stop = pending.pop()
+            try:
+                self.insert_events(events[start:stop])
+            except EventStoreError as exc:
+                if stop - start == 1:
+                    refused.append((start, str(exc)))
+                else:
+                    middle = (start + stop) // 2
+                    pending += [(middle, stop), (start, middle)]
+        if len(refused) == len(events):
+            raise first
+        logger.error("the store refused %d of %d events; the first: %s", len(refused), len(events), refused[0][1])
+        return refused
 
     def insert_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         if letters:

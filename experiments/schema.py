@@ -71,7 +71,10 @@ def _scalar_params(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC; pydantic reports only ValueError
+        raise ValueError(f"{value.isoformat()} is outside the years 1-9999 in UTC") from None
 
 
 Name = Annotated[str, AfterValidator(_name)]

@@ -90,9 +90,12 @@ def _check_variants(src: SourceFile, data: dict[str, Any], variants: list[dict[s
     elif len(variants) < 2:
         issues.append(src.issue(("variants",), "an experiment needs at least 2 variants (a control and a treatment)"))
     names = [_field(Variant, "name", v) for v in variants]
+    seen: set[str] = set()
     for i, name in enumerate(names):
-        if name is not None and name in names[:i]:
+        if name is not None and name in seen:
             issues.append(src.issue(("variants", i, "name"), f"duplicate variant name {name!r}"))
+        elif name is not None:
+            seen.add(name)
     weights = [_field(Variant, "weight", v) for v in variants]
     if variants and None not in weights:
         total = math.fsum(weights)
@@ -100,7 +103,8 @@ def _check_variants(src: SourceFile, data: dict[str, Any], variants: list[dict[s
             issues.append(src.issue(("variants",), f"weights sum to {total:.12g}, must sum to 1"))
     control = _field(Experiment, "control", data)
     if control is not None and None not in names and control not in names:
-        message = f"{control!r} is not a variant (variants: {', '.join(names)})"
+        shown = ", ".join(names[:10]) + (f", … ({len(names)} in all)" if len(names) > 10 else "")
+        message = f"{control!r} is not a variant (variants: {shown})"
         issues.append(src.issue(("control",), message))
     return issues
 

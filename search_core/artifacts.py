@@ -24,7 +24,11 @@ from search_core.errors import SearchCoreError
 
 ArtifactKind = Literal["encoder", "index"]
 KINDS: tuple[ArtifactKind, ...] = ("encoder", "index")
-_REF = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)@(?P<version>[0-9]+)$")
+NAME_RULE = "[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
+"""A name that becomes a folder or file name (artifacts, reports): one path component that can neither climb
+out of its folder (`..`, `/`) nor hide (a leading dot). Experiment names are a stricter subset."""
+_NAME = re.compile(NAME_RULE)
+_REF = re.compile(rf"^(?P<name>{NAME_RULE})@(?P<version>[0-9]+)$")
 
 
 class UnknownArtifactError(SearchCoreError, LookupError):
@@ -39,12 +43,35 @@ class ArtifactHashMismatch(SearchCoreError, ValueError):
     """A file of an artifact differs from the sha256 its manifest recorded."""
 
 
+class InvalidNameError(SearchCoreError, ValueError):
+    """A name that would become a path but does not follow `NAME_RULE`."""
+
+
+def path_safe_name(name: str, what: str = "name") -> str:
+    """`name` when it follows `NAME_RULE`; `InvalidNameError` naming `what` otherwise.
+
+    Every name that becomes part of a path goes through here (artifact refs, the analysis's report folder), so
+    `--name ../../x` cannot write outside the folder it names something in.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+        raise InvalidNameError(
+            f"{what} {shown} must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
 @dataclass(frozen=True, order=True)
 class ArtifactRef:
     """`name@version`; versions are positive integers so 'next version' is well defined."""
 
     name: str
     version: int
+
+    def __post_init__(self) -> None:
+        path_safe_name(self.name, "artifact name")
+        if not isinstance(self.version, int) or self.version < 0:
+            raise InvalidNameError(f"artifact version {self.version!r} must be a non-negative integer")
 
     @classmethod
     def parse(cls, text: str) -> ArtifactRef:

@@ -94,7 +94,10 @@ class Catalog(ABC):
             raise self._unknown(image_id) from None
 
     def _unknown(self, image_id: str) -> UnknownImageError:
-        return UnknownImageError(f"image {image_id!r} is not in catalog {self.name!r}")
+        # Neither the catalog's name (a folder catalog's is its absolute path) nor all of a long id: this
+        # message is what an HTTP client that sent the id reads.
+        shown = repr(image_id) if len(image_id) <= 80 else f"{image_id[:60]!r}… ({len(image_id):,} characters)"
+        return UnknownImageError(f"image {shown} is not in the catalog")
 
     def labels_for(self, ids: Sequence[str]) -> np.ndarray:
         return self._labels[self.positions(ids)]

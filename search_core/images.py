@@ -22,6 +22,11 @@ FILE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 DEFAULT_MAX_PIXELS = 64_000_000
 """Pixel limit for catalog files (uploads pass their own, smaller one)."""
+MAX_JPEG_SCANS = 100
+"""A progressive JPEG is decoded once per scan, and nothing in the format bounds their number: 8 MB holds ~10,000
+repeats of a small scan, seconds of decoding each thousand. Encoders write 1 (baseline) to ~10 (libjpeg's
+progressive script; optimised scripts a few more)."""
+_SOS = b"\xff\xda"
 
 
 def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray:
@@ -32,27 +37,32 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray:
     """
     if len(data) > max_bytes:
         raise ImageTooLargeError(f"image of {len(data)} bytes is over the limit of {max_bytes} bytes")
-    return _decode(io.BytesIO(data), "uploaded image", max_pixels)
+    return _decode(data, "uploaded image", max_pixels)
 
 
 def read_image(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode an image file (JPEG, PNG or WebP) into a uint8 array; `InvalidImageError` names the file."""
     try:
-        with path.open("rb") as fh:
-            return _decode(fh, str(path), max_pixels)
+        data = path.read_bytes()
     except OSError as exc:
         raise InvalidImageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return _decode(data, str(path), max_pixels)
 
 
-def _decode(fh: io.BufferedIOBase, what: str, max_pixels: int) -> np.ndarray:
+def _decode(data: bytes, what: str, max_pixels: int) -> np.ndarray:
+    """Refuse what would cost too much to decode (pixels, JPEG scans) from the headers and bytes, then decode."""
     try:
-        with Image.open(fh, formats=FORMATS) as img:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as img:
             width, height = img.size
             if width * height > max_pixels:
                 raise ImageTooLargeError(f"{what}: {width}x{height} pixels is over the limit of {max_pixels} pixels")
+            # Every scan starts with an SOS marker, which entropy-coded data cannot contain (a 0xFF there is
+            # followed by 0x00 or a restart marker), so counting them over-counts only markers inside metadata.
+            if img.format == "JPEG" and (scans := data.count(_SOS)) > MAX_JPEG_SCANS:
+                raise InvalidImageError(f"{what}: a JPEG of {scans} scans (at most {MAX_JPEG_SCANS} are decoded)")
             img.load()
             return to_array(ImageOps.exif_transpose(img))
-    except ImageTooLargeError:
+    except (ImageTooLargeError, InvalidImageError):
         raise
     except UnidentifiedImageError:
         raise InvalidImageError(f"{what}: not a JPEG, PNG or WebP image") from None

@@ -48,6 +48,7 @@ from search_core.errors import (
     ReadOnlyIndexError,
     UnknownIndexItemError,
 )
+from search_core.factory_check import check_factory
 from search_core.hits import Hits
 from search_core.index_checks import SWIG, checked_ids, checked_labels, faiss_message, normalised
 from search_core.index_params import (
@@ -371,6 +372,7 @@ def _id_array(ids: Sequence[str]) -> np.ndarray:
 
 
 def _new_faiss_index(factory: str, dim: int) -> faiss.Index:
+    check_factory(factory, dim)  # some strings Faiss accepts abort or crash the process later (see factory_check)
     try:
         return faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
     except RuntimeError as exc:

@@ -25,6 +25,10 @@ from search_core.errors import InvalidSearchParamsError
 FAISS_PARAMS: dict[str, type] = {"efSearch": int, "nprobe": int, "k_factor": float}
 """Query-time Faiss parameters: HNSW beam width, IVF lists probed, refine over-fetch factor (`...,RFlat`)."""
 PARAMS_CACHE_SIZE = 64
+PARAM_MAX = 16_384
+"""The largest value of any query parameter: Faiss sizes per-query buffers by them (`efSearch`, `k_factor`·k
+candidates) and holds them in C ints, so a bigger value only costs memory (or overflows); `nprobe` up to it
+still probes every list of an `IVF16384` index."""
 
 
 class SearchPlan(NamedTuple):
@@ -74,15 +78,18 @@ class _Walk:
 
 
 def check_param_values(params: Mapping[str, Any], extra: Mapping[str, type]) -> None:
-    """Names must be known and values positive numbers of the right kind (bools are not numbers here)."""
+    """Names must be known and values numbers of the right kind in [1, PARAM_MAX] (bools, NaN and infinities are
+    not), checked before any value reaches `int()` or Faiss."""
     known = {**FAISS_PARAMS, **extra}
     for name, value in params.items():
         kind = known.get(name)
         if kind is None:
             raise InvalidSearchParamsError(f"unknown query parameter {name!r}; known: {', '.join(sorted(known))}")
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if not numeric or (kind is int and value != int(value)) or value < 1:
-            raise InvalidSearchParamsError(f"query parameter {name}={value!r} must be a {kind.__name__} >= 1")
+        if not numeric or not 1 <= value <= PARAM_MAX or (kind is int and value != int(value)):
+            raise InvalidSearchParamsError(
+                f"query parameter {name}={value!r} must be a {kind.__name__} >= 1 and <= {PARAM_MAX}"
+            )
 
 
 def search_parameters(

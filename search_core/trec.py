@@ -9,6 +9,8 @@ Fashion-MNIST query.
 from __future__ import annotations
 
 import gzip
+import math
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
@@ -36,7 +38,7 @@ def _fields(path: Path, columns: int) -> Iterator[tuple[int, list[str]]]:
                 if len(fields) != columns:
                     raise TrecFormatError(f"{path}:{number}: expected {columns} columns, got {len(fields)}")
                 yield number, fields
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:  # EOFError: a truncated .gz
         raise TrecFormatError(f"cannot read {path}: {exc}") from None
 
 
@@ -57,9 +59,12 @@ def read_run(path: Path) -> dict[str, dict[str, float]]:
         if doc in scores:
             raise TrecFormatError(f"{path}:{number}: document {doc} listed twice for query {query}")
         try:
-            scores[doc] = float(score)
+            value = float(score)
         except ValueError:
             raise TrecFormatError(f"{path}:{number}: score {score!r} is not a number") from None
+        if not math.isfinite(value):  # NaN has no rank: sorting by it would order the run arbitrarily
+            raise TrecFormatError(f"{path}:{number}: score {score!r} is not a finite number")
+        scores[doc] = value
     return run
 
 

@@ -111,7 +111,10 @@ def create_app(config: ServingConfig, *, refresh_report: ReportRefresher | None 
     install_error_handlers(app)
     upload_limit = config.limits.max_upload_bytes + MULTIPART_OVERHEAD
     app.add_middleware(
-        ContentLengthGuard, default_limit=config.limits.max_body_bytes, path_limits={search.router.prefix: upload_limit}
+        ContentLengthGuard,
+        default_limit=config.limits.max_body_bytes,
+        path_limits={search.router.prefix: upload_limit},
+        max_discard_bytes=config.limits.max_discard_bytes,
     )
     app.include_router(search.router, max_body_size=upload_limit)
     for router in ROUTERS:

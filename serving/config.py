@@ -7,6 +7,7 @@ into a `ServingConfig`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from event_logging.config import KafkaConfig
@@ -18,6 +19,8 @@ class ServingLimits:
 
     `max_pixels` guards against decompression bombs: a 50 kB PNG may declare 100k x 100k pixels.
     `max_body_bytes` bounds every non-upload body (event batches, JSON searches).
+    `max_discard_bytes`: how much of a body the server reads and throws away so that a client sending it whole
+    (no `Expect: 100-continue`) still reads an early answer such as the 413 (`serving.body_limit`).
     """
 
     max_upload_bytes: int = 8 * 1024 * 1024
@@ -25,6 +28,7 @@ class ServingLimits:
     max_batch: int = 100
     max_body_bytes: int = 1024 * 1024
     request_cache_size: int = 100_000
+    max_discard_bytes: int = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class ServingConfig:
     `trust_client_time` lets a traffic simulator set "now" with the `X-Vsx-Time` header (event timestamps and
     experiment windows follow simulated time) and a search's request id with `X-Vsx-Request-Id` (interleaving's
     coin flips are seeded by it, so a seeded simulation serves the same lists every run); never on for real users.
+    `client_time_window` bounds how far that simulated time may be from the server's clock (None: any time the
+    event store holds, 1970 to 2106, because simulations replay calendars of their own).
     """
 
     artifacts_dir: Path
@@ -61,6 +67,7 @@ class ServingConfig:
     metrics_multiproc_dir: Path | None = None
     reload_poll_s: float = 1.0
     trust_client_time: bool = False
+    client_time_window: timedelta | None = None
     ui_sample_size: int = 24
     reports_dir: Path | None = None
     report_refresh_s: float = 0.0

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from event_logging.schema import TS_MAX, TS_MIN
 from serving.errors import InvalidClientRequestIdError, InvalidClientTimeError, UnsupportedMediaTypeError
 from serving.query_body import is_json, media_type
 from serving.registry import ServingState
@@ -51,17 +52,32 @@ def _simulation_header(request: Request, name: str) -> str | None:
 
 
 async def client_time(request: Request) -> datetime | None:
-    """Simulated "now" from `X-Vsx-Time` when the server trusts client time (traffic simulation), else None."""
+    """Simulated "now" from `X-Vsx-Time` when the server trusts client time (traffic simulation), else None.
+
+    Refused (422) unless the event store can hold it (`event_logging.schema.TS_MIN`..`TS_MAX`) and, when
+    `client_time_window` is set, it lies within that much of the server's clock.
+    """
     raw = _simulation_header(request, CLIENT_TIME_HEADER)
     if raw is None:
         return None
+    shown = repr(raw) if len(raw) <= 64 else f"{raw[:40]!r}…"
     try:
         now = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidClientTimeError(f"{CLIENT_TIME_HEADER} {raw!r} is not an ISO 8601 time") from None
+        raise InvalidClientTimeError(f"{CLIENT_TIME_HEADER} {shown} is not an ISO 8601 time") from None
     if now.tzinfo is None:
-        raise InvalidClientTimeError(f"{CLIENT_TIME_HEADER} {raw!r} needs a timezone (e.g. +00:00)")
-    return now.astimezone(UTC)
+        raise InvalidClientTimeError(f"{CLIENT_TIME_HEADER} {shown} needs a timezone (e.g. +00:00)")
+    try:
+        now = now.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is in year 10000 in UTC
+        raise InvalidClientTimeError(f"{CLIENT_TIME_HEADER} {shown} is outside the years 1-9999 in UTC") from None
+    if not TS_MIN <= now <= TS_MAX:
+        held = f"{TS_MIN:%Y-%m-%d} to {TS_MAX:%Y-%m-%d}"
+        raise InvalidClientTimeError(f"{CLIENT_TIME_HEADER} {shown} is outside what the event store holds ({held})")
+    window = request.app.state.config.client_time_window
+    if window is not None and abs(now - datetime.now(UTC)) > window:
+        raise InvalidClientTimeError(f"{CLIENT_TIME_HEADER} {shown} is more than {window} from the server's clock")
+    return now
 
 
 async def client_request_id(request: Request) -> uuid.UUID | None:

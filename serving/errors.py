@@ -65,6 +65,10 @@ class InvalidClientRequestIdError(ServingError, ValueError):
     """An `X-Vsx-Request-Id` header (simulation only) that is not a UUID."""
 
 
+class ForeignRequestError(ServingError, PermissionError):
+    """A click or dwell report about a search this process served to another user."""
+
+
 class AdminDisabledError(ServingError, PermissionError):
     """The admin endpoints are off because no admin token is configured."""
 
@@ -85,6 +89,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     MalformedJsonError: 400,
     UnauthorizedError: 401,
     AdminDisabledError: 403,
+    ForeignRequestError: 403,
     UnknownExperimentError: 404,
     UnknownImageError: 404,
     BatchTooLargeError: 413,
@@ -106,10 +111,23 @@ def error_code(exc_type: type[BaseException]) -> str:
     return _CAMEL.sub("_", exc_type.__name__.removesuffix("Error")).lower()
 
 
+MAX_MESSAGE_CHARS = 500
+MAX_ERRORS = 50
+"""An error body echoes at most this many problems, each cut to MAX_MESSAGE_CHARS: a 0.9 MB body with 60,000
+unknown keys must not earn a 2.4 MB answer, nor a 64 KB id a 64 KB message."""
+
+
+def _capped(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE_CHARS else f"{text[: MAX_MESSAGE_CHARS - 30]}… ({len(text):,} characters)"
+
+
 def error_body(code: str, message: str, errors: list[str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message}
+    """`{"error": {"code", "message"[, "errors"]}}`, with what it echoes capped (MAX_ERRORS, MAX_MESSAGE_CHARS)."""
+    body: dict[str, Any] = {"code": code, "message": _capped(message)}
     if errors:
-        body["errors"] = errors
+        body["errors"] = [_capped(e) for e in errors[:MAX_ERRORS]]
+        if len(errors) > MAX_ERRORS:
+            body["errors"].append(f"… and {len(errors) - MAX_ERRORS:,} more")
     return {"error": body}
 
 

@@ -103,13 +103,16 @@ def search_events(
 def feedback_events(
     body: ClickIn | DwellIn, *, event_id: uuid.UUID, user_id: str, served: ServedRequest | None, ts: datetime
 ) -> list[BaseEvent]:
-    """The click or dwell event(s) for one client report; the server's record of the request wins over the body's."""
+    """The click or dwell event(s) for one client report; the server's record of the request wins over the body's,
+    and `attribution` says which one the event carries. The caller has checked that `served` is this user's."""
     if served is not None:
         tags = exposures(served.assignments, held_out=served.held_out)
         query_image_id = served.query_image_id
+        attribution = "server"
     else:
         tags = (Exposure(experiment=body.experiment or "", variant=body.variant or "default"),)
         query_image_id = body.query_image_id or ""
+        attribution = "client"  # nothing vouches for these fields (schema version 3 marks them for analysis)
     common = {
         "ts": ts,
         "request_id": str(body.request_id),
@@ -117,6 +120,7 @@ def feedback_events(
         "query_image_id": query_image_id,
         "result_image_id": body.result_image_id,
         "position": body.position,
+        "attribution": attribution,
     }
     ids = _event_ids(event_id, tags)
     if isinstance(body, DwellIn):

@@ -48,7 +48,7 @@ class Metrics:
         )
         self.events = Gauge(
             "vsx_events",
-            "Event sink counters (logged, sent, spooled, dropped, replayed)",
+            "Event sink counters (logged, sent, spooled, dropped, replayed, dead_letters)",
             ["state"],
             multiprocess_mode="livesum",
             registry=self.registry,

@@ -37,7 +37,7 @@ from search_core.hits import Hit
 from search_core.images import decode_image
 from search_core.interleaving import team_draft_interleave
 from serving.config import ServingLimits
-from serving.errors import BatchTooLargeError
+from serving.errors import BatchTooLargeError, ForeignRequestError
 from serving.event_factory import (
     Exposure,
     Teams,
@@ -181,17 +181,24 @@ class SearchService:
     def record(
         self, reports: Sequence[ClickIn | DwellIn], *, user_id: str, now: datetime | None = None
     ) -> list[uuid.UUID]:
-        """Log click/dwell reports; returns each report's event id (the client's, or a new one)."""
+        """Log click/dwell reports; returns each report's event id (the client's, or a new one).
+
+        A report about a request this process served to another user is refused (`ForeignRequestError`, 403):
+        it would credit that user's assignment with this user's click. A request it does not know (another
+        worker's, or from before a restart) is taken on the report's word and marked `attribution="client"`.
+        """
         if len(reports) > self.limits.max_batch:
             raise BatchTooLargeError(f"{len(reports)} events in one batch; at most {self.limits.max_batch} allowed")
+        served = [self.recent.get(report.request_id) for report in reports]
+        for report, request in zip(reports, served, strict=True):
+            if request is not None and request.user_id != user_id:  # whole batch refused, like any invalid report
+                raise ForeignRequestError(f"request {report.request_id} was served to another user")
         ts = now or datetime.now(UTC)
         ids = [report.event_id or uuid.uuid4() for report in reports]
         events = [
             event
-            for report, event_id in zip(reports, ids, strict=True)
-            for event in feedback_events(
-                report, event_id=event_id, user_id=user_id, served=self.recent.get(report.request_id), ts=ts
-            )
+            for report, event_id, request in zip(reports, ids, served, strict=True)
+            for event in feedback_events(report, event_id=event_id, user_id=user_id, served=request, ts=ts)
         ]
         self.sink.log_many(events)
         self.metrics.mirror_sink(self.sink.counters)

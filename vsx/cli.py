@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import os
 import sys
 from typing import Any
 
@@ -233,6 +234,12 @@ def error_line(exc: BaseException) -> str:
 
 def main() -> None:
     """Entry point of the `vsx` script."""
+    for argument in sys.argv[1:]:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that were not UTF-8, kept by Python as lone surrogates
+            typer.echo(f"error: arguments must be UTF-8 text; {os.fsencode(argument)!r} is not", err=True)
+            sys.exit(2)
     try:
         app(standalone_mode=True)
     except Exception as exc:

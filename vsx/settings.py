@@ -14,6 +14,7 @@ model below.
 from __future__ import annotations
 
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,10 @@ class Settings(BaseSettings):
     trust_client_time: bool = False
     """`vsx serve` takes "now" and request ids from the simulator's headers (`vsx simulate --url`); never in
     production, where a client could then write events into any experiment window."""
+    client_time_window_days: float | None = Field(default=None, gt=0, le=36_500)
+    """With `trust_client_time`: refuse (422) a simulated time further than this from the server's clock, e.g. 1
+    for a load test replaying live traffic. Unset, any time the event store holds is taken (1970 to 2106): a
+    simulation's calendar is its own (the demo's starts in January 2026)."""
     report_refresh_minutes: float = Field(default=10.0, ge=0)
     """How often `vsx serve` on the embedded store re-analyses its running experiments into `reports_dir`
     (it owns the store, so nobody else can); 0 turns the schedule off (`POST /v1/admin/analyze/{name}` still
@@ -97,9 +102,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        home = Path(os.environ[env_name("home")]) if os.environ.get(env_name("home")) else default_home()
-        toml_file = Path(os.environ.get("VSX_CONFIG_FILE") or home / "vsx.toml")
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file())
 
     @property
     def chdb_path(self) -> Path:
@@ -122,15 +125,34 @@ class Settings(BaseSettings):
         return data
 
 
+def config_file() -> Path:
+    """The `vsx.toml` read: `$VSX_CONFIG_FILE`, else `vsx.toml` in the home folder (absent is fine)."""
+    home = Path(os.environ[env_name("home")]) if os.environ.get(env_name("home")) else default_home()
+    return Path(os.environ.get("VSX_CONFIG_FILE") or home / "vsx.toml")
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once (tests call `get_settings.cache_clear()`); SettingsError names
-    every refused field with the variable that sets it."""
+    """The process-wide settings, read once (tests call `get_settings.cache_clear()`).
+
+    Raises `SettingsError` naming the field, the environment variable that sets it and the value, or the
+    file and line of a `vsx.toml` that does not parse.
+    """
     try:
         return Settings()
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = "__".join(str(part) for part in error["loc"])
-            problems.append(f"{env_name(field) if field else 'settings'}: {error['msg']}")
-        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+        raise SettingsError(_describe(exc.errors(include_url=False))) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{config_file()}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{config_file()}: cannot read: {exc}") from None
+
+
+def _describe(errors: list[Any]) -> str:
+    """The first invalid setting: `kafka.partitions: ... (VSX_KAFKA__PARTITIONS or vsx.toml, got '0')`."""
+    first = errors[0]
+    loc = [str(part) for part in first["loc"]]
+    variable = env_name("__".join(loc))
+    more = f"; {len(errors) - 1} more" if len(errors) > 1 else ""
+    got = "" if first["type"] == "missing" else f", got {repr(first.get('input'))[:80]}"
+    return f"invalid setting {'.'.join(loc)}: {first['msg']} ({variable} or {config_file()}{got}){more}"

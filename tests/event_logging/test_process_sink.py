@@ -61,7 +61,8 @@ def test_events_and_deferred_searches_reach_kafka_through_the_child(kafka_config
         sink.log_deferred(build, search_event_count(build.keywords["tags"], build.keywords["hits"]))
     assert sink.flush(30)
     expected = len(events) + 40 * 6
-    assert sink.counters() == {"logged": expected, "sent": expected, "spooled": 0, "dropped": 0, "replayed": 0}
+    assert sink.counters() == {"logged": expected, "sent": expected, "spooled": 0, "dropped": 0, "replayed": 0,
+                               "dead_letters": 0}  # fmt: skip
     sink.close()
     received = [parse_event(line) for _, line in read_topic(kafka_config)]
     assert len(received) == expected
@@ -159,6 +160,7 @@ def test_sigterm_to_the_child_waits_for_the_servers_own_shutdown(kafka_config: K
     sink.close(timeout=2)
     assert sink.counters() == {
         "logged": len(first + second), "sent": 0, "spooled": len(first + second), "dropped": 0, "replayed": 0,
+        "dead_letters": 0,
     }  # fmt: skip
 
 

@@ -16,7 +16,8 @@ from event_logging.schema import (
 TS = datetime(2026, 12, 5, 23, 30, 15, 250000, tzinfo=UTC)
 COMMON = dict(request_id="r1", user_id="u1", experiment="exp", variant="treatment", query_image_id="q7")
 DEFAULTS = {"result_image_id": "", "position": 0, "score": 0.0, "latency_ms": 0.0, "result_count": 0,
-            "status_code": 0, "dwell_ms": 0.0, "layer": "", "salt": "", "hash_version": 0, "team": ""}  # fmt: skip
+            "status_code": 0, "dwell_ms": 0.0, "layer": "", "salt": "", "hash_version": 0, "team": "",
+            "attribution": ""}  # fmt: skip
 
 
 def test_columns_hold_each_event_with_defaults_for_absent_fields() -> None:

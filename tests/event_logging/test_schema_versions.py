@@ -1,11 +1,15 @@
-"""Schema versions: a version-1 event stays readable after version 2 added `team` to impressions."""
+"""Schema versions: a version-1 event stays readable after version 2 added `team` to impressions, and versions 1
+and 2 of clicks after version 3 added `attribution`."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from event_logging.schema import (
+    EVENT_COLUMNS,
     SCHEMA_VERSION,
+    ClickEvent,
     ImpressionEvent,
     MalformedEventError,
     parse_event,
@@ -30,15 +34,31 @@ def test_version_1_impression_parses_with_empty_team() -> None:
     event = parse_event(V1_IMPRESSION)
     assert event.schema_version == 1
     assert event.team == ""
-    assert to_columns([event])[-1] == [""]
+    assert to_columns([event])[EVENT_COLUMNS.index("team")] == [""]
 
 
 def test_version_2_impression_round_trips_its_team() -> None:
     event = ImpressionEvent(request_id="r", user_id="u", result_image_id="x", position=2, score=0.5, team="B")
-    assert event.schema_version == SCHEMA_VERSION == 2
+    assert event.schema_version == SCHEMA_VERSION == 3
     assert parse_event(serialize(event)).team == "B"
 
 
 def test_unknown_team_is_refused() -> None:
     with pytest.raises(MalformedEventError, match="team"):
         parse_event({**V1_IMPRESSION, "schema_version": 2, "team": "C"})
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_clicks_before_version_3_parse_with_empty_attribution(version: int) -> None:
+    old = {**V1_IMPRESSION, "schema_version": version, "event_type": "click"}
+    del old["score"]
+    event = parse_event(old)
+    assert isinstance(event, ClickEvent) and event.attribution == ""
+    assert to_columns([event])[EVENT_COLUMNS.index("attribution")] == [""]
+
+
+def test_version_3_click_round_trips_its_attribution() -> None:
+    event = ClickEvent(request_id="r", user_id="u", result_image_id="x", position=1, attribution="client")
+    assert parse_event(serialize(event)).attribution == "client"
+    with pytest.raises(MalformedEventError, match="attribution"):
+        parse_event({**orjson.loads(serialize(event)), "attribution": "trust-me"})

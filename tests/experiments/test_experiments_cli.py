@@ -102,3 +102,20 @@ def test_list_show_and_assign(app: typer.Typer, artifacts: ArtifactStore) -> Non
     assert isinstance(missing.exception, UnknownExperimentError)
     bad_attr = runner.invoke(app, ["experiments", "assign", "user-3", "--attr", "platform"])
     assert bad_attr.exit_code == 2 and "not key=value" in bad_attr.output
+
+
+def test_validate_reports_hostile_files_as_lines(app: typer.Typer, artifacts: ArtifactStore, tmp_path: Path) -> None:
+    """Issue #21: `!!float abc`, an impossible date and 5,000-deep nesting escaped as tracebacks (exit 1)."""
+    files = {
+        "a.yaml": "traffic: !!float abc\n",
+        "b.yaml": "name: b\nstart: 2026-02-30\n",
+        "c.yaml": "a: " + "[" * 5000 + "]" * 5000 + "\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = CliRunner().invoke(app, ["experiments", "validate", *(str(tmp_path / name) for name in files)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    lines = result.stdout.splitlines()
+    assert [line.split(": ")[0] for line in lines] == [f"{tmp_path / 'a.yaml'}:1", f"{tmp_path / 'b.yaml'}:2",
+                                                       f"{tmp_path / 'c.yaml'}:1"]  # fmt: skip
+    assert "cannot read 'abc' as float" in lines[0] and "day is out of range for month" in lines[1]

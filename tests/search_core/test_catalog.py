@@ -49,7 +49,7 @@ def test_unknown_id_is_a_lookup_error(fmnist) -> None:
         fmnist.image("fmnist-train-999999")
     with pytest.raises(LookupError):
         fmnist.labels_for(["fmnist-test-000001", "nope"])
-    with pytest.raises(UnknownImageError, match="'nope' is not in catalog"):
+    with pytest.raises(UnknownImageError, match="'nope' is not in the catalog"):
         fmnist.label("nope")
 
 

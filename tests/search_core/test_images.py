@@ -96,3 +96,37 @@ def test_read_image_names_the_file(tmp_path) -> None:
 def test_png_round_trip() -> None:
     pixels = np.random.default_rng(1).integers(0, 255, (9, 7, 3), dtype=np.uint8)
     np.testing.assert_array_equal(decode_image(encode_png(pixels), **LIMITS), pixels)
+
+
+def many_scan_jpeg(scans: int, size: int = 1000) -> bytes:
+    """A progressive JPEG whose smallest scan (31 bytes for a flat image) is repeated `scans` times before EOI.
+
+    libjpeg decodes every repeat (with a warning), each costing time in proportion to the image's blocks: issue
+    #21's 243 KB file of 6,000 scans took over 6 s; 2,000 repeats over 4000x4000 pixels (156 KB) took 55 s here,
+    and 8 MB holds ~250,000.
+    """
+    base = _encode(Image.new("RGB", (size, size), (120, 60, 200)), "JPEG", progressive=True)
+    starts = [i for i in range(len(base) - 1) if base[i : i + 2] == b"\xff\xda"]
+    bounds = list(zip(starts, [*starts[1:], len(base) - 2], strict=True))
+    start, stop = min(bounds, key=lambda b: b[1] - b[0])
+    return base[:-2] + base[start:stop] * scans + b"\xff\xd9"
+
+
+def test_a_jpeg_with_thousands_of_scans_is_refused_before_decoding() -> None:
+    data = many_scan_jpeg(6_000)
+    assert len(data) < 250_000
+    with pytest.raises(InvalidImageError, match="a JPEG of 6010 scans"):
+        decode_image(data, max_bytes=8 * 1024 * 1024, max_pixels=16_000_000)
+
+
+def test_progressive_jpegs_of_ordinary_encoders_decode() -> None:
+    img = Image.new("RGB", (64, 48), (10, 200, 30))
+    assert decode_image(_encode(img, "JPEG", progressive=True), **LIMITS).shape == (48, 64, 3)
+    assert decode_image(many_scan_jpeg(90 - 10, size=32), **LIMITS).shape == (32, 32, 3)  # 90 scans: still taken
+
+
+def test_catalog_files_get_the_same_scan_limit(tmp_path) -> None:
+    path = tmp_path / "hostile.jpg"
+    path.write_bytes(many_scan_jpeg(500, size=32))
+    with pytest.raises(InvalidImageError, match=f"{path}: a JPEG of 510 scans"):
+        read_image(path)

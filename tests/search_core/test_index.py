@@ -111,6 +111,12 @@ def test_concurrent_searches_with_different_params_do_not_interfere(hnsw: Search
         ({"efSearch": True}, "must be a int >= 1"),
         ({"beam": 3}, "unknown query parameter 'beam'"),
         ({"efSearch": [64]}, "must be numbers"),
+        # issue #21: `int(inf)` / `int(nan)` escaped as OverflowError / ValueError (a 500 on reload)
+        ({"efSearch": float("inf")}, "efSearch=inf must be a int >= 1 and <= 16384"),
+        ({"efSearch": float("nan")}, "efSearch=nan must be a int"),
+        ({"refine": float("-inf")}, "refine=-inf must be a int"),
+        ({"k_factor": 1e300}, r"k_factor=1e\+300 must be a float >= 1 and <= 16384"),
+        ({"efSearch": 2**40}, "must be a int >= 1 and <= 16384"),
     ],
 )
 def test_bad_query_params_are_rejected(hnsw: SearchIndex, params: dict, message: str) -> None:

@@ -12,9 +12,11 @@ from search_core.artifacts import (
     ArtifactHashMismatch,
     ArtifactRef,
     ArtifactStore,
+    InvalidNameError,
     Manifest,
     ManifestError,
     UnknownArtifactError,
+    path_safe_name,
 )
 from search_core.catalog import Catalog
 from search_core.errors import DimensionMismatchError, InvalidFactoryError
@@ -75,6 +77,27 @@ def test_bad_factory_publishes_nothing(store: ArtifactStore, small_catalog: Cata
     with pytest.raises(InvalidFactoryError, match="'IVF,Nope'"):
         build_index_artifact(store, encoder_ref="pixels@1", catalog=small_catalog, factory="IVF,Nope")
     assert [m.name for m in store.list("index")] == ["pixels-flat", "pixels-hnsw32"]
+
+
+@pytest.mark.parametrize("name", ["../../../x", "..", ".hidden", "a/b", "a\\b", "x" * 129, "caf\udcc3", "a b"])
+def test_a_name_that_is_not_one_safe_path_component_publishes_nothing(
+    store: ArtifactStore, small_catalog: Catalog, name: str
+) -> None:
+    """Issue #21: `vsx index build --name ../../../x` wrote its artifact outside the artifacts folder."""
+    before = sorted(p for p in store.root.parent.rglob("*"))
+    with pytest.raises(InvalidNameError, match="artifact name"):
+        build_index_artifact(store, encoder_ref="pixels@1", catalog=small_catalog, factory="Flat", name=name)
+    assert sorted(p for p in store.root.parent.rglob("*")) == before
+    with pytest.raises(InvalidNameError):
+        ArtifactRef(name, 1)
+
+
+def test_path_safe_names() -> None:
+    assert path_safe_name("cnn-v2.1_b") == "cnn-v2.1_b"
+    with pytest.raises(InvalidNameError):
+        ArtifactRef("", 1)
+    with pytest.raises(InvalidNameError, match="experiment name '../x' must be 1-128 letters"):
+        path_safe_name("../x", "experiment name")
 
 
 def test_tampered_files_unknown_refs_and_corrupt_manifests_are_refused(store: ArtifactStore) -> None:

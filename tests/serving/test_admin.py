@@ -13,6 +13,7 @@ from search_core.catalog import Catalog
 from serving.app import create_app
 from serving.config import ServingConfig
 from serving.errors import InvalidServingConfigError
+from tests.experiments.test_hostile_yaml import LAUGHS
 from tests.serving.conftest import ADMIN_TOKEN, PLATFORM_YAML, RANKING_YAML, RERANK_YAML, make_config, write_experiments
 
 pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
@@ -127,3 +128,27 @@ def test_startup_refuses_query_parameters_the_index_lacks(reload_config: Serving
     with pytest.raises(InvalidServingConfigError) as info:
         create_app(reload_config)
     assert any("nprobe" in e for e in info.value.errors), info.value.errors
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (LAUGHS, "aliases expand"),
+        (RANKING_YAML.replace("start: 2020-01-01T00:00:00Z", "start: 2026-02-30"), "day is out of range for month"),
+        (RANKING_YAML.replace("start: 2020-01-01T00:00:00Z", "start: 0001-01-01T00:00:00+01:00"), "years 1-9999"),
+        (RANKING_YAML.replace("layer: ranking", "layer: ranking\ntraffic: !!float abc"), "as float"),
+        ("a: " + "[" * 5000 + "]" * 5000, "nest"),
+        (RANKING_YAML.replace("index_params: {efSearch: 32}", "index_params: {efSearch: .inf}"), "efSearch"),
+        (RANKING_YAML.replace("index_params: {efSearch: 32}", "index_params: {efSearch: .nan}"), "efSearch"),
+    ],
+)
+def test_hostile_files_are_a_422_and_the_old_config_stays_live(
+    reload_config: ServingConfig, experiments: Path, text: str, expected: str
+) -> None:
+    """Issue #21: each of these made the reload a 500 (or hung it, for the aliases)."""
+    with TestClient(create_app(reload_config)) as client:
+        (experiments / "enc-v1.yaml").write_text(text)
+        resp = client.post("/v1/admin/reload", headers=AUTH)
+        assert resp.status_code == 422, resp.text
+        assert any(expected in e for e in resp.json()["error"]["errors"]), resp.json()
+        assert client.get("/readyz").json()["generation"] == 1

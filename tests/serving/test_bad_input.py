@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import io
+import socket
+import urllib.error
+import urllib.request
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from search_core.catalog import Catalog
+from serving.errors import MAX_ERRORS, MAX_MESSAGE_CHARS, error_body
+from tests.search_core.test_images import many_scan_jpeg
+from tests.serving.conftest import ThreadedServer
 
 pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
 
@@ -143,3 +153,82 @@ def test_events_wrong_content_type(client: TestClient) -> None:
 def test_unknown_route_and_method(client: TestClient) -> None:
     assert_error(client.get("/v1/nothing-here"), 404, "not_found")
     assert_error(client.get("/v1/search"), 405, "method_not_allowed")
+
+
+@pytest.fixture(scope="module")
+def live(app: FastAPI) -> Iterator[ThreadedServer]:
+    with ThreadedServer(app) as server:
+        yield server
+
+
+def _urllib_post(url: str, body: bytes | Iterator[bytes], **headers: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, data=body, headers={**USER, "Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, orjson.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, orjson.loads(exc.read())
+
+
+@pytest.mark.parametrize(("path", "size"), [("/v1/events", 9 * 1024 * 1024), ("/v1/search", 20 * 1024 * 1024)])
+def test_a_client_sending_the_whole_oversized_body_reads_the_413(live: ThreadedServer, path: str, size: int) -> None:
+    """Issue #21: urllib (`Connection: close`, no `Expect: 100-continue`) got a connection reset instead."""
+    status, body = _urllib_post(live.url + path, b"x" * size)
+    assert (status, body["error"]["code"]) == (413, "request_too_large")
+
+
+def test_a_chunked_oversized_body_reads_the_413(live: ThreadedServer) -> None:
+    chunks = (b"x" * 65_536 for _ in range(48))  # 3 MiB, no Content-Length: FastAPI's limit stops the read
+    status, body = _urllib_post(live.url + "/v1/events", chunks, **{"Transfer-Encoding": "chunked"})
+    assert (status, body["error"]["code"]) == (413, "request_too_large")
+
+
+def test_an_early_refusal_of_a_large_body_reaches_the_client(live: ThreadedServer) -> None:
+    """A 415 is decided from the headers alone; the unread 900 KB body must not turn it into a reset."""
+    status, body = _urllib_post(live.url + "/v1/events", b"x" * 900_000, **{"Content-Type": "text/plain"})
+    assert (status, body["error"]["code"]) == (415, "unsupported_media_type")
+
+
+def test_expect_100_continue_gets_the_413_without_sending_the_body(live: ThreadedServer) -> None:
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 9437184\r\nExpect: 100-continue\r\n\r\n")  # fmt: skip
+        reply = sock.recv(65_536)
+    assert reply.startswith(b"HTTP/1.1 413 ") and b"request_too_large" in reply
+
+
+def test_unknown_image_names_neither_the_catalog_path_nor_all_of_the_id(
+    client: TestClient, catalog: Catalog, catalog_dir: Path
+) -> None:
+    """Issue #21: the message held the folder catalog's absolute path and echoed up to 64 KB of the id."""
+    long_id = "z" * 60_000
+    for resp in (client.get(f"/v1/images/{long_id}"),
+                 client.post("/v1/search", json={"image_id": "no/such.png"}, headers=USER)):  # fmt: skip
+        assert_error(resp, 404, "unknown_image", "is not in the catalog")
+        assert str(catalog_dir) not in resp.text and catalog.name not in resp.text
+        assert len(resp.content) < 1_000
+
+
+def test_an_error_list_echoes_at_most_max_errors(client: TestClient) -> None:
+    """Issue #21: a 0.9 MB event with 60,000 unknown keys earned a 2.4 MB list of errors."""
+    event = click(**{f"unk_{i:05d}": 1 for i in range(60_000)})
+    body = orjson.dumps(event)
+    assert 0.8e6 < len(body) < 1024 * 1024  # under the body limit
+    resp = client.post("/v1/events", content=body, headers={**USER, "Content-Type": "application/json"})
+    error = assert_error(resp, 422, "invalid_request")
+    assert len(error["errors"]) == MAX_ERRORS + 1 and error["errors"][-1] == "… and 59,950 more"
+    assert len(resp.content) < 10_000
+
+
+def test_error_messages_are_capped() -> None:
+    body = error_body("x", "m" * 100_000, ["e" * 10_000])["error"]
+    assert len(body["message"]) <= MAX_MESSAGE_CHARS and body["message"].endswith("(100,000 characters)")
+    assert len(body["errors"][0]) <= MAX_MESSAGE_CHARS
+
+
+def test_a_jpeg_of_thousands_of_scans_is_a_quick_422(client: TestClient) -> None:
+    """Issue #21: a 243 KB progressive JPEG of 6,000 scans took over 6 s of a worker to decode."""
+    data = many_scan_jpeg(6_000)
+    assert len(data) < 256 * 1024  # under this app's upload limit
+    resp = client.post("/v1/search", files={"image": ("q.jpg", data, "image/jpeg")}, headers=USER)
+    assert_error(resp, 422, "invalid_image", "6010 scans")

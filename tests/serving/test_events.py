@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,6 +51,8 @@ def test_click_and_dwell_reach_the_store_with_the_served_assignment(
     assert stored["click"]["query_image_id"] == catalog.query_ids[1]
     assert stored["dwell"]["dwell_ms"] == 1234.5
     assert stored["dwell"]["result_image_id"] == body["results"][0]["image_id"]
+    assert stored["click"]["attribution"] == stored["dwell"]["attribution"] == "server"
+    assert stored["search"]["attribution"] == ""
 
 
 def test_single_event_body_is_accepted(client: TestClient, catalog: Catalog) -> None:
@@ -68,6 +70,26 @@ def test_request_served_elsewhere_is_tagged_from_the_body(client: TestClient, ap
     assert resp.status_code == 202, resp.text
     (stored,) = stored_events(app, store, request_id)
     assert (stored["experiment"], stored["variant"], stored["query_image_id"]) == ("enc-v1", "treatment", "q/1.png")
+    assert stored["attribution"] == "client"  # issue #21: marked, so analysis can tell it was not verified
+
+
+def test_a_click_on_another_users_request_is_refused(
+    client: TestClient, app: FastAPI, store: EventStore, catalog: Catalog
+) -> None:
+    """Issue #21: it was accepted and logged with the first user's assignments (the owner was never compared)."""
+    body = search(client, catalog, "owner")
+    foreign = client.post("/v1/events", json=report(body, "click"), headers={"X-User-Id": "intruder"})
+    assert foreign.status_code == 403, foreign.text
+    message = f"request {body['request_id']} was served to another user"
+    assert foreign.json()["error"] == {"code": "foreign_request", "message": message}
+    mixed = {"events": [report(body, "dwell", dwell_ms=5), report(search(client, catalog, "intruder"), "click")]}
+    assert client.post("/v1/events", json=mixed, headers={"X-User-Id": "intruder"}).status_code == 403
+    own = client.post("/v1/events", json=report(body, "click"), headers={"X-User-Id": "owner"})
+    assert own.status_code == 202, own.text
+    stored = stored_events(app, store, body["request_id"])
+    assert [(e["event_type"], e["user_id"]) for e in stored if e["event_type"] in ("click", "dwell")] == [
+        ("click", "owner")
+    ]
 
 
 def test_untagged_unknown_request_gets_the_default_variant(client: TestClient, app: FastAPI, store: EventStore) -> None:
@@ -130,3 +152,42 @@ def test_trusted_client_time_sets_timestamps_and_experiment_windows(
         bad = client.post("/v1/search", json={"image_id": catalog.query_ids[0]},
                           headers={"X-User-Id": "sim", "X-Vsx-Time": "yesterday"})  # fmt: skip
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_client_time"
+
+
+@pytest.mark.parametrize(
+    ("when", "why"),
+    [
+        ("9999-12-31T23:59:59-01:00", "outside the years 1-9999 in UTC"),  # issue #21: OverflowError, a 500
+        ("0001-01-01T00:00:00+01:00", "outside the years 1-9999 in UTC"),
+        ("1969-12-31T23:59:59Z", "outside what the event store holds (1970-01-01 to 2106-02-07)"),
+        ("2200-01-01T00:00:00+00:00", "outside what the event store holds"),
+    ],
+)
+def test_trusted_client_time_outside_the_store_is_a_422(
+    config: ServingConfig, store: EventStore, catalog: Catalog, tmp_path: Path, when: str, why: str
+) -> None:
+    """Issue #21: a pre-1970 time made the embedded sink refuse its whole batch (19 events, other users' too)."""
+    simulated = make_config(config.artifacts_dir, config.experiments_dir, config.chdb_path, tmp_path,
+                            trust_client_time=True)  # fmt: skip
+    with TestClient(create_app(simulated)) as client:
+        headers = {"X-User-Id": "sim", "X-Vsx-Time": when}
+        search_resp = client.post("/v1/search", json={"image_id": catalog.query_ids[0]}, headers=headers)
+        event = {"event_type": "click", "request_id": str(uuid.uuid4()), "result_image_id": "x/1.png", "position": 1}
+        events_resp = client.post("/v1/events", json=event, headers=headers)
+        for resp in (search_resp, events_resp):
+            assert resp.status_code == 422, resp.text
+            assert resp.json()["error"]["code"] == "invalid_client_time" and why in resp.json()["error"]["message"]
+
+
+def test_a_client_time_window_bounds_the_skew_from_the_server_clock(
+    config: ServingConfig, catalog: Catalog, tmp_path: Path
+) -> None:
+    simulated = make_config(config.artifacts_dir, config.experiments_dir, config.chdb_path, tmp_path,
+                            trust_client_time=True, client_time_window=timedelta(days=1))  # fmt: skip
+    now = datetime.now(UTC)
+    with TestClient(create_app(simulated)) as client:
+        for skew, status in ((timedelta(hours=-20), 200), (timedelta(hours=20), 200), (timedelta(days=-2), 422)):
+            headers = {"X-User-Id": "sim", "X-Vsx-Time": (now + skew).isoformat()}
+            resp = client.post("/v1/search", json={"image_id": catalog.query_ids[0]}, headers=headers)
+            assert resp.status_code == status, resp.text
+        assert "more than 1 day, 0:00:00 from the server's clock" in resp.json()["error"]["message"]

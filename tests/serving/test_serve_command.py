@@ -53,6 +53,18 @@ def test_invalid_config_is_one_line_and_exit_2(tmp_path: Path, artifacts_dir: Pa
     assert last.startswith("error:") and "experiments folder does not exist" in last and "Traceback" not in done.stderr
 
 
+def test_an_unreadable_experiment_file_is_one_line_and_exit_2(tmp_path: Path, artifacts_dir: Path) -> None:
+    """Issue #21: a date YAML cannot build (`2026-02-30`) made `vsx serve` die with a traceback at startup."""
+    bad = RANKING_YAML.replace("start: 2020-01-01T00:00:00Z", "start: 2026-02-30")
+    experiments = write_experiments(tmp_path / "experiments", {"platform.yaml": PLATFORM_YAML, "enc-v1.yaml": bad})
+    env = settings_env(tmp_path, VSX_ARTIFACTS_DIR=str(artifacts_dir), VSX_EXPERIMENTS_DIR=str(experiments))
+    done = subprocess.run(
+        [*VSX, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "day is out of range for month" in done.stderr
+
+
 @pytest.fixture
 def two_workers(tmp_path: Path, artifacts_dir: Path) -> Iterator[tuple[str, Path]]:
     """`vsx serve --workers 2` in Kafka mode with the broker down (events spool; searches must not care)."""

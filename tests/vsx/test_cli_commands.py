@@ -73,3 +73,21 @@ def test_serve_trusts_simulated_time_only_when_told(monkeypatch: pytest.MonkeyPa
     assert serving_config(Settings()).trust_client_time is False
     monkeypatch.setenv("VSX_TRUST_CLIENT_TIME", "true")
     assert serving_config(Settings()).trust_client_time is True
+    assert serving_config(Settings()).client_time_window is None  # a simulation's calendar is its own
+
+
+def test_the_client_time_window_reaches_every_worker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from pydantic import TypeAdapter
+
+    from serving.config import ServingConfig
+    from vsx.commands.serve import serving_config
+    from vsx.settings import Settings
+
+    monkeypatch.setenv("VSX_CONFIG_FILE", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("VSX_CLIENT_TIME_WINDOW_DAYS", "1.5")
+    config = serving_config(Settings())
+    assert config.client_time_window == timedelta(days=1.5)
+    adapter = TypeAdapter(ServingConfig)  # how `vsx serve` hands the config to its uvicorn workers
+    assert adapter.validate_json(adapter.dump_json(config)) == config

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from search_core.artifacts import ArtifactStore
+from search_core.artifacts import ArtifactStore, InvalidNameError
 from search_core.catalog import load_catalog
 from search_core.errors import InvalidFactoryError, InvalidSearchParamsError
 from search_core.training import build_pixels_encoder
@@ -70,10 +70,13 @@ def test_build_then_eval_records_metrics_and_writes_trec_files(app: typer.Typer,
     assert "precision@10[nprobe=1]" in ArtifactStore(artifacts).manifest("index", "pixels-ivf4-flat@1").metrics
 
 
-def test_bad_inputs_raise_search_core_errors(app: typer.Typer, settings: Path) -> None:
+def test_bad_inputs_raise_search_core_errors(app: typer.Typer, settings: Path, artifacts: Path) -> None:
     runner = CliRunner()
     bad_factory = runner.invoke(app, ["index", "build", "pixels@1", "--factory", "HNSWxx"])
     assert isinstance(bad_factory.exception, InvalidFactoryError)
+    outside = runner.invoke(app, ["index", "build", "pixels@1", "--factory", "Flat", "--name", "../../../x"])
+    assert isinstance(outside.exception, InvalidNameError)  # issue #21: it wrote outside the artifacts folder
+    assert not (artifacts.parent.parent / "x").exists()  # where artifacts/index/../../../x would be
     assert runner.invoke(app, ["index", "build", "pixels@1", "--factory", "Flat", "--name", "px"]).exit_code == 0
     bad_param = runner.invoke(app, ["eval", "pixels@1", "--index", "px@1", "--param", "efSearch=8"])
     assert isinstance(bad_param.exception, InvalidSearchParamsError)

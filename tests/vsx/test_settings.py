@@ -77,5 +77,6 @@ def test_a_refused_setting_is_one_line_naming_its_variable(tmp_path: Path) -> No
     done = vsx(["config"], cwd=tmp_path, VSX_CONFIG_FILE=str(tmp_path / "absent.toml"), VSX_REPORT_REFRESH_MINUTES="-1")
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "error: invalid settings: VSX_REPORT_REFRESH_MINUTES: Input should be greater than or equal to 0"
+        "error: invalid setting report_refresh_minutes: Input should be greater than or equal to 0 "
+        f"(VSX_REPORT_REFRESH_MINUTES or {tmp_path / 'absent.toml'}, got '-1')"
     )

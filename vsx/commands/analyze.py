@@ -266,7 +266,9 @@ def register(app: typer.Typer) -> None:
         elif per_user is not None:
             if source is not None:
                 raise typer.BadParameter("reads an event store: drop it with --per-user", param_hint="--source")
-            name = experiment or per_user.name.removesuffix(".gz").removesuffix(".csv")
+            from search_core.artifacts import path_safe_name
+
+            name = path_safe_name(experiment or per_user.name.removesuffix(".gz").removesuffix(".csv"), "name")
             data = PerUserFile(per_user).load(AnalysisPlan(name))
             plan = per_user_plan(
                 name, data, control=control, weights=weights, primary=primary, secondary=secondary,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import nullcontext
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,9 @@ def serving_config(
         spool_dir=settings.spool_dir,
         admin_token=settings.admin_token.get_secret_value(),
         trust_client_time=settings.trust_client_time,
+        client_time_window=(
+            timedelta(days=settings.client_time_window_days) if settings.client_time_window_days else None
+        ),
         run_dir=run_dir,
         metrics_multiproc_dir=multiproc_dir,
         reports_dir=settings.reports_dir,

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from experiments import ExperimentSet, load_experiments
+from experiments.yaml_lines import load_yaml
 from search_core.artifacts import ArtifactRef, ArtifactStore
 
 RERANK = [{"name": "drop_query"}, {"name": "dedupe", "threshold": 0.995}]
@@ -99,7 +100,7 @@ def write_experiment(
 def set_status(folder: Path, name: str, status: str, end: datetime | None = None) -> None:
     """Stop (or restart) an experiment by editing its file, as a person would."""
     path = folder / f"{name}.yaml"
-    doc = yaml.safe_load(path.read_text())
+    doc = load_yaml(path)
     doc["status"] = status
     if end is not None:
         doc["end"] = end.isoformat().replace("+00:00", "Z")
