@@ -10,6 +10,7 @@ except the codes that mean "try again later".
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 # Server error codes that mean "overloaded or restarting", not "your statement is wrong".
 TRANSIENT_CODES = frozenset({159, 202, 209, 210, 236, 241, 252, 394})
 CONNECTION_ERRORS = (ch_errors.NetworkError, ch_errors.SocketTimeoutError, EOFError, OSError)
+# "Table … isn't replicated, but shard #1 is replicated according to its cluster definition".
+INCONSISTENT_CLUSTER_DEFINITION = 371
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -48,6 +51,7 @@ class ClickHouseStore(EventStore):
         url, database = split_url(config.url)
         super().__init__(database, config.cluster)
         # The connection uses `default`: the target database may not exist before `migrate()`.
+        self._url = url
         self._client = Client.from_url(url)
         self._client.connection.connect_timeout = 3
         self._lock = threading.Lock()
@@ -69,7 +73,40 @@ class ClickHouseStore(EventStore):
                 raise EventStoreUnavailable(f"ClickHouse client error: {exc}") from exc
 
     def _execute(self, sql: str) -> None:
-        self._run(sql)
+        try:
+            self._run(sql)
+        except EventStoreError as exc:
+            cause = exc.__cause__
+            if not (
+                self.cluster
+                and isinstance(cause, ch_errors.ServerException)
+                and cause.code == INCONSISTENT_CLUSTER_DEFINITION
+            ):
+                raise
+            self._execute_on_each_node(sql)
+
+    def _execute_on_each_node(self, sql: str) -> None:
+        """Run `sql` without its `ON CLUSTER` on every node of the cluster, one after the other.
+
+        ClickHouse 18.16 refuses `ALTER … ON CLUSTER` of a table that is not replicated (the `Distributed`
+        `events`) when the cluster's shards replicate internally, as they must with `Replicated` tables;
+        later versions run such an ALTER on every host, which is what this does by hand. Each node applies
+        it as a migration statement (`_apply`), so a node that already has the change is skipped.
+        """
+        local_sql = re.sub(rf" ON CLUSTER {re.escape(str(self.cluster))}\b", "", sql)
+        nodes = self.query(
+            "SELECT DISTINCT host_address, port FROM system.clusters WHERE cluster = %(cluster)s",
+            {"cluster": self.cluster},
+        )
+        parts = urlsplit(self._url)
+        credentials = parts.netloc.rpartition("@")[0]
+        for host, port in nodes:
+            address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            netloc = f"{credentials}@{address}" if credentials else address
+            url = urlunsplit((parts.scheme, netloc, f"/{self.database}", parts.query, parts.fragment))
+            with ClickHouseStore(ClickHouseConfig(url=url)) as node:
+                node._apply(local_sql)
+            logger.info("ran on %s:%s: %s", host, port, local_sql.splitlines()[0])
 
     def _select(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self._run(sql)]

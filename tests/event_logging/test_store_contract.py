@@ -24,6 +24,16 @@ def test_migrate_applies_once_and_records(store: EventStore) -> None:
     assert tuple(c[0] for c in columns) == (*EVENT_COLUMNS, "inserted_at")
 
 
+def test_migrations_repeat_safely_when_their_records_are_missing(store: EventStore) -> None:
+    """Tables migrated by another process (a cluster node keeps its own record) or a run killed before its
+    record: applying every migration again succeeds, 0003's ADD COLUMN included, and leaves the same table."""
+    store.migrate()
+    store.query(f"DROP TABLE {store.database}.schema_migrations")
+    assert store.migrate() == ["0001_events", "0002_dead_letters", "0003_impression_team"]
+    columns = store.query(f"DESCRIBE TABLE {store.database}.events")
+    assert tuple(c[0] for c in columns) == (*EVENT_COLUMNS, "inserted_at")
+
+
 def test_changed_migration_is_refused(store: EventStore) -> None:
     """A recorded checksum that differs from the shipped file is refused (no async DELETE mutation: 18.16
     applies those in the background, which made an earlier version of this test racy)."""
