@@ -25,8 +25,11 @@ from event_logging.store import EventStore
 
 logger = logging.getLogger(__name__)
 
-# Server error codes that mean "overloaded or restarting", not "your statement is wrong".
-TRANSIENT_CODES = frozenset({159, 202, 209, 210, 236, 241, 252, 394})
+# Server error codes that mean "overloaded or restarting", not "your statement is wrong"; on a cluster also
+# "ZooKeeper or a shard is out of reach": a replicated table turns read-only (242) after a ZooKeeper connection
+# loss (999) until its session is back, an insert's outcome may be unknown (319: retry, copies are deduped),
+# a Distributed query finds no live replica of a shard (279), or a shard's connection ends mid-insert (32).
+TRANSIENT_CODES = frozenset({32, 159, 202, 209, 210, 236, 241, 242, 252, 279, 319, 394, 999})
 CONNECTION_ERRORS = (ch_errors.NetworkError, ch_errors.SocketTimeoutError, EOFError, OSError)
 # "Table … isn't replicated, but shard #1 is replicated according to its cluster definition".
 INCONSISTENT_CLUSTER_DEFINITION = 371
@@ -56,10 +59,12 @@ class ClickHouseStore(EventStore):
         self._client.connection.connect_timeout = 3
         self._lock = threading.Lock()
 
-    def _run(self, sql: str, params: Any = None, columnar: bool = False) -> list[tuple[Any, ...]]:
+    def _run(
+        self, sql: str, params: Any = None, columnar: bool = False, settings: dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
-                return self._client.execute(sql, params, types_check=False, columnar=columnar)
+                return self._client.execute(sql, params, types_check=False, columnar=columnar, settings=settings)
             except CONNECTION_ERRORS as exc:
                 self._client.disconnect()
                 raise EventStoreUnavailable(f"ClickHouse unreachable: {exc}") from exc
@@ -112,7 +117,12 @@ class ClickHouseStore(EventStore):
         return [tuple(row) for row in self._run(sql)]
 
     def _insert(self, table: str, names: Sequence[str], columns: Sequence[Sequence[Any]]) -> None:
-        self._run(f"INSERT INTO {self.database}.{table} ({', '.join(names)}) VALUES", columns, columnar=True)
+        """On a cluster the insert returns once every shard holds its rows (`insert_distributed_sync`), so the
+        consumer commits offsets only for events stored where they belong. By default a Distributed table
+        queues other shards' rows on the receiving node and sends them later; 18.16 moves a queued file it
+        was sending when that shard died to `broken/`, and those events were lost (the cluster test)."""
+        sql = f"INSERT INTO {self.database}.{table} ({', '.join(names)}) VALUES"
+        self._run(sql, columns, columnar=True, settings={"insert_distributed_sync": 1} if self.cluster else None)
 
     def close(self) -> None:
         with self._lock:

@@ -96,6 +96,8 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug log
     )
     for noisy in ("kafka", "urllib3", "httpx", "matplotlib", "PIL", "numba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Each failed connection attempt comes with a traceback; the store's retry warning already says it in a line.
+    logging.getLogger("clickhouse_driver").setLevel(logging.ERROR)
 
 
 def is_expected(exc: BaseException) -> bool:
