@@ -156,17 +156,9 @@ def cluster(services_dir: Path) -> Iterator[LocalCluster]:
 
 
 @pytest.fixture
-def kafka(tansu_bootstrap: list[str]) -> KafkaConfig:
-    """A topic (created) and consumer group of this test alone; small messages, so ingest takes many batches."""
-    suffix = uuid.uuid4().hex[:8]
-    config = KafkaConfig(
-        bootstrap_servers=tansu_bootstrap,
-        topic=f"cluster-{suffix}",
-        consumer_group=f"cluster-ingest-{suffix}",
-        partitions=4,
-        linger_ms=5,
-        max_events_per_message=50,
-    )
+def kafka(kafka_config: KafkaConfig) -> KafkaConfig:
+    """The test's own topic (created here), in small messages so that ingest takes many batches."""
+    config = kafka_config.model_copy(update={"max_events_per_message": 50})
     ensure_topic(config)
     return config
 
