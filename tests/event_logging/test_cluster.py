@@ -152,7 +152,7 @@ def cluster(services_dir: Path) -> Iterator[LocalCluster]:
     """ZooKeeper and two ClickHouse shards of this test alone."""
     local = start_cluster(services_dir / f"cluster-{uuid.uuid4().hex[:6]}")
     yield local
-    local.stop()
+    local.stop(remove_workdir=True)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ the cluster integration test and by `vsx services up --cluster`.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +31,9 @@ def distinct_free_ports(n: int) -> list[int]:
 
 @dataclass
 class LocalCluster:
-    """ZooKeeper plus one ClickHouse server per shard; `nodes[i]` is shard i + 1."""
+    """ZooKeeper plus one ClickHouse server per shard; `nodes[i]` is shard i + 1, all under `workdir`."""
 
+    workdir: Path
     name: str
     zookeeper: ServiceProcess
     nodes: list[ServiceProcess]
@@ -49,11 +51,13 @@ class LocalCluster:
         """Every process by a unique label: `zookeeper`, `clickhouse-1`, `clickhouse-2`, …"""
         return {"zookeeper": self.zookeeper} | {f"clickhouse-{i + 1}": node for i, node in enumerate(self.nodes)}
 
-    def stop(self) -> None:
-        """Stop the servers, then ZooKeeper (servers talk to it while they shut down)."""
+    def stop(self, remove_workdir: bool = False) -> None:
+        """Stop the servers, then ZooKeeper (servers talk to it while they shut down); optionally delete the data."""
         for node in self.nodes:
             node.stop()
         self.zookeeper.stop()
+        if remove_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def start_cluster(workdir: Path, shards: int = 2, name: str = CLUSTER_NAME, timeout: float = 60.0) -> LocalCluster:
@@ -76,4 +80,4 @@ def start_cluster(workdir: Path, shards: int = 2, name: str = CLUSTER_NAME, time
             node.stop()
         zookeeper.stop()
         raise
-    return LocalCluster(name, zookeeper, nodes, members)
+    return LocalCluster(workdir, name, zookeeper, nodes, members)
