@@ -167,7 +167,10 @@ def test_identity_is_start_time_and_command_line(tmp_path: Path) -> None:
 def _take_pid(pid: int) -> subprocess.Popen[bytes]:
     """An unrelated process that the kernel gives exactly `pid` (its next PID set through ns_last_pid)."""
     for _ in range(100):
-        NS_LAST_PID.write_text(str(pid - 1))
+        try:
+            NS_LAST_PID.write_text(str(pid - 1))
+        except OSError as exc:  # writable for root, yet refused without CAP_SYS_ADMIN (some containers)
+            pytest.skip(f"cannot choose the next PID: {exc}")
         stranger = subprocess.Popen(["sleep", "600"])
         if stranger.pid == pid:
             return stranger
