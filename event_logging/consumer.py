@@ -7,8 +7,8 @@ is down the batch is retried with exponential back-off and its partitions are pa
 running, so the member stays in the group, but no offset moves and nothing is dropped. When partitions
 are revoked (a member joins or leaves) the pending batch is inserted and committed first; if that fails
 it is discarded and re-read from the last committed offset, by the new owner or, for a partition this
-member keeps, by itself (kafka-python keeps a kept partition's position, so it seeks back). Messages that are not
-valid events go to `dead_letters` with the reason, in the same batch, and ingest goes on.
+member keeps, by itself (kafka-python keeps a kept partition's position, so it seeks back). Messages that
+are not valid events go to `dead_letters` with the reason, in the same batch, and ingest goes on.
 """
 
 from __future__ import annotations
