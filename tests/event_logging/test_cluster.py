@@ -56,8 +56,6 @@ variants:
   - {{name: treatment, weight: 0.5}}
 primary_metric: ctr
 secondary_metrics: [dwell_per_click, search_success_rate, latency_p95]
-guardrails:
-  - {{metric: error_rate, max: 0.05}}
 """
 PLATFORM_YAML = """\
 holdout: {share: 0.0, salt: global-holdout}
