@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := dataset-fashion-mnist clickhouse-server clickhouse-client chromium chromium-driver
+APT_PACKAGES := dataset-fashion-mnist clickhouse-server clickhouse-client chromium chromium-driver zookeeper
 PYTEST_ARGS ?=
 
 .PHONY: setup system venv demo test test-unit lint bench clean

@@ -6,10 +6,11 @@ one. A batch closes at `batch_size` events or `batch_timeout_s` after its first 
 is down the batch is retried with exponential back-off and its partitions are paused — `poll` keeps
 running, so the member stays in the group, but no offset moves and nothing is dropped. When partitions
 are revoked (a member joins or leaves) the pending batch is inserted and committed first; if that fails
-it is discarded and the new owner re-reads it from the last committed offset. Messages that are not
-valid events go to `dead_letters` with the reason, in the same batch, and ingest goes on; so do events the store
-refuses one by one (the batch is split until each refused row stands alone, `insert_events_isolating`), which
-would otherwise be retried forever.
+it is discarded and re-read from the last committed offset, by the new owner or, for a partition this
+member keeps, by itself (kafka-python keeps a kept partition's position, so it seeks back). Messages that
+are not valid events go to `dead_letters` with the reason, in the same batch, and ingest goes on; so do events
+the store refuses one by one (the batch is split until each refused row stands alone, `insert_events_isolating`),
+which would otherwise be retried forever.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class _Batch:
     events: list[BaseEvent] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    first: dict[TopicPartition, int] = field(default_factory=dict)
     opened: float = 0.0
     firsts: list[int] = field(default_factory=list)  # index in `events` of each message's first event
     origins: list[tuple[str, int, int]] = field(default_factory=list)  # (topic, partition, offset) of that message
@@ -64,7 +66,9 @@ class _Batch:
     def add(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
         if not self.offsets:
             self.opened = time.monotonic()
-        self.offsets[TopicPartition(topic, partition)] = offset + 1
+        tp = TopicPartition(topic, partition)
+        self.offsets[tp] = offset + 1
+        self.first.setdefault(tp, offset)
         self.firsts.append(len(self.events))
         self.origins.append((topic, partition, offset))
         lines = unpack(value or b"")
@@ -93,8 +97,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
         self.ingestor._on_revoke(revoked)
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self.ingestor.assigned = frozenset(tp.partition for tp in assigned)
-        logger.info("assigned partitions: %s", sorted(self.ingestor.assigned))
+        self.ingestor._on_assign(assigned)
 
 
 class Ingestor:
@@ -117,6 +120,7 @@ class Ingestor:
         self._batch = _Batch()
         self._consumer: KafkaConsumer | None = None
         self.assigned: frozenset[int] = frozenset()
+        self._rewind: dict[TopicPartition, int] = {}
 
     def _new_consumer(self) -> KafkaConsumer:
         cfg = self.kafka
@@ -223,4 +227,16 @@ class Ingestor:
             logger.warning(
                 "partitions revoked while the store is down: %d events left for re-reading", len(self._batch)
             )
+            self._rewind.update(self._batch.first)
             self._batch = _Batch()
+
+    def _on_assign(self, assigned: list[TopicPartition]) -> None:
+        """Seek a kept partition back to the start of a batch discarded at revocation (= its committed offset);
+        a partition new to this member starts from its committed offset anyway."""
+        consumer = self._consumer
+        for tp in assigned:
+            if tp in self._rewind and consumer is not None:
+                consumer.seek(tp, self._rewind[tp])
+        self._rewind.clear()
+        self.assigned = frozenset(tp.partition for tp in assigned)
+        logger.info("assigned partitions: %s", sorted(self.assigned))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from event_logging.sql_text import render
 logger = logging.getLogger(__name__)
 
 DEAD_LETTER_COLUMNS = ("received_at", "topic", "partition", "offset", "reason", "raw")
+ADD_COLUMN = re.compile(r"ALTER TABLE (\w+)\.(\w+) (?:ON CLUSTER \w+ )?ADD COLUMN (\w+) ")
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ class EventStore(abc.ABC):
                     )
                 continue
             for statement in migration.statements:
-                self._execute(statement)
+                self._apply(statement)
             self._insert(
                 "schema_migrations",
                 ("version", "name", "checksum"),
@@ -163,6 +165,31 @@ class EventStore(abc.ABC):
             logger.info("applied migration %04d_%s to %s", migration.version, migration.name, self.database)
             done.append(f"{migration.version:04d}_{migration.name}")
         return done
+
+    def _apply(self, statement: str) -> None:
+        """Run one migration statement, `ADD COLUMN` as if it said `IF NOT EXISTS` (which 18.16 lacks).
+
+        A failed `ADD COLUMN` is forgiven when the column exists afterwards: another process added it first
+        (two `ALTER … ON CLUSTER` are queued in order, and the later one fails on every node).
+        """
+        added = ADD_COLUMN.match(statement)
+        if added and self._has_column(*added.groups()):
+            return
+        try:
+            self._execute(statement)
+        except EventStoreError:
+            if added is None or not self._has_column(*added.groups()):
+                raise
+            logger.info("column %s.%s.%s was added by another process", *added.groups())
+
+    def _has_column(self, database: str, table: str, column: str) -> bool:
+        """Whether this node's `database.table` has `column`."""
+        found = self.query(
+            "SELECT count() FROM system.columns WHERE database = %(database)s AND table = %(table)s "
+            "AND name = %(column)s",
+            {"database": database, "table": table, "column": column},
+        )
+        return bool(found[0][0])
 
     def __enter__(self) -> EventStore:
         return self

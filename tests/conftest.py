@@ -1,6 +1,6 @@
 """Session fixtures: real services on free loopback ports, started on first use and stopped at the end.
 
-Tests without an `integration` or `browser` mark are `unit` tests (fast, no services): the mark is
+Tests without an `integration`, `browser` or `cluster` mark are `unit` tests (fast, no services): the mark is
 added at collection so `pytest -m unit` selects them.
 """
 
@@ -22,7 +22,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if not any(item.get_closest_marker(m) for m in ("integration", "browser")):
+        if not any(item.get_closest_marker(m) for m in ("integration", "browser", "cluster")):
             item.add_marker(pytest.mark.unit)
 
 

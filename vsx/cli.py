@@ -73,7 +73,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "variance_reduction).",
     ),
     "serve": ("serve", "Serve the search API, the web page at /, /metrics, /docs and the reports under /reports/."),
-    "services": ("services", "Start, stop or inspect a local Kafka-protocol broker and ClickHouse server."),
+    "services": ("services", "Start, stop or inspect a local Kafka-protocol broker and ClickHouse."),
     "train": ("train", "Train the next version of an encoder artifact and print its ref and training summary."),
 }
 

@@ -155,6 +155,40 @@ def test_clickhouse_down_during_ingest(kafka_config: KafkaConfig, tmp_path: Path
         server.stop()
 
 
+def test_rebalance_while_clickhouse_is_down_loses_nothing(kafka_config: KafkaConfig, tmp_path: Path) -> None:
+    """Regression: a member holding a batch it could not insert discards it when a rebalance revokes its
+    partitions; it kept some of them, kafka-python kept their positions, and the batch was never read again
+    (found by the cluster test, where a second ingest process joins while a shard is down)."""
+    server = start_clickhouse(tmp_path / "clickhouse")
+    url = clickhouse_url(server, "faults")
+    stores = [ClickHouseStore(ClickHouseConfig(url=url)) for _ in range(2)]
+    stores[0].migrate()
+    ensure_topic(kafka_config)
+    sink = KafkaEventSink(kafka_config, SpoolConfig(directory=tmp_path / "spool"))
+    events = searches(400)
+    try:
+        with ingesting(kafka_config, stores[0], batch_size=100_000, batch_timeout_s=0.3) as first:
+            wait_for(lambda: len(first.assigned) == kafka_config.partitions, 30, "the first member assigned")
+            server.stop()
+            sink.log_many(events)
+            assert sink.flush(20)
+            wait_for(lambda: first.stats.retries >= 1, 20, "the first member holding a batch it cannot insert")
+            with ingesting(kafka_config, stores[1], batch_size=100_000, batch_timeout_s=0.3) as second:
+                wait_for(
+                    lambda: first.assigned and second.assigned and not first.assigned & second.assigned,
+                    30,
+                    "the partitions shared after the rebalance",
+                )
+                server = start_clickhouse(tmp_path / "clickhouse", ports=server.ports)
+                wait_for(lambda: stored_counts(stores[0])[1] == len(events), 60, "every event stored")
+        assert stored_ids(stores[0]) == ids(events)
+    finally:
+        sink.close()
+        for store in stores:
+            store.close()
+        server.stop()
+
+
 INGEST_PROCESS = """
 import signal, sys, threading
 from event_logging.clickhouse_store import ClickHouseStore

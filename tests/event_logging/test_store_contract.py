@@ -15,11 +15,25 @@ from tests.event_logging.event_helpers import searches, stored_counts
 pytestmark = pytest.mark.integration
 
 
+SHIPPED = ["0001_events", "0002_dead_letters", "0003_impression_team", "0004_feedback_attribution"]
+"""Every migration file, in order (a new one is added here on purpose: the contract changes)."""
+
+
 def test_migrate_applies_once_and_records(store: EventStore) -> None:
-    assert store.migrate() == ["0001_events", "0002_dead_letters", "0003_impression_team", "0004_feedback_attribution"]
+    assert store.migrate() == SHIPPED
     assert store.migrate() == []
     rows = store.query(f"SELECT version, name FROM {store.database}.schema_migrations ORDER BY version")
     assert rows == [(1, "events"), (2, "dead_letters"), (3, "impression_team"), (4, "feedback_attribution")]
+    columns = store.query(f"DESCRIBE TABLE {store.database}.events")
+    assert tuple(c[0] for c in columns) == (*EVENT_COLUMNS, "inserted_at")
+
+
+def test_migrations_repeat_safely_when_their_records_are_missing(store: EventStore) -> None:
+    """Tables migrated by another process (a cluster node keeps its own record) or a run killed before its
+    record: applying every migration again succeeds, 0003's ADD COLUMN included, and leaves the same table."""
+    store.migrate()
+    store.query(f"DROP TABLE {store.database}.schema_migrations")
+    assert store.migrate() == SHIPPED
     columns = store.query(f"DESCRIBE TABLE {store.database}.events")
     assert tuple(c[0] for c in columns) == (*EVENT_COLUMNS, "inserted_at")
 

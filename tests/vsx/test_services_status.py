@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vsx.cli import app
+from vsx.services.process import process_identity
 from vsx.services.stack import state_file
 from vsx.settings import get_settings
 
@@ -35,7 +36,7 @@ def test_recorded_services_are_rows(data_dir: Path) -> None:
     path = state_file(data_dir)
     path.parent.mkdir(parents=True)
     state = {"services": {
-        "tansu": {"pid": os.getpid(), "ports": {"kafka": 1}, "log": "/tmp/tansu.log"},
+        "tansu": {"pid": os.getpid(), **process_identity(os.getpid()), "ports": {"kafka": 1}, "log": "/tmp/tansu.log"},
         "clickhouse": {"pid": 999_999_999, "ports": {"tcp": 2, "http": 3}, "log": "/tmp/ch.log"},
     }}  # fmt: skip
     path.write_text(json.dumps(state))
@@ -45,4 +46,4 @@ def test_recorded_services_are_rows(data_dir: Path) -> None:
     assert "running" in rows["tansu"] and "kafka 1 closed" in rows["tansu"]
     assert "gone" in rows["clickhouse"] and "tcp 2 closed, http 3 closed" in rows["clickhouse"]
     shown = json.loads(CliRunner().invoke(app, ["services", "status", "--json"]).output)
-    assert shown["clickhouse"]["alive"] is False and shown["tansu"]["ports"]["kafka"] == {"port": 1, "open": False}
+    assert shown["clickhouse"]["state"] == "gone" and shown["tansu"]["ports"]["kafka"] == {"port": 1, "open": False}

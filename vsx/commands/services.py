@@ -1,4 +1,4 @@
-"""`vsx services up|down|status`: a local Tansu broker + ClickHouse server on loopback."""
+"""`vsx services up|down|status`: a local Tansu broker + ClickHouse (one server, or a cluster) on loopback."""
 
 from __future__ import annotations
 
@@ -13,34 +13,47 @@ from vsx.settings import get_settings
 
 
 def _print_status(status: dict[str, dict[str, Any]]) -> None:
-    """One row per service: PID, alive, each port and whether it answers, the log file."""
+    """One row per service: PID, its state (running, gone, or reused by another process), each port and whether it
+    answers, the log file."""
     table = Table("service", "pid", "process", "ports", "log")
     for name, svc in status.items():
         ports = ", ".join(f"{kind} {p['port']} {'open' if p['open'] else 'closed'}" for kind, p in svc["ports"].items())
-        table.add_row(name, str(svc["pid"]), "running" if svc["alive"] else "gone", ports, svc["log"])
+        table.add_row(name, str(svc["pid"]), svc["state"], ports, svc["log"])
     console().print(table)
 
 
 def register(app: typer.Typer) -> None:
-    services = typer.Typer(help="Start, stop or inspect a local Kafka-protocol broker and ClickHouse server.")
+    services = typer.Typer(help="Start, stop or inspect a local Kafka-protocol broker and ClickHouse.")
     app.add_typer(services, name="services")
 
     @services.command("up")
-    def up_cmd() -> None:
+    def up_cmd(
+        cluster: bool = typer.Option(
+            False,
+            "--cluster",
+            help="ZooKeeper and two ClickHouse shards as cluster 'vsx' (the production topology), not one server.",
+        ),
+    ) -> None:
         """Start Tansu and ClickHouse on free loopback ports; print the VSX_* variables to export."""
-        state = stack.up(get_settings().data_dir)
+        state = stack.up(get_settings().data_dir, cluster=cluster)
         for key, value in state["env"].items():
             typer.echo(f"export {key}='{value}'")
+        for url in state.get("nodes", [])[1:]:
+            typer.echo(f"# another node: VSX_CLICKHOUSE__URL='{url}' (e.g. for a second `vsx ingest`)")
 
     @services.command("down")
     def down_cmd() -> None:
-        """Stop the services started by `up` (by PID) and delete their scratch data."""
-        stopped = stack.down(get_settings().data_dir)
-        typer.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+        """Stop the services started by `up` (by PID, if still the same process) and delete their scratch data."""
+        outcome = stack.down(get_settings().data_dir)
+        typer.echo(f"stopped: {', '.join(outcome['stopped']) or 'nothing was running'}")
+        if outcome["gone"]:
+            typer.echo(f"already exited: {', '.join(outcome['gone'])}")
+        if outcome["reused"]:
+            typer.echo(f"left alone (their PID now belongs to another process): {', '.join(outcome['reused'])}")
 
     @services.command("status")
     def status_cmd(as_json: bool = JsonOption) -> None:
-        """Show PIDs, liveness and open ports of the local services started by `up`."""
+        """Show PIDs, state (running / gone / reused PID) and open ports of the local services started by `up`."""
         data_dir = get_settings().data_dir
         status = stack.status(data_dir)
         if as_json:

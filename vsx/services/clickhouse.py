@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from vsx.services.process import LOOPBACK, ServiceError, ServiceProcess, free_port
@@ -37,12 +38,36 @@ CONFIG = """<?xml version="1.0"?>
     <default_profile>default</default_profile>
     <default_database>default</default_database>
     <timezone>UTC</timezone>
-</yandex>
+{cluster}</yandex>
 """
 
+# One replica per shard: `internal_replication` lets the Replicated tables copy data between replicas
+# (the Distributed table writes each row once). The ZooKeeper session is short so that a killed server's
+# replicas stop counting as active soon after it dies (see `vsx.services.zookeeper`).
+CLUSTER_CONFIG = """    <interserver_http_host>{host}</interserver_http_host>
+    <interserver_http_port>{interserver_port}</interserver_http_port>
+    <remote_servers><{cluster}>
+{shards}    </{cluster}></remote_servers>
+    <zookeeper>
+        <node><host>{host}</host><port>{zookeeper_port}</port></node>
+        <session_timeout_ms>5000</session_timeout_ms>
+    </zookeeper>
+    <macros><shard>{shard}</shard><replica>{replica}</replica></macros>
+    <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+"""
+
+SHARD = """        <shard><internal_replication>true</internal_replication>
+            <replica><host>{host}</host><port>{port}</port></replica></shard>
+"""
+
+# `poll_interval`: an idle connection notices a shutdown only this often (default 10 s), and cluster nodes
+# keep connections to each other, so SIGTERM would otherwise take 10 s.
 USERS = """<?xml version="1.0"?>
 <yandex>
-    <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+    <profiles><default>
+        <max_memory_usage>4000000000</max_memory_usage>
+        <poll_interval>1</poll_interval>
+    </default></profiles>
     <users>
         <default>
             <password></password>
@@ -75,24 +100,59 @@ def _http_ping(port: int) -> bool:
         return False
 
 
-def start_clickhouse(workdir: Path, timeout: float = 60.0, ports: dict[str, int] | None = None) -> ServiceProcess:
+@dataclass(frozen=True)
+class ClusterMember:
+    """A server's place in a cluster: the cluster's name, every shard's TCP port, ZooKeeper, its macros."""
+
+    cluster: str
+    shard_ports: tuple[int, ...]
+    zookeeper_port: int
+    shard: int
+    replica: str
+
+    def config(self, interserver_port: int) -> str:
+        shards = "".join(SHARD.format(host=LOOPBACK, port=port) for port in self.shard_ports)
+        return CLUSTER_CONFIG.format(
+            host=LOOPBACK,
+            interserver_port=interserver_port,
+            cluster=self.cluster,
+            shards=shards,
+            zookeeper_port=self.zookeeper_port,
+            shard=self.shard,
+            replica=self.replica,
+        )
+
+
+def start_clickhouse(
+    workdir: Path,
+    timeout: float = 60.0,
+    ports: dict[str, int] | None = None,
+    member: ClusterMember | None = None,
+) -> ServiceProcess:
     """Write a config into `workdir`, start the server on free loopback ports and wait for /ping.
 
     `ports` (`{"tcp": …, "http": …}`, e.g. a stopped server's `.ports`) with the same `workdir` restarts
-    that server with its data (fault tests).
+    that server with its data (fault tests). `member` makes it a node of a cluster (`vsx.services.cluster`),
+    with an `interserver` port too.
     """
-    tcp_port, http_port = (ports["tcp"], ports["http"]) if ports else (free_port(), free_port())
+    ports = dict(ports) if ports else {"tcp": free_port(), "http": free_port()}
+    cluster = ""
+    if member is not None:
+        ports.setdefault("interserver", free_port())
+        cluster = member.config(ports["interserver"])
     for sub in ("log", "data", "tmp", "user_files", "format_schemas"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     config = workdir / "config.xml"
-    config.write_text(CONFIG.format(root=workdir, host=LOOPBACK, tcp_port=tcp_port, http_port=http_port))
+    config.write_text(
+        CONFIG.format(root=workdir, host=LOOPBACK, tcp_port=ports["tcp"], http_port=ports["http"], cluster=cluster)
+    )
     (workdir / "users.xml").write_text(USERS)
     binary = clickhouse_binary()
     argv = [binary, f"--config-file={config}"]
     if binary.endswith("/clickhouse"):
         argv = [binary, "server", f"--config-file={config}"]
-    proc = ServiceProcess("clickhouse", argv, workdir, {"tcp": tcp_port, "http": http_port})
-    proc.start(lambda: _http_ping(http_port), timeout=timeout)
+    proc = ServiceProcess("clickhouse", argv, workdir, ports)
+    proc.start(lambda: _http_ping(ports["http"]), timeout=timeout)
     return proc
 
 
