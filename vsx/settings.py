@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         toml_file = Path(os.environ.get("VSX_CONFIG_FILE", "vsx.toml"))
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
 
+    @property
+    def catalog_additions_dir(self) -> Path:
+        """Where images added to catalogs after their build are kept (`search_core.catalog_additions`)."""
+        return self.data_dir / "catalog"
+
     def public_dict(self) -> dict[str, Any]:
         """The settings as JSON-able data with secrets masked (what `vsx config` prints)."""
         data = self.model_dump(mode="json")
