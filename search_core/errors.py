@@ -91,6 +91,10 @@ class ReadOnlyIndexError(SearchCoreError, RuntimeError):
     """A write to an index loaded memory-mapped; Faiss aborts the process on such writes, so we refuse them."""
 
 
+class IndexBackendError(SearchCoreError, RuntimeError):
+    """The service behind an index backend (Milvus) failed or cannot be reached."""
+
+
 class CorruptIndexError(SearchCoreError, ValueError):
     """Index files that Faiss or numpy cannot read, or that disagree with each other."""
 
