@@ -32,8 +32,11 @@ METRICS: tuple[str, ...] = (
 GUARDRAIL_METRICS: tuple[str, ...] = (*METRICS, "error_rate", "zero_result_rate")
 """Guardrails may also watch operational rates that are never a success metric."""
 
-SERVING_FIELDS: tuple[str, ...] = ("encoder", "index", "index_params", "rerank", "k")
+SERVING_FIELDS: tuple[str, ...] = ("encoder", "index", "index_backend", "index_params", "rerank", "k")
 """The fields a variant may set; the served configuration is `default` overlaid with them."""
+
+IndexBackend = Literal["faiss", "milvus"]
+"""Engines an index artifact can be served by: Faiss in the serving process, or a Milvus collection."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ARTIFACT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*@[1-9][0-9]*$")
@@ -107,6 +110,7 @@ class Variant(_Model):
     weight: float = Field(gt=0, le=1)
     encoder: ArtifactRefText | None = None
     index: ArtifactRefText | None = None
+    index_backend: IndexBackend | None = None
     index_params: IndexParams | None = None
     rerank: tuple[RerankStep, ...] | None = None
     k: ResultCount | None = None
@@ -194,6 +198,7 @@ class DefaultVariant(_Model):
 
     encoder: ArtifactRefText = "pixels@1"
     index: ArtifactRefText = "pixels-flat@1"
+    index_backend: IndexBackend = "faiss"
     index_params: IndexParams = Field(default_factory=dict)
     rerank: tuple[RerankStep, ...] = (RerankStep(name="drop_query"),)
     k: ResultCount = 20

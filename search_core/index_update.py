@@ -16,10 +16,12 @@ vectors; BENCHMARKS.md, "Live indexing"); the embedding is the only per-image mo
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,16 +40,22 @@ logger = logging.getLogger(__name__)
 
 ADDED_FILE = "update/added.tsv"
 REMOVED_FILE = "update/removed.txt"
+LOCK_FILE = ".update.lock"
 
 
 @dataclass(frozen=True)
 class IndexChange:
-    """What to do to one index version: add `images` (with their `vectors` from its encoder), remove ids."""
+    """What to do to one index version: add `images` (with their `vectors` from its encoder), remove ids.
+
+    `follow`: apply it to the newest update of `parent` (serving, whose pinned refs stay the same while updates
+    pile up) instead of refusing a parent that was already updated (a person naming a version).
+    """
 
     parent: ArtifactRef
     images: Sequence[NewImage]
     vectors: np.ndarray
     remove: Sequence[str] = ()
+    follow: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,10 +107,12 @@ def stage_updates(store: ArtifactStore, changes: Sequence[IndexChange]) -> list[
 
 
 def _stage(store: ArtifactStore, change: IndexChange, ref: ArtifactRef) -> StagedUpdate:
-    parent = store.manifest("index", change.parent)
     newest = latest_update(store, change.parent)
-    if newest != change.parent:
+    if change.follow:
+        change = IndexChange(newest, change.images, change.vectors, change.remove)
+    elif newest != change.parent:
         raise IndexUpdateError(f"index {change.parent} already has the update {newest}: update the newest version")
+    parent = store.manifest("index", change.parent)
     if not change.images and not change.remove:
         raise IndexUpdateError("a catalog update needs images to add or ids to remove")
     index = SearchIndex.load(store.path("index", change.parent), mmap=False)
@@ -162,14 +172,29 @@ def apply_updates(
     catalog knowing images no index holds (harmless; a retry finds them with the same pixels), never the
     reverse. Nothing is published unless every index could be staged.
     """
-    staged = stage_updates(store, changes)
-    try:
-        images = {i.image_id: i for change in changes for i in change.images}
-        additions.add(catalog, list(images.values()))
-    except BaseException:
-        discard(staged)
-        raise
-    return publish(store, staged)
+    with update_lock(store):
+        staged = stage_updates(store, changes)
+        try:
+            images = {i.image_id: i for change in changes for i in change.images}
+            additions.add(catalog, list(images.values()))
+        except BaseException:
+            discard(staged)
+            raise
+        return publish(store, staged)
+
+
+@contextmanager
+def update_lock(store: ArtifactStore) -> Iterator[None]:
+    """One catalog update at a time per artifact store, across processes (server workers, the command line):
+    two updates of the same index would otherwise both write version V+1."""
+    path = store.root / "index" / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def update_index_artifact(

@@ -18,6 +18,7 @@ class ServingLimits:
 
     `max_pixels` guards against decompression bombs: a 50 kB PNG may declare 100k x 100k pixels.
     `max_body_bytes` bounds every non-upload body (event batches, JSON searches).
+    `max_catalog_images` bounds the images of one catalog update (each within `max_upload_bytes`).
     """
 
     max_upload_bytes: int = 8 * 1024 * 1024
@@ -25,6 +26,7 @@ class ServingLimits:
     max_batch: int = 100
     max_body_bytes: int = 1024 * 1024
     request_cache_size: int = 100_000
+    max_catalog_images: int = 64
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ class ServingConfig:
     makes the others reload too); `None` for a single in-process app (tests).
     `metrics_multiproc_dir` set ⇒ /metrics aggregates every worker's samples (prometheus multiprocess mode; the
     same path must be in `PROMETHEUS_MULTIPROC_DIR` before `prometheus_client` is imported).
+    `catalog_additions_dir` holds the images added to catalogs after their build (`POST /v1/admin/catalog`,
+    `vsx index update`), one folder per catalog (`search_core.catalog_additions`).
+    `milvus_*` say where variants with `index_backend: milvus` are served (a cluster URI or a milvus-lite file;
+    connected on first use).
     `trust_client_time` lets a traffic simulator set "now" with the `X-Vsx-Time` header (event timestamps and
     experiment windows follow simulated time) and a search's request id with `X-Vsx-Request-Id` (interleaving's
     coin flips are seeded by it, so a seeded simulation serves the same lists every run); never on for real users.
@@ -52,6 +58,10 @@ class ServingConfig:
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     chdb_path: Path | None = None
     spool_dir: Path = Path("var/data/spool")
+    catalog_additions_dir: Path = Path("var/data/catalog")
+    milvus_uri: str = "var/data/milvus/milvus.db"
+    milvus_token: str = ""
+    milvus_collection_prefix: str = "vsx"
     admin_token: str = ""
     limits: ServingLimits = field(default_factory=ServingLimits)
     run_dir: Path | None = None

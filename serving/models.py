@@ -111,6 +111,7 @@ class ServedOut(BaseModel):
 
     encoder: str
     index: str
+    index_backend: str
     index_params: dict[str, Any]
     rerank: list[dict[str, Any]]
     k: int
@@ -128,6 +129,13 @@ class ReloadResponse(BaseModel):
     experiments: list[str] = Field(description="running experiments now served")
     variants: int = Field(description="distinct served configurations")
     artifacts: list[str]
+
+
+class CatalogUpdateResponse(BaseModel):
+    added: list[str] = Field(description="ids of the images added")
+    removed: list[str] = Field(description="ids removed")
+    indexes: dict[str, str] = Field(description="index pinned by the experiments → the version now served")
+    generation: int
 
 
 class Health(BaseModel):

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from event_logging.config import ClickHouseConfig, KafkaConfig
+from search_core.milvus_config import MilvusConfig
 
 
 class Settings(BaseSettings):
@@ -35,6 +36,7 @@ class Settings(BaseSettings):
     embedded: bool = True
     kafka: KafkaConfig = KafkaConfig()
     clickhouse: ClickHouseConfig = ClickHouseConfig()
+    milvus: MilvusConfig = MilvusConfig()
     admin_token: SecretStr = SecretStr("")
     trust_client_time: bool = False
     """`vsx serve` takes "now" and request ids from the simulator's headers (`vsx simulate --url`); never in
@@ -57,10 +59,16 @@ class Settings(BaseSettings):
         """Where images added to catalogs after their build are kept (`search_core.catalog_additions`)."""
         return self.data_dir / "catalog"
 
+    @property
+    def milvus_uri(self) -> str:
+        """The Milvus cluster of the settings, or else an embedded milvus-lite file in the data folder."""
+        return self.milvus.uri or str(self.data_dir / "milvus" / "milvus.db")
+
     def public_dict(self) -> dict[str, Any]:
         """The settings as JSON-able data with secrets masked (what `vsx config` prints)."""
         data = self.model_dump(mode="json")
         data["admin_token"] = "********" if self.admin_token.get_secret_value() else ""
+        data["milvus"]["token"] = "********" if self.milvus.token.get_secret_value() else ""
         return data
 
 

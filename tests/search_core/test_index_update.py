@@ -23,7 +23,7 @@ from search_core.errors import (
 )
 from search_core.images import encode_png, read_image
 from search_core.index import load_index
-from search_core.index_update import ADDED_FILE, REMOVED_FILE, latest_update, update_index_artifact
+from search_core.index_update import ADDED_FILE, LOCK_FILE, REMOVED_FILE, latest_update, update_index_artifact
 
 
 @pytest.fixture
@@ -110,11 +110,16 @@ def test_a_refused_update_writes_nothing(
         add, expected = tmp_path / "list.txt", UnknownClassError
     else:
         add, expected = None, IndexUpdateError
-    before = sorted(p.relative_to(store.root) for p in store.root.rglob("*"))
+    before = artifact_files(store)
     with pytest.raises(expected):
         update_index_artifact(store, "pixels-flat@1", tmp_path / "additions", add=add, remove=remove)
-    assert sorted(p.relative_to(store.root) for p in store.root.rglob("*")) == before
+    assert artifact_files(store) == before
     assert CatalogAdditions(additions_dir(tmp_path / "additions", small_catalog.name)).entries() == []
+
+
+def artifact_files(store: ArtifactStore) -> list[Path]:
+    """Every file and folder of the store but the update lock (a lock file, no data)."""
+    return sorted(p.relative_to(store.root) for p in store.root.rglob("*") if p.name != LOCK_FILE)
 
 
 def test_a_list_file_names_images_and_classes(store: ArtifactStore, small_catalog: Catalog, tmp_path: Path) -> None:
