@@ -80,7 +80,36 @@ async def _read_multipart(request: Request) -> tuple[list[Upload], dict[str, str
     return uploads, labels, remove
 
 
-@router.post("", response_model=CatalogUpdateResponse, dependencies=[Depends(require_admin)])
+CATALOG_BODY_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        IMAGE_FIELD: {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "images to add; each file's name is its id",
+                        },
+                        LABELS_FIELD: {"type": "string", "description": 'JSON object {"<id>": "<class name>"}'},
+                        REMOVE_FIELD: {"type": "array", "items": {"type": "string"}, "description": "ids to remove"},
+                    },
+                }
+            },
+            "application/json": {"schema": _Removal.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    response_model=CatalogUpdateResponse,
+    dependencies=[Depends(require_admin)],
+    openapi_extra=CATALOG_BODY_OPENAPI,
+)
 async def update_catalog(request: Request) -> CatalogUpdateResponse:
     """Add images (multipart) and/or remove ids; answers once every served index serves the change."""
     media = media_type(request)

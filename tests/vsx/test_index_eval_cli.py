@@ -22,6 +22,7 @@ from search_core.training import build_pixels_encoder
 from tests.search_core.small_catalog import write_fashion_folder
 from vsx.commands import eval as eval_command
 from vsx.commands import index as index_command
+from vsx.commands.artifacts import lineage
 from vsx.settings import get_settings
 
 VSX = str(Path(sys.executable).with_name("vsx"))
@@ -118,6 +119,7 @@ def test_index_update_adds_a_folder_and_removes_ids(
     assert "index up@2: up@1 + 1 added - 2 removed" in updated.output
     index = load_index(store, "up@2")
     assert f"{catalog.class_names[2]}/a.png" in index and gone[0] not in index
+    assert lineage(store.manifest("index", "up@2")) == "pixels@1 (update of up@1: +1 -2)"
     assert len(list((tmp_path / "data" / "catalog").glob("*/images/*.png"))) == 1
     again = runner.invoke(app, ["index", "update", "up@1", "--remove", gone[0]])
     assert isinstance(again.exception, IndexUpdateError)
