@@ -21,8 +21,8 @@ around standard-normal centres, queries drawn alike), normalised. Its in-cluster
 neighbours inside a cluster are nearly equidistant and PQ's error reorders them: a pessimistic case for
 compressed codes (real embeddings concentrate in fewer directions, where PQ loses less).
 
-    .venv/bin/python -P benchmarks/index_memory.py --sizes 1000000            # ~15 min here
-    .venv/bin/python -P benchmarks/index_memory.py --sizes 1000000 10000000   # ~2 h on 2 shared cores
+    .venv/bin/python -P benchmarks/index_memory.py --sizes 1000000      # four indexes, six settings each
+    .venv/bin/python -P benchmarks/index_memory.py --sizes 10000000 --only PQ32np PQ48np --nprobe 16 --refine 20 50
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ def nlist_for(n: int) -> int:
     return 1024 if n <= 2_000_000 else 4096
 
 
-def configs(n: int) -> list[tuple[str, list[dict[str, Any]]]]:
+def configs(n: int, nprobes: list[int], refines: list[int]) -> list[tuple[str, list[dict[str, Any]]]]:
     """(factory, query parameter settings) per index; PQ48 needs OPQ's rotation to 96 dimensions (48 ∤ 64)."""
     nlist = nlist_for(n)
-    sweep = [{"nprobe": p, "refine": r} for p in (16, 32) for r in (10, 20, 50)]
+    sweep = [{"nprobe": p, "refine": r} for p in nprobes for r in refines]
     return [
         (f"IVF{nlist},PQ16np", sweep),
         (f"IVF{nlist},PQ32np", sweep),
@@ -180,11 +180,11 @@ def prepare(n: int) -> Path:
     return data
 
 
-def run_size(n: int, only: list[str] | None) -> None:
+def run_size(n: int, only: list[str] | None, nprobes: list[int], refines: list[int]) -> None:
     data = prepare(n)
     gallery = np.load(data / "gallery.npy", mmap_mode="r")
     ids = [f"v-{i}" for i in range(n)]
-    for factory, settings in configs(n):
+    for factory, settings in configs(n, nprobes, refines):
         if only and not any(o in factory for o in only):
             continue
         folder = data / factory.replace(",", "_")
@@ -222,6 +222,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=[1_000_000])
     parser.add_argument("--only", nargs="+", help="factories containing any of these strings")
+    parser.add_argument("--nprobe", nargs="+", type=int, default=[16, 32], help="IVF lists probed")
+    parser.add_argument("--refine", nargs="+", type=int, default=[10, 20, 50], help="refine=r re-scores r·10")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
@@ -234,7 +236,7 @@ def main() -> None:
     print("single queries, 1 Faiss thread; warm p50/p99, then cold (vectors.npy evicted first)\n")
     print(HEADER, flush=True)
     for n in args.sizes:
-        run_size(n, args.only)
+        run_size(n, args.only, args.nprobe, args.refine)
 
 
 if __name__ == "__main__":
