@@ -18,7 +18,7 @@ from search_core.catalog import Catalog, load_catalog
 from search_core.catalog_additions import CatalogAdditions, NewImage, additions_dir
 from search_core.encoders import load_encoder
 from search_core.images import encode_png
-from search_core.index_update import IndexChange, apply_updates
+from search_core.index_update import IndexChange, apply_updates, update_index_artifact
 from serving.app import create_app
 from serving.config import ServingConfig
 from tests.serving.conftest import ADMIN_TOKEN, STANDARD_EXPERIMENTS, ThreadedServer, make_config, write_experiments
@@ -175,3 +175,19 @@ def test_the_other_workers_follow_a_catalog_update(update_config: ServingConfig,
             time.sleep(0.05)
         for user in USERS:
             assert top_ids(second, png, user)[0] == "new/w.png"
+
+
+def test_an_offline_update_is_served_after_an_admin_reload(update_config: ServingConfig, tmp_path: Path) -> None:
+    """`vsx index update` writes the next version; the running server serves it once told to reload."""
+    png = new_pngs(1, seed=7)[0]
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "o.png").write_bytes(png)
+    store = ArtifactStore(update_config.artifacts_dir)
+    with TestClient(create_app(update_config)) as client:
+        update_index_artifact(store, "pixels-flat@1", update_config.catalog_additions_dir, add=tmp_path / "new")
+        update_index_artifact(store, "pixels-hnsw@1", update_config.catalog_additions_dir, add=tmp_path / "new")
+        assert "o.png" not in top_ids(client, png, USERS[0])
+        reloaded = client.post("/v1/admin/reload", headers=AUTH)
+        assert reloaded.status_code == 200 and "index pixels-flat@2" in reloaded.json()["artifacts"]
+        for user in USERS:
+            assert top_ids(client, png, user)[0] == "o.png"
