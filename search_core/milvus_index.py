@@ -10,8 +10,9 @@ come from the local artifact (`local`), which re-ranking and the `refine` parame
 The Milvus index type follows the artifact's factory string: `Flat` → FLAT, `HNSW<M>` → HNSW (M, efConstruction
 200), `IVF<n>,Flat` → IVF_FLAT, `IVF<n>,SQ8` → IVF_SQ8, `IVF<n>,PQ<m>` → IVF_PQ; query parameters `efSearch`
 → `ef`, `nprobe` → `nprobe`, plus the project's `refine`. Other factories have no Milvus counterpart and are
-refused. Removal deletes the rows in Milvus (no tombstones there); collections are created with Strong
-consistency, so a search right after `add` or `remove` sees it.
+refused. (milvus-lite 3.2 builds FLAT, HNSW, IVF_FLAT and IVF_SQ8; IVF_PQ needs a Milvus server.) Removal
+deletes the rows in Milvus (no tombstones there); collections are created with Strong consistency, so a search
+right after `add` or `remove` sees it. A bulk load is flushed (sealed), so Milvus builds the index on it.
 
 `pymilvus` is imported on first use (a connection): tests use milvus-lite (`MilvusClient("file.db")`, an
 embedded Milvus in a local file), production a Milvus cluster URI from settings (`milvus_config.MilvusConfig`).
@@ -251,6 +252,8 @@ class MilvusIndex:
         for start in range(0, len(ids), _INSERT_BATCH):
             batch = ids[start : start + _INSERT_BATCH]
             self._insert(batch, self.local.vectors(batch))
+        if ids:  # seal the bulk load, so Milvus builds the index on it instead of scanning a growing segment
+            self._call("flush", collection_name=self.collection)
         logger.info("Milvus collection %s: %d rows, %s", self.collection, live, self.index_type)
 
     def _create(self) -> None:

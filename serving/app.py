@@ -76,6 +76,7 @@ def create_app(config: ServingConfig) -> FastAPI:
             stamp.stop()
         sink.close()
         metrics.close()
+        registry.close()
         if spool_slot is not None:
             spool_slot.release()
 

@@ -144,6 +144,12 @@ class VariantRegistry:
         logger.info("config generation %d: indexes %s", state.generation, ", ".join(state.indexes.values()))
         return state
 
+    def close(self) -> None:
+        """Close the Milvus connection, if a variant opened one (an embedded milvus-lite stops with it)."""
+        if self._milvus is not None:
+            self._milvus.close()
+            self._milvus = None
+
     @property
     def store(self) -> ArtifactStore:
         return self._store

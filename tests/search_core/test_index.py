@@ -117,15 +117,15 @@ def test_factories_reach_recall(factory: str, params: dict | None, minimum: floa
     [
         ("Flat", None, 1.0),
         ("HNSW32", {"efSearch": 256}, 0.95),
-        ("IVF32,Flat", {"nprobe": 8}, 0.9),
-        ("IVF32,SQ8", {"nprobe": 8}, 0.9),
-        ("IVF32,PQ8np", {"nprobe": 8, "refine": 8}, 0.9),
+        ("IVF32,Flat", {"nprobe": 16}, 0.9),  # milvus-lite's k-means is unseeded: nprobe=8 ranged 0.87-1.0
+        ("IVF32,SQ8", {"nprobe": 16}, 0.9),
     ],
 )
 @pytest.mark.integration
 def test_milvus_index_types_reach_recall_against_exact_search(
     milvus_client: Any, factory: str, params: dict | None, minimum: float
 ) -> None:
+    """The index types milvus-lite builds (its IVF_PQ is not implemented yet; a Milvus cluster has it)."""
     index = MilvusIndex.build(VECTORS, IDS, factory, client=milvus_client, collection=f"t_{uuid.uuid4().hex}")
     assert recall_at_10(index, params) >= minimum
 
