@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,22 +16,23 @@ from search_core.artifacts import ArtifactStore
 from search_core.catalog import Catalog, load_catalog
 from search_core.catalog_additions import CatalogAdditions, NewImage, additions_dir
 from search_core.encoders import load_encoder
-from search_core.images import encode_png
 from search_core.index_update import IndexChange, apply_updates, update_index_artifact
 from serving.app import create_app
 from serving.config import ServingConfig
-from tests.serving.conftest import ADMIN_TOKEN, STANDARD_EXPERIMENTS, ThreadedServer, make_config, write_experiments
+from tests.serving.conftest import (
+    ADMIN_TOKEN,
+    STANDARD_EXPERIMENTS,
+    ThreadedServer,
+    make_config,
+    new_pngs,
+    top_ids,
+    write_experiments,
+)
 
 pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 USERS = [f"user-{i}" for i in range(8)]  # spread over both variants of enc-v1 (Flat and HNSW indexes)
-
-
-def new_pngs(n: int, seed: int = 0) -> list[bytes]:
-    """Images the catalog lacks: Fashion-MNIST test images flipped upside down."""
-    fmnist = load_catalog("fashion-mnist")
-    return [encode_png(np.ascontiguousarray(fmnist.image(f"fmnist-test-{seed + i:06d}")[::-1])) for i in range(n)]
 
 
 @pytest.fixture
@@ -43,12 +43,6 @@ def update_config(artifacts_dir: Path, chdb_dir: Path, tmp_path: Path) -> Servin
     return make_config(
         tmp_path / "artifacts", experiments, chdb_dir, tmp_path / "spool", catalog_additions_dir=tmp_path / "added"
     )
-
-
-def top_ids(client: httpx.Client | TestClient, png: bytes, user: str) -> list[str]:
-    resp = client.post("/v1/search", files={"image": ("q.png", png, "image/png")}, headers={"X-User-Id": user})
-    assert resp.status_code == 200, resp.text
-    return [r["image_id"] for r in resp.json()["results"]]
 
 
 def test_added_images_are_found_removed_ones_are_not_and_a_restart_keeps_them(update_config: ServingConfig) -> None:

@@ -13,8 +13,7 @@ from search_core.catalog import Catalog
 from serving.app import create_app
 from serving.config import ServingConfig
 from serving.errors import InvalidServingConfigError
-from tests.serving.conftest import ADMIN_TOKEN, PLATFORM_YAML, make_config, write_experiments
-from tests.serving.test_catalog_updates import new_pngs, top_ids
+from tests.serving.conftest import ADMIN_TOKEN, PLATFORM_YAML, make_config, new_pngs, top_ids, write_experiments
 
 pytestmark = pytest.mark.integration  # embedded chdb store, milvus-lite
 
