@@ -45,6 +45,7 @@ class ServedVariant:
     index_params: dict[str, Any]
     rerank: tuple[dict[str, Any], ...]
     k: int
+    index_backend: str = "faiss"
 
 
 def in_holdout(exp_set: ExperimentSet, user_id: str) -> bool:
@@ -88,6 +89,7 @@ def resolve(exp_set: ExperimentSet, assignments: Sequence[Assignment]) -> Served
         index_params=dict(fields["index_params"]),
         rerank=tuple(dict(step) for step in fields["rerank"]),
         k=fields["k"],
+        index_backend=fields["index_backend"],
     )
 
 

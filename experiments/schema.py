@@ -32,8 +32,11 @@ METRICS: tuple[str, ...] = (
 """Metric names the analysis package computes; primary, secondary and guardrail metrics must be among them.
 Which way each is good (its direction) is the analysis package's to know: `vsx experiments validate` asks it."""
 
-SERVING_FIELDS: tuple[str, ...] = ("encoder", "index", "index_params", "rerank", "k")
+SERVING_FIELDS: tuple[str, ...] = ("encoder", "index", "index_backend", "index_params", "rerank", "k")
 """The fields a variant may set; the served configuration is `default` overlaid with them."""
+
+IndexBackend = Literal["faiss", "milvus"]
+"""Engines an index artifact can be served by: Faiss in the serving process, or a Milvus collection."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ARTIFACT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*@[1-9][0-9]*$")
@@ -103,6 +106,7 @@ class Variant(_Model):
     weight: float = Field(gt=0, le=1)
     encoder: ArtifactRefText | None = None
     index: ArtifactRefText | None = None
+    index_backend: IndexBackend | None = None
     index_params: IndexParams | None = None
     rerank: tuple[RerankStep, ...] | None = None
     k: ResultCount | None = None
@@ -207,6 +211,7 @@ class DefaultVariant(_Model):
 
     encoder: ArtifactRefText = "pixels@1"
     index: ArtifactRefText = "pixels-flat@1"
+    index_backend: IndexBackend = "faiss"
     index_params: IndexParams = Field(default_factory=dict)
     rerank: tuple[RerankStep, ...] = (RerankStep(name="drop_query"),)
     k: ResultCount = 20

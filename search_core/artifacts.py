@@ -5,6 +5,10 @@ Layout: `<root>/<kind>/<name>/<version>/` with `kind` in {"encoder", "index"}; r
 the training config, offline metrics and the sha256 of every file, so that serving can refuse an
 artifact whose files changed after it was evaluated (`ArtifactHashMismatch`).
 Writes go to a `*.tmp` folder that is `os.replace`d into place, so a crash never leaves half an artifact.
+
+Manifest schema versions: 1 (no `schema_version` key) and 2, which adds `update`: the lineage of an index
+version written by a catalog update (`search_core.index_update`) rather than a build. A version-1 file reads
+as version 2 without an update.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from search_core.errors import SearchCoreError
 
 ArtifactKind = Literal["encoder", "index"]
 KINDS: tuple[ArtifactKind, ...] = ("encoder", "index")
+MANIFEST_VERSION = 2
 NAME_RULE = "[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
 """A name that becomes a folder or file name (artifacts, reports): one path component that can neither climb
 out of its folder (`..`, `/`) nor hide (a leading dot). Experiment names are a stricter subset."""
@@ -93,10 +98,24 @@ class PairsUsed(BaseModel):
     count: int = Field(ge=0)
 
 
+class IndexUpdate(BaseModel):
+    """How an index version differs from its parent: images added and removed by a catalog update.
+
+    The id lists are files of the artifact (`update/added.tsv`: id, sha256 of the image's PNG, label;
+    `update/removed.txt`), so the store's hashes pin them with the index files.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    parent: str = Field(description="the index `name@version` this one was written from")
+    added: int = Field(ge=0)
+    removed: int = Field(ge=0)
+
+
 class Manifest(BaseModel):
     """The artifact contract (`manifest.json`). Serving, experiments and reports read it; only search_core writes it."""
 
     model_config = ConfigDict(extra="forbid")
+    schema_version: Literal[1, 2] = MANIFEST_VERSION
     kind: ArtifactKind
     name: str
     version: int = Field(ge=1)
@@ -108,6 +127,7 @@ class Manifest(BaseModel):
     factory: str | None = Field(default=None, description="for an index: the Faiss factory string")
     training: dict[str, Any] = Field(default_factory=dict, description="encoder config / index build params")
     pairs: PairsUsed | None = None
+    update: IndexUpdate | None = Field(default=None, description="for an index written by a catalog update")
     metrics: dict[str, float] = Field(default_factory=dict, description="offline metrics, e.g. precision@10")
     files: dict[str, str] = Field(default_factory=dict, description="relative path -> sha256")
 
@@ -208,6 +228,10 @@ class ArtifactStore:
         tmp.write_text(updated.model_dump_json(indent=2))
         os.replace(tmp, path)
         return updated
+
+    def delete(self, kind: ArtifactKind, ref: ArtifactRef) -> None:
+        """Remove a published artifact (undoing a multi-artifact write that failed part-way)."""
+        shutil.rmtree(self.path(kind, ref), ignore_errors=True)
 
     def staging_dir(self, kind: ArtifactKind, ref: ArtifactRef) -> Path:
         """An empty `*.tmp` folder beside the final one, to write an artifact's files into."""

@@ -14,6 +14,7 @@ import numpy as np
 from search_core.errors import DimensionMismatchError
 from search_core.hits import Hit
 from search_core.index import SearchIndex
+from search_core.milvus_index import MilvusIndex
 from search_core.rerank import RerankPipeline
 
 
@@ -36,7 +37,7 @@ class VisualSearch:
     def __init__(
         self,
         encoder: ImageEncoder,
-        index: SearchIndex,
+        index: SearchIndex | MilvusIndex,
         rerank: RerankPipeline | None = None,
         k_candidates: int = 100,
     ) -> None:

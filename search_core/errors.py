@@ -24,6 +24,14 @@ class InvalidImageError(SearchCoreError, ValueError):
     """Bytes or a file that are not a decodable image (not an image, truncated, corrupt, unsupported format)."""
 
 
+class UnknownClassError(SearchCoreError, LookupError):
+    """A class name that is not one of the catalog's classes (labels of added images)."""
+
+
+class ImageConflictError(SearchCoreError, ValueError):
+    """An image added under an id the catalog already holds with other pixels (ids are permanent)."""
+
+
 class ImageTooLargeError(SearchCoreError, ValueError):
     """An image over the byte or pixel limit; the pixel check runs before decoding (decompression bombs)."""
 
@@ -67,6 +75,10 @@ class IndexInputError(SearchCoreError, ValueError):
     """Ids and vectors that cannot go into an index: wrong shape, duplicate or blank ids, whitespace in ids."""
 
 
+class IndexUpdateError(SearchCoreError, ValueError):
+    """A catalog update an index cannot take: nothing to do, an index that is not the newest of its lineage."""
+
+
 class UnknownIndexItemError(SearchCoreError, LookupError):
     """An image id that is not (or no longer) in the index."""
 
@@ -77,6 +89,10 @@ class InvalidSearchParamsError(SearchCoreError, ValueError):
 
 class ReadOnlyIndexError(SearchCoreError, RuntimeError):
     """A write to an index loaded memory-mapped; Faiss aborts the process on such writes, so we refuse them."""
+
+
+class IndexBackendError(SearchCoreError, RuntimeError):
+    """The service behind an index backend (Milvus) failed or cannot be reached."""
 
 
 class CorruptIndexError(SearchCoreError, ValueError):

@@ -29,13 +29,14 @@ from threadpoolctl import threadpool_limits
 from event_logging.factory import make_sink, open_store
 from event_logging.sink import EventSink
 from serving.body_limit import ContentLengthGuard
+from serving.catalog_updates import CatalogUpdater
 from serving.config import ServingConfig
 from serving.errors import InvalidServingConfigError, install_error_handlers
 from serving.metrics import Metrics
 from serving.registry import VariantRegistry
 from serving.reload_stamp import ReloadStamp
 from serving.reports import ReportFiles, ReportRefresher, Reports
-from serving.routes import ROUTERS, search
+from serving.routes import ROUTERS, catalog, search
 from serving.service import SearchService
 from serving.spool_slot import SpoolSlot, claim_spool_slot
 
@@ -92,6 +93,7 @@ def create_app(config: ServingConfig, *, refresh_report: ReportRefresher | None 
             stamp.stop()
         sink.close()
         metrics.close()
+        registry.close()
         if spool_slot is not None:
             spool_slot.release()
 
@@ -108,15 +110,18 @@ def create_app(config: ServingConfig, *, refresh_report: ReportRefresher | None 
     app.state.metrics = metrics
     app.state.reload_stamp = stamp
     app.state.reports = reports
+    app.state.catalog_updater = CatalogUpdater(registry, config.limits, stamp.publish if stamp is not None else None)
     install_error_handlers(app)
     upload_limit = config.limits.max_upload_bytes + MULTIPART_OVERHEAD
+    catalog_limit = config.limits.max_catalog_images * upload_limit
     app.add_middleware(
         ContentLengthGuard,
         default_limit=config.limits.max_body_bytes,
-        path_limits={search.router.prefix: upload_limit},
+        path_limits={search.router.prefix: upload_limit, catalog.router.prefix: catalog_limit},
         max_discard_bytes=config.limits.max_discard_bytes,
     )
     app.include_router(search.router, max_body_size=upload_limit)
+    app.include_router(catalog.router, max_body_size=catalog_limit)
     for router in ROUTERS:
         app.include_router(router, max_body_size=config.limits.max_body_bytes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

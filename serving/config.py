@@ -21,6 +21,7 @@ class ServingLimits:
     `max_body_bytes` bounds every non-upload body (event batches, JSON searches).
     `max_discard_bytes`: how much of a body the server reads and throws away so that a client sending it whole
     (no `Expect: 100-continue`) still reads an early answer such as the 413 (`serving.body_limit`).
+    `max_catalog_images` bounds the images of one catalog update (each within `max_upload_bytes`).
     """
 
     max_upload_bytes: int = 8 * 1024 * 1024
@@ -29,6 +30,7 @@ class ServingLimits:
     max_body_bytes: int = 1024 * 1024
     request_cache_size: int = 100_000
     max_discard_bytes: int = 32 * 1024 * 1024
+    max_catalog_images: int = 64
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class ServingConfig:
     `reports_dir` set ⇒ the folder is served read-only under `/reports/` (and linked from the web page); with a
     refresher passed to `create_app`, reports of running experiments are re-analysed every `report_refresh_s`
     seconds (0: only on `POST /v1/admin/analyze/{name}`), see `serving/reports.py`.
+    `catalog_additions_dir` holds the images added to catalogs after their build (`POST /v1/admin/catalog`,
+    `vsx index update`), one folder per catalog (`search_core.catalog_additions`).
+    `milvus_*` say where variants with `index_backend: milvus` are served (a cluster URI or a milvus-lite file;
+    connected on first use).
     `trust_client_time` lets a traffic simulator set "now" with the `X-Vsx-Time` header (event timestamps and
     experiment windows follow simulated time) and a search's request id with `X-Vsx-Request-Id` (interleaving's
     coin flips are seeded by it, so a seeded simulation serves the same lists every run); never on for real users.
@@ -61,6 +67,10 @@ class ServingConfig:
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     chdb_path: Path | None = None
     spool_dir: Path = Path("var/data/spool")
+    catalog_additions_dir: Path = Path("var/data/catalog")
+    milvus_uri: str = "var/data/milvus/milvus.db"
+    milvus_token: str = ""
+    milvus_collection_prefix: str = "vsx"
     admin_token: str = ""
     limits: ServingLimits = field(default_factory=ServingLimits)
     run_dir: Path | None = None

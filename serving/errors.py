@@ -23,7 +23,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from experiments.errors import UnknownExperimentError
-from search_core.errors import ImageTooLargeError, InvalidImageError, UnknownImageError
+from search_core.errors import (
+    ImageConflictError,
+    ImageTooLargeError,
+    IndexBackendError,
+    IndexInputError,
+    IndexUpdateError,
+    InvalidImageError,
+    UnknownClassError,
+    UnknownImageError,
+    UnknownIndexItemError,
+)
 from serving.models import UNION_TAGS
 
 if TYPE_CHECKING:  # fastapi costs ~0.5 s to import; the `vsx` command line imports this module for ServingError
@@ -92,15 +102,21 @@ ERROR_STATUS: dict[type[Exception], int] = {
     ForeignRequestError: 403,
     UnknownExperimentError: 404,
     UnknownImageError: 404,
+    UnknownIndexItemError: 404,
+    ImageConflictError: 409,
+    IndexUpdateError: 409,
     BatchTooLargeError: 413,
     ImageTooLargeError: 413,
     UnsupportedMediaTypeError: 415,
     InvalidImageError: 422,
+    IndexInputError: 422,
+    UnknownClassError: 422,
     InvalidClientTimeError: 422,
     InvalidClientRequestIdError: 422,
     InvalidServingConfigError: 422,
     ReportFailedError: 409,
     ReportsUnavailableError: 503,
+    IndexBackendError: 503,
 }
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")

@@ -121,6 +121,7 @@ class ServedOut(BaseModel):
 
     encoder: str
     index: str
+    index_backend: str
     index_params: dict[str, Any]
     rerank: list[dict[str, Any]]
     k: int
@@ -144,6 +145,13 @@ class AnalyzeResponse(BaseModel):
     experiment: str
     report: str = Field(description="the refreshed report, under /reports/")
     results: str = Field(description="its results.json, under /reports/")
+
+
+class CatalogUpdateResponse(BaseModel):
+    added: list[str] = Field(description="ids of the images added")
+    removed: list[str] = Field(description="ids removed")
+    indexes: dict[str, str] = Field(description="index pinned by the experiments → the version now served")
+    generation: int
 
 
 class Health(BaseModel):

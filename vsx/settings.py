@@ -29,6 +29,7 @@ from pydantic_settings import (
 
 from analysis.config import AnalysisConfig
 from event_logging.config import ClickHouseConfig, KafkaConfig
+from search_core.milvus_config import MilvusConfig
 from vsx.errors import SettingsError
 
 ENV_PREFIX = "VSX_"
@@ -72,6 +73,7 @@ class Settings(BaseSettings):
     kafka: KafkaConfig = KafkaConfig()
     clickhouse: ClickHouseConfig = ClickHouseConfig()
     analysis: AnalysisConfig = AnalysisConfig()
+    milvus: MilvusConfig = MilvusConfig()
     admin_token: SecretStr = SecretStr("")
     trust_client_time: bool = False
     """`vsx serve` takes "now" and request ids from the simulator's headers (`vsx simulate --url`); never in
@@ -118,10 +120,21 @@ class Settings(BaseSettings):
         """How a user moves a state folder, for "not found" messages: `set VSX_REPORTS_DIR or VSX_HOME to move it`."""
         return f"set {env_name(field)} (or {env_name('home')}, for all state) to move it"
 
+    @property
+    def catalog_additions_dir(self) -> Path:
+        """Where images added to catalogs after their build are kept (`search_core.catalog_additions`)."""
+        return self.data_dir / "catalog"
+
+    @property
+    def milvus_uri(self) -> str:
+        """The Milvus cluster of the settings, or else an embedded milvus-lite file in the data folder."""
+        return self.milvus.uri or str(self.data_dir / "milvus" / "milvus.db")
+
     def public_dict(self) -> dict[str, Any]:
         """The settings as JSON-able data with secrets masked (what `vsx config` prints)."""
         data = self.model_dump(mode="json")
         data["admin_token"] = "********" if self.admin_token.get_secret_value() else ""
+        data["milvus"]["token"] = "********" if self.milvus.token.get_secret_value() else ""
         return data
 
 

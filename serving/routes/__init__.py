@@ -1,7 +1,7 @@
 """One APIRouter per resource; `ROUTERS` is what `create_app` includes (the search router gets the upload limit)."""
 
-from serving.routes import admin, events, experiments, health, images, search, ui
+from serving.routes import admin, catalog, events, experiments, health, images, search, ui
 
 ROUTERS = (events.router, images.router, experiments.router, admin.router, health.router, ui.router)
 
-__all__ = ["ROUTERS", "admin", "events", "experiments", "health", "images", "search", "ui"]
+__all__ = ["ROUTERS", "admin", "catalog", "events", "experiments", "health", "images", "search", "ui"]

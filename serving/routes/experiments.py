@@ -39,6 +39,7 @@ async def get_assignment(
         served=ServedOut(
             encoder=served.encoder,
             index=served.index,
+            index_backend=served.index_backend,
             index_params=served.index_params,
             rerank=list(served.rerank),
             k=served.k,

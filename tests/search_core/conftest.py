@@ -3,12 +3,16 @@ encoder (784-d) and Flat / HNSW index artifacts built by `build_index_artifact`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import faiss
 import pytest
 
 from search_core.artifacts import ArtifactStore
 from search_core.catalog import Catalog, load_catalog
 from search_core.index_artifact import build_index_artifact
+from search_core.milvus_index import connect
 from search_core.training import build_pixels_encoder
 from tests.search_core.small_catalog import write_fashion_folder
 
@@ -31,6 +35,14 @@ def small_store(tmp_path_factory: pytest.TempPathFactory, small_catalog: Catalog
         store, encoder_ref="pixels@1", catalog=small_catalog, factory="HNSW32", params={"efSearch": 64}
     )
     return store
+
+
+@pytest.fixture(scope="session")
+def milvus_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """An embedded Milvus (milvus-lite, a local file) for the session's Milvus-backed indexes."""
+    client = connect(str(tmp_path_factory.mktemp("milvus") / "milvus.db"))
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -28,6 +29,7 @@ from event_logging.factory import open_store
 from event_logging.store import EventStore
 from search_core.artifacts import ArtifactStore
 from search_core.catalog import Catalog, load_catalog
+from search_core.images import encode_png
 from search_core.index_artifact import build_index_artifact
 from search_core.training import build_pixels_encoder
 from serving.app import create_app
@@ -246,3 +248,15 @@ def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], f
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
+
+
+def new_pngs(n: int, seed: int = 0) -> list[bytes]:
+    """Images the catalog lacks: Fashion-MNIST test images flipped upside down."""
+    fmnist = load_catalog("fashion-mnist")
+    return [encode_png(np.ascontiguousarray(fmnist.image(f"fmnist-test-{seed + i:06d}")[::-1])) for i in range(n)]
+
+
+def top_ids(client: httpx.Client | TestClient, png: bytes, user: str) -> list[str]:
+    resp = client.post("/v1/search", files={"image": ("q.png", png, "image/png")}, headers={"X-User-Id": user})
+    assert resp.status_code == 200, resp.text
+    return [r["image_id"] for r in resp.json()["results"]]

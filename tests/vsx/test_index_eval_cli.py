@@ -1,4 +1,5 @@
-"""`vsx index build`, `vsx eval` and `vsx eval-trec` on a small real catalog folder and the pixels encoder."""
+"""`vsx index build`, `vsx index update`, `vsx eval` and `vsx eval-trec` on a small real catalog folder and the pixels
+encoder."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from typer.testing import CliRunner
 
 from search_core.artifacts import ArtifactStore, InvalidNameError
 from search_core.catalog import load_catalog
-from search_core.errors import InvalidFactoryError, InvalidSearchParamsError
+from search_core.errors import IndexUpdateError, InvalidFactoryError, InvalidSearchParamsError
+from search_core.images import encode_png
+from search_core.index import load_index
 from search_core.training import build_pixels_encoder
 from tests.search_core.small_catalog import write_fashion_folder
 from vsx.commands import eval as eval_command
 from vsx.commands import index as index_command
+from vsx.commands.artifacts import lineage
 from vsx.settings import get_settings
 
 VSX = str(Path(sys.executable).with_name("vsx"))
@@ -96,3 +100,29 @@ def test_cli_prints_one_line_and_exits_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'run.txt'}:1: score 'high' is not a number"]
+
+
+def test_index_update_adds_a_folder_and_removes_ids(
+    app: typer.Typer, settings: Path, artifacts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VSX_DATA_DIR", str(tmp_path / "data"))  # where the catalog's added images go
+    get_settings.cache_clear()
+    runner = CliRunner()
+    assert runner.invoke(app, ["index", "build", "pixels@1", "--factory", "Flat", "--name", "up"]).exit_code == 0
+    store = ArtifactStore(artifacts)
+    catalog = load_catalog(store.manifest("index", "up@1").catalog)
+    new = tmp_path / "new" / catalog.class_names[2]
+    new.mkdir(parents=True)
+    fmnist = load_catalog("fashion-mnist")
+    (new / "a.png").write_bytes(encode_png(fmnist.image("fmnist-test-000001")[::-1].copy()))
+    gone = catalog.gallery_ids[:2]
+    command = ["index", "update", "up@1", "--add", str(tmp_path / "new"), "--remove", ",".join(gone)]
+    updated = runner.invoke(app, command)
+    assert updated.exit_code == 0, updated.output
+    assert "index up@2: up@1 + 1 added - 2 removed" in updated.output
+    index = load_index(store, "up@2")
+    assert f"{catalog.class_names[2]}/a.png" in index and gone[0] not in index
+    assert lineage(store.manifest("index", "up@2")) == "pixels@1 (update of up@1: +1 -2)"
+    assert len(list((tmp_path / "data" / "catalog").glob("*/images/*.png"))) == 1
+    again = runner.invoke(app, ["index", "update", "up@1", "--remove", gone[0]])
+    assert isinstance(again.exception, IndexUpdateError)

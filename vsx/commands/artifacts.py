@@ -13,9 +13,12 @@ KEY_METRICS = ("precision@10", "mrr@10", "ndcg@10", "ann_recall@10")
 
 
 def lineage(manifest: Manifest) -> str:
-    """Where an artifact came from: an encoder's parent (`name@v`), an index's encoder."""
+    """Where an artifact came from: an encoder's parent (`name@v`), an index's encoder (and the version a catalog
+    update was written from, with what it added and removed)."""
     if manifest.kind == "index":
-        return manifest.encoder or "-"
+        update = manifest.update
+        changes = f" (update of {update.parent}: +{update.added} -{update.removed})" if update else ""
+        return (manifest.encoder or "-") + changes
     parent = manifest.training.get("parent")
     if parent:
         return str(parent)

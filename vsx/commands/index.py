@@ -1,6 +1,9 @@
-"""`vsx index build ENCODER@V --factory HNSW32`: embed the catalog's gallery and publish a Faiss index artifact."""
+"""`vsx index build ENCODER@V --factory HNSW32`: embed the catalog's gallery and publish a Faiss index artifact.
+`vsx index update INDEX@V --add FOLDER_OR_LIST --remove IDS`: the next version with images added and removed."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -66,5 +69,32 @@ def register(app: typer.Typer) -> None:
             f"index {manifest.ref}: {manifest.factory} over {manifest.training['vectors']} vectors of "
             f"{manifest.encoder} (dim {manifest.dim}), built in {manifest.training['build_seconds']:.1f} s, "
             f"ANN recall@10 {manifest.metrics['ann_recall@10']:.4f}"
+        )
+        typer.echo(str(store.path("index", manifest.ref)))
+
+    @index_app.command("update")
+    def update_cmd(
+        index: str = typer.Argument(..., metavar="INDEX@V", help="The newest version of its chain."),
+        add: Path | None = typer.Option(
+            None,
+            metavar="FOLDER_OR_LIST",
+            help="Images to add: a folder (ids = paths inside it, class = first folder) or a list file of "
+            "PATH or PATH<TAB>CLASS lines.",
+        ),
+        remove: list[str] = typer.Option([], help="Image ids to remove, comma-separated; repeatable."),
+    ) -> None:
+        """Write the next index version: only the new images are embedded; a running server takes it on
+        POST /v1/admin/reload."""
+        from search_core.index_update import update_index_artifact
+
+        settings = get_settings()
+        ids = [i.strip() for item in remove for i in item.split(",") if i.strip()]
+        store = ArtifactStore(settings.artifacts_dir)
+        manifest = update_index_artifact(store, index, settings.catalog_additions_dir, add=add, remove=ids)
+        update = manifest.update
+        assert update is not None  # written by a catalog update
+        typer.echo(
+            f"index {manifest.ref}: {update.parent} + {update.added} added - {update.removed} removed, "
+            f"{manifest.training.get('vectors')} vectors"
         )
         typer.echo(str(store.path("index", manifest.ref)))

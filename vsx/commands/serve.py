@@ -56,6 +56,10 @@ def serving_config(
         kafka=settings.kafka,
         chdb_path=settings.chdb_path,
         spool_dir=settings.spool_dir,
+        catalog_additions_dir=settings.catalog_additions_dir,
+        milvus_uri=settings.milvus_uri,
+        milvus_token=settings.milvus.token.get_secret_value(),
+        milvus_collection_prefix=settings.milvus.collection_prefix,
         admin_token=settings.admin_token.get_secret_value(),
         trust_client_time=settings.trust_client_time,
         client_time_window=(
