@@ -16,10 +16,10 @@ pytestmark = pytest.mark.integration
 
 
 def test_migrate_applies_once_and_records(store: EventStore) -> None:
-    assert store.migrate() == ["0001_events", "0002_dead_letters", "0003_impression_team"]
+    assert store.migrate() == ["0001_events", "0002_dead_letters", "0003_impression_team", "0004_user_attributes"]
     assert store.migrate() == []
     rows = store.query(f"SELECT version, name FROM {store.database}.schema_migrations ORDER BY version")
-    assert rows == [(1, "events"), (2, "dead_letters"), (3, "impression_team")]
+    assert rows == [(1, "events"), (2, "dead_letters"), (3, "impression_team"), (4, "user_attributes")]
     columns = store.query(f"DESCRIBE TABLE {store.database}.events")
     assert tuple(c[0] for c in columns) == (*EVENT_COLUMNS, "inserted_at")
 
