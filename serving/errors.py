@@ -65,6 +65,10 @@ class InvalidClientRequestIdError(ServingError, ValueError):
     """An `X-Vsx-Request-Id` header (simulation only) that is not a UUID."""
 
 
+class InvalidAttributesError(ServingError, ValueError):
+    """`X-Attr-*` headers beyond the event schema's bounds: too many, a name or value too long, a bad name."""
+
+
 class AdminDisabledError(ServingError, PermissionError):
     """The admin endpoints are off because no admin token is configured."""
 
@@ -86,6 +90,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     InvalidClientTimeError: 422,
     InvalidClientRequestIdError: 422,
     InvalidServingConfigError: 422,
+    InvalidAttributesError: 431,
 }
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
