@@ -29,15 +29,17 @@ from analysis.errors import UnknownVariantError
 from analysis.interleaving import METRIC as INTERLEAVING_METRIC
 from analysis.interleaving import METRIC_INFO as INTERLEAVING_INFO
 from analysis.interleaving import interleaving_row
-from analysis.metrics import Metric, QuantileMetric, check_plan, get_metric, has_pre_period, metric_info, pre
+from analysis.metrics import Metric, QuantileMetric, check_plan, has_pre_period, metric_info
 from analysis.moments import Moments
 from analysis.notes import note_text
 from analysis.plan import AnalysisPlan, GuardrailSpec
 from analysis.results import (
+    CapInfo,
     DailyPoint,
     Design,
     GuardrailResult,
     Method,
+    MetricInfo,
     MetricResult,
     Results,
     Role,
@@ -80,7 +82,7 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
     pairs = ArmPairs(data, arms, plan, notes)
     rows: list[MetricResult] = []
     for name in plan.metrics if plan.experiment_type != "interleaving" else ():
-        metric = get_metric(name)
+        metric = plan.catalog.get(name)
         role: Role = "primary" if name == plan.primary_metric else "secondary"
         if pairs.missing(metric) is None:
             for variant in variants[1:]:
@@ -94,11 +96,11 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
     guardrails = [
         _guardrail(pairs, spec, variant, tuning)
         for spec in plan.guardrails
-        if pairs.missing(get_metric(spec.metric)) is None
+        if pairs.missing(plan.catalog.get(spec.metric)) is None
         for variant in variants[1:]
     ]
     primary = INTERLEAVING_METRIC if plan.experiment_type == "interleaving" else plan.primary_metric
-    measured = {name: metric_info(get_metric(name)) for name in plan.measured_metrics}
+    measured = {name: _info(plan.catalog.get(name), data) for name in plan.measured_metrics}
     if plan.experiment_type == "interleaving":
         measured = {INTERLEAVING_METRIC: INTERLEAVING_INFO, **measured}
     results = Results(
@@ -137,6 +139,17 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
     return results
 
 
+def _info(metric: Metric, data: ExperimentData) -> MetricInfo:
+    """The metric's description in results, with the caps its capped columns got in this experiment."""
+    info = metric_info(metric)
+    caps = [
+        CapInfo(column=c, value=cap.value, share_capped=cap.users_capped / cap.users if cap.users else None)
+        for c in metric.columns
+        if (cap := data.caps.get(c)) is not None
+    ]
+    return info.model_copy(update={"caps": caps}) if caps else info
+
+
 class ArmPairs:
     """The statistics of control and one treatment for a metric, the way every method reads them.
 
@@ -163,7 +176,7 @@ class ArmPairs:
             if metric.name in self.data.quantiles:
                 return None
             return "quantiles need event-level values, which a per-user file does not have"
-        absent = [c for c in metric.columns if c not in self.data.columns]
+        absent = [c for c in dict.fromkeys((*metric.raw_columns, *metric.columns)) if c not in self.data.columns]
         return f"column(s) {', '.join(absent)} absent from {self.data.source}" if absent else None
 
     def plain(self, metric: Metric, variant: str) -> tuple[AnyStats, AnyStats]:
@@ -184,7 +197,7 @@ class ArmPairs:
             if stats.n and not arm_has_pre_period(stats)
         ]
         if lacking:
-            columns = ", ".join(pre(c) for c in metric.columns)
+            columns = ", ".join(metric.pre_columns)
             self.notes.append(
                 f"CUPED not applied to {metric.name} for {variant}: {' and '.join(lacking)} "
                 f"{'has' if len(lacking) == 1 else 'have'} no varying pre-period data ({columns})"
@@ -284,7 +297,7 @@ def _adjust(rows: Sequence[MetricResult], plan: AnalysisPlan, *, srm_ok: bool) -
 
 def _guardrail(pairs: ArmPairs, spec: GuardrailSpec, variant: str, tuning: float) -> GuardrailResult:
     """The guardrail's non-inferiority test for one treatment, on the most precise valid estimate."""
-    plan, metric = pairs.plan, get_metric(spec.metric)
+    plan, metric = pairs.plan, pairs.plan.catalog.get(spec.metric)
     covariate = pairs.covariate(metric, variant)
     stats = covariate or pairs.plain(metric, variant)
     method: Method = "sequential" if plan.sequential else ("cuped" if covariate else "delta")

@@ -40,13 +40,24 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CapInfo(_Model):
+    """One capped per-user column of a metric: the cap and the share of exposed users it capped."""
+
+    column: str
+    value: float | None = Field(description="the cap applied; None when a percentile cap came out 0 (nothing capped)")
+    share_capped: float | None = Field(description="exposed users whose value was above the cap, as a fraction")
+
+
 class MetricInfo(_Model):
-    """How to read one metric of the results: which way is good, its unit, its kind."""
+    """How to read one metric of the results: which way is good, its unit and format, its kind, its capping."""
 
     direction: Direction
     unit: str = Field(default="", description="unit of the arm values, e.g. 'ms'; '' for counts and shares")
-    kind: Literal["mean", "ratio", "quantile", "preference"]
+    kind: Literal["mean", "proportion", "ratio", "quantile", "preference"]
     description: str = ""
+    format: Literal["number", "percent"] = Field(default="number", description="how arm values read in reports")
+    capping: str | None = Field(default=None, description="how per-user values are capped, e.g. 'at 60000'")
+    caps: list[CapInfo] = Field(default_factory=list)
 
 
 class SrmResult(_Model):

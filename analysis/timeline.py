@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from analysis.metrics import Metric, QuantileMetric, get_metric
+from analysis.metrics import Metric, QuantileMetric
 from analysis.plan import AnalysisPlan
 from analysis.results import Method, TimelinePoint
 from analysis.sources.data import ExperimentData, TimelineSlice
@@ -26,12 +26,6 @@ def timeline_metrics(plan: AnalysisPlan) -> list[str]:
     if plan.experiment_type != "ab":
         return []
     return list(dict.fromkeys((plan.primary_metric, *(g.metric for g in plan.guardrails))))
-
-
-def timeline_columns(plan: AnalysisPlan) -> tuple[str, ...]:
-    """Per-user columns the timeline query must total."""
-    columns = [c for name in timeline_metrics(plan) for c in get_metric(name).columns]
-    return tuple(dict.fromkeys(columns))
 
 
 def _compare(plan: AnalysisPlan, control: AnyStats, treatment: AnyStats, tuning: float) -> Comparison:
@@ -61,7 +55,7 @@ def timeline_points(
     method: Method = "sequential" if plan.sequential else "delta"
     points = []
     for name in timeline_metrics(plan):
-        metric = get_metric(name)
+        metric = plan.catalog.get(name)
         for piece in data.timeline:
             for variant in variants[1:]:
                 pair = _pair(piece, metric, plan.control, variant)

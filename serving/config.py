@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from event_logging.config import KafkaConfig
+from experiments.validate import KnownNames
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class ServingConfig:
     `trust_client_time` lets a traffic simulator set "now" with the `X-Vsx-Time` header (event timestamps and
     experiment windows follow simulated time) and a search's request id with `X-Vsx-Request-Id` (interleaving's
     coin flips are seeded by it, so a seeded simulation serves the same lists every run); never on for real users.
+    `known_names`: the metrics and user attributes the analysis defines (vsx passes its catalogue), so a reload
+    refuses an experiment naming a metric no analysis can compute; None checks metric names for shape only.
     """
 
     artifacts_dir: Path
@@ -58,4 +61,5 @@ class ServingConfig:
     metrics_multiproc_dir: Path | None = None
     reload_poll_s: float = 1.0
     trust_client_time: bool = False
+    known_names: KnownNames | None = None
     ui_sample_size: int = 24

@@ -35,6 +35,7 @@ COMMANDS = {
     "history": "history",
     "index": "index",
     "ingest": "ingest",
+    "metrics": "metrics",
     "simulate": "loop",
     "retrain": "loop",
     "power": "power",

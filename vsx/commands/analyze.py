@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,11 +20,11 @@ from rich.console import Console
 from rich.table import Table
 
 from analysis import (
-    METRICS,
     AnalysisPlan,
+    BayesianOptions,
     EventStoreSource,
-    ExperimentData,
     GuardrailSpec,
+    MetricCatalog,
     PerUserFile,
     QuantileMetric,
     Results,
@@ -31,7 +32,7 @@ from analysis import (
     click_pairs,
     write_pairs,
 )
-from analysis.errors import AnalysisPlanError
+from analysis.errors import AnalysisPlanError, PerUserFileError
 from analysis.holdout import HoldoutSource, holdout_plan
 from analysis.interleaving import interleaving_stats
 from analysis.pairs import DEFAULT_MIN_DWELL_MS, DEFAULT_PROPENSITY_CLIP, check_pairs_path
@@ -43,6 +44,7 @@ from event_logging.store import EventStore
 from experiments import Experiment, ExperimentSet, load_experiments
 from search_core.artifacts import ArtifactStore
 from search_core.errors import SearchCoreError
+from vsx.pipelines.definitions import known_names, metric_catalog
 from vsx.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -57,10 +59,14 @@ SourceOption = typer.Option(
 )
 
 
-def plan_from_experiment(experiment: Experiment, settings: Settings) -> AnalysisPlan:
-    """The experiment YAML as the plain values `analysis` takes (guardrail margins default from settings)."""
+def plan_from_experiment(
+    experiment: Experiment, settings: Settings, catalog: MetricCatalog, segments: Sequence[str] = ()
+) -> AnalysisPlan:
+    """The experiment YAML as the plain values `analysis` takes (guardrail margins default from settings);
+    `segments` from the command line come after the YAML's."""
     options = experiment.analysis
     default_margin = settings.analysis.guardrail_margin
+    bayes = options.bayesian
     return AnalysisPlan(
         experiment=experiment.name,
         control=experiment.control,
@@ -80,6 +86,16 @@ def plan_from_experiment(experiment: Experiment, settings: Settings) -> Analysis
         power=options.power,
         planned_users=options.planned_users,
         min_users_per_arm=options.min_users_per_arm,
+        segments=tuple(dict.fromkeys((*experiment.segments, *segments))),
+        engine=options.engine,
+        bayesian=BayesianOptions(
+            proper=bayes.prior == "proper",
+            prior_mean=bayes.prior_mean,
+            prior_stddev=bayes.prior_stddev,
+            chance_to_win=bayes.chance_to_win,
+            max_risk=bayes.max_risk,
+        ),
+        catalog=catalog,
     )
 
 
@@ -200,18 +216,26 @@ class CorrectionChoice(StrEnum):
     bh = "bh"
 
 
-def per_user_metrics(data: ExperimentData) -> list[str]:
-    """The catalogue's metrics a per-user file can answer: means and ratios whose columns it has."""
+class EngineChoice(StrEnum):
+    """Typer shows these as the allowed values of --engine."""
+
+    frequentist = "frequentist"
+    bayesian = "bayesian"
+
+
+def per_user_metrics(columns: Sequence[str], catalog: MetricCatalog) -> list[str]:
+    """The catalogue's metrics a per-user file can answer: means, proportions and ratios whose columns it has."""
     return [
         name
-        for name, metric in METRICS.items()
-        if not isinstance(metric, QuantileMetric) and all(c in data.columns for c in metric.columns)
+        for name, metric in catalog.metrics.items()
+        if not isinstance(metric, QuantileMetric) and all(c in columns for c in metric.raw_columns)
     ]
 
 
 def per_user_plan(
     name: str,
-    data: ExperimentData,
+    source: PerUserFile,
+    catalog: MetricCatalog,
     *,
     control: str,
     weights: str | None,
@@ -224,23 +248,37 @@ def per_user_plan(
     mde: float | None,
     min_users: int,
     default_margin: float,
+    segments: Sequence[str] = (),
+    engine: EngineChoice = EngineChoice.frequentist,
 ) -> AnalysisPlan:
     """A per-user file has no YAML: the plan comes from flags, over the metrics the file's columns support."""
-    supported = per_user_metrics(data)
+    header = source.header()
+    supported = per_user_metrics(header, catalog)
+    if not supported:
+        columns = sorted({c for m in catalog.metrics.values() for c in m.raw_columns})
+        raise PerUserFileError(
+            f"{source.label}: no metric columns in the header (has: {', '.join(header)}; "
+            f"expected some of: {', '.join(columns)})"
+        )
+    if engine == EngineChoice.bayesian and sequential:
+        raise typer.BadParameter("sequential testing is frequentist: drop --sequential", param_hint="--engine")
     for option, names in (("--primary", [primary]), ("--secondary", secondary)):
         for metric in names:
             if metric not in supported:
                 raise typer.BadParameter(
-                    f"{metric!r} is not computable from {data.source} (it supports: {', '.join(supported)})",
+                    f"{metric!r} is not computable from {source.label} (it supports: {', '.join(supported)})",
                     param_hint=option,
                 )
     specs = tuple(parse_guardrail(g, default_margin) for g in guardrails)
     for spec in specs:
         if spec.metric not in supported:
             raise typer.BadParameter(
-                f"{spec.metric!r} is not computable from {data.source} (it supports: {', '.join(supported)})",
+                f"{spec.metric!r} is not computable from {source.label} (it supports: {', '.join(supported)})",
                 param_hint="--guardrail",
             )
+    for segment in segments:
+        if segment not in header:
+            raise typer.BadParameter(f"{source.label} has no column {segment!r}", param_hint="--segment")
     return AnalysisPlan(
         experiment=name,
         control=control,
@@ -253,14 +291,24 @@ def per_user_plan(
         sequential=sequential,
         mde=mde,
         min_users_per_arm=min_users,
+        segments=tuple(segments),
+        engine=engine.value,
+        catalog=catalog,
     )
 
 
-def analyze_experiment(settings: Settings, name: str, source: str | None) -> Results:
+def analyze_experiment(settings: Settings, name: str, source: str | None, segments: Sequence[str] = ()) -> Results:
     """The experiment's YAML → plan → events in the store → results, with its variants' offline metrics."""
-    experiments = load_experiments(settings.experiments_dir)
+    catalog = metric_catalog(settings)
+    experiments = load_experiments(settings.experiments_dir, known=known_names(settings, catalog))
     definition = experiments.get(name)
-    plan = plan_from_experiment(definition, settings)
+    unknown = [s for s in segments if s not in settings.analysis.attributes]
+    if unknown:
+        declared = ", ".join(settings.analysis.attributes)
+        raise typer.BadParameter(
+            f"unknown user attribute(s) {', '.join(unknown)} (declared: {declared})", param_hint="--segment"
+        )
+    plan = plan_from_experiment(definition, settings, catalog, segments)
     store, label = open_event_store(settings, source)
     with store:
         data = EventStoreSource(store, label).load(plan)
@@ -274,7 +322,7 @@ def analyze_experiment(settings: Settings, name: str, source: str | None) -> Res
 def analyze_holdout(settings: Settings, source: str | None, since: datetime | None, until: datetime | None) -> Results:
     """Users the global holdout kept out of every experiment against users exposed to any, since `since` (default:
     the earliest experiment start in the experiments folder)."""
-    experiments = load_experiments(settings.experiments_dir)
+    experiments = load_experiments(settings.experiments_dir, known=known_names(settings))
     if experiments.platform.holdout.share == 0:
         raise AnalysisPlanError(
             f"the global holdout is empty: holdout.share is 0 in {settings.experiments_dir}/platform.yaml"
@@ -332,6 +380,15 @@ def register(app: typer.Typer) -> None:
             CorrectionChoice.holm, "--correction", help="Correction among secondary metrics, for a per-user file."
         ),
         alpha: float = typer.Option(0.05, "--alpha", help="Significance level, for a per-user file."),
+        segment: list[str] = typer.Option(
+            [],
+            "--segment",
+            help="Results per value of this user attribute (repeatable): added to the YAML's segments; for a "
+            "per-user file, a text column.",
+        ),
+        engine: EngineChoice = typer.Option(
+            EngineChoice.frequentist, "--engine", help="frequentist or bayesian (chance to win, risk), per-user file."
+        ),
         sequential: bool = typer.Option(False, "--sequential", help="Add always-valid rows, for a per-user file."),
         mde: float | None = typer.Option(
             None, "--mde", help="Planned relative MDE of the primary, for a per-user file (how many more users)."
@@ -361,17 +418,18 @@ def register(app: typer.Typer) -> None:
             if source is not None:
                 raise typer.BadParameter("reads an event store: drop it with --per-user", param_hint="--source")
             name = experiment or per_user.name.removesuffix(".gz").removesuffix(".csv")
-            data = PerUserFile(per_user).load(AnalysisPlan(name))
+            source_file = PerUserFile(per_user)
             plan = per_user_plan(
-                name, data, control=control, weights=weights, primary=primary, secondary=secondary,
-                guardrails=guardrail, correction=correction, alpha=alpha, sequential=sequential, mde=mde,
-                min_users=min_users, default_margin=settings.analysis.guardrail_margin,
+                name, source_file, metric_catalog(settings), control=control, weights=weights, primary=primary,
+                secondary=secondary, guardrails=guardrail, correction=correction, alpha=alpha, sequential=sequential,
+                mde=mde, min_users=min_users, default_margin=settings.analysis.guardrail_margin, segments=segment,
+                engine=engine,
             )  # fmt: skip
-            results = analyze(data, plan)
+            results = analyze(source_file.load(plan), plan)
         elif experiment is None:
             raise typer.BadParameter("name an EXPERIMENT or give --per-user FILE", param_hint="EXPERIMENT")
         else:
-            results = analyze_experiment(settings, experiment, source)
+            results = analyze_experiment(settings, experiment, source, segment)
         out = out or settings.reports_dir / results.experiment
         write_outputs(results, out, settings.reports_dir)
         if as_json:

@@ -18,13 +18,15 @@ from experiments.experiment_set import ExperimentSet
 from experiments.loader import load_experiments, load_files
 from experiments.plan import slice_range
 from search_core.artifacts import ArtifactRef, ArtifactStore
+from vsx.pipelines.definitions import known_names
 from vsx.settings import get_settings
 
 DirOption = typer.Option(None, "--dir", help="Experiments folder (default: settings.experiments_dir).")
 
 
 def _load(folder: Path | None) -> ExperimentSet:
-    return load_experiments(folder or get_settings().experiments_dir)
+    settings = get_settings()
+    return load_experiments(folder or settings.experiments_dir, known=known_names(settings))
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -51,14 +53,18 @@ def register(app: typer.Typer) -> None:
         files: list[Path] = typer.Argument(..., exists=True, help="Experiment files (or folders) checked together."),
         skip_artifacts: bool = typer.Option(False, "--skip-artifacts", help="Do not check that artifacts exist."),
     ) -> None:
-        """Check files as one configuration; print every error as `file:line field: message`, exit 2 if any."""
-        store = ArtifactStore(get_settings().artifacts_dir)
+        """Check files as one configuration; print every error as `file:line field: message`, exit 2 if any.
+
+        Metric names are checked against the built-in metrics and settings.metrics_dir, segments against the
+        declared user attributes (setting analysis.attributes)."""
+        settings = get_settings()
+        store = ArtifactStore(settings.artifacts_dir)
 
         def artifact_exists(kind: str, ref: str) -> bool:
             return store.exists(kind, ArtifactRef.parse(ref))
 
         try:
-            exp_set = load_files(_expand(files), None if skip_artifacts else artifact_exists)
+            exp_set = load_files(_expand(files), None if skip_artifacts else artifact_exists, known_names(settings))
         except ExperimentConfigError as exc:
             for issue in exc.issues:
                 typer.echo(str(issue))

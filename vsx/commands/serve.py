@@ -44,6 +44,7 @@ def serving_config(
 ) -> ServingConfig:
     """The ServingConfig of these settings."""
     from serving.config import ServingConfig
+    from vsx.pipelines.definitions import known_names
 
     return ServingConfig(
         artifacts_dir=settings.artifacts_dir,
@@ -56,6 +57,7 @@ def serving_config(
         trust_client_time=settings.trust_client_time,
         run_dir=run_dir,
         metrics_multiproc_dir=multiproc_dir,
+        known_names=known_names(settings),
     )
 
 
