@@ -270,3 +270,11 @@ def check_plan(plan: AnalysisPlan) -> None:
         raise AnalysisPlanError(f"mde must be a relative change > 0, got {plan.mde}")
     if not 0 < plan.power < 1:
         raise AnalysisPlanError(f"power must be in (0, 1), got {plan.power}")
+    if plan.engine == "bayesian" and plan.sequential:
+        raise AnalysisPlanError("sequential testing is frequentist: it does not combine with the Bayesian engine")
+    options = plan.bayesian
+    if not (0.5 < options.chance_to_win < 1 and 0 < options.max_risk <= 1 and options.prior_stddev > 0):
+        raise AnalysisPlanError(
+            "Bayesian thresholds: chance_to_win in (0.5, 1), max_risk in (0, 1], prior_stddev > 0; got "
+            f"{options.chance_to_win}, {options.max_risk}, {options.prior_stddev}"
+        )

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.capping import apply_cap
 from analysis.column_plan import ColumnPlan, column_plan
 from analysis.errors import NoDataError, PerUserFileError
 from analysis.moments import Moments
@@ -169,15 +170,10 @@ def _capped(table: PerUserTable, columns: ColumnPlan) -> tuple[tuple[str, ...], 
         if raw not in table.columns:
             continue
         column = table.values[:, table.columns.index(raw)]
-        if capped.capping.kind == "percentile":
-            cap = float(np.quantile(column, capped.capping.amount, method="inverted_cdf"))
-        else:
-            cap = capped.capping.amount
-        effective = cap if cap > 0 else math.inf
+        clipped, cap, users_capped = apply_cap(column, capped.capping)
         names.append(capped.name)
-        values.append(np.minimum(column, effective)[:, None])
-        users_capped = int((column > effective).sum())
-        caps[capped.name] = CapResult(capped.name, cap if cap > 0 else None, users_capped, len(column))
+        values.append(clipped[:, None])
+        caps[capped.name] = CapResult(capped.name, cap, users_capped, len(column))
     return tuple(names), np.hstack(values), caps
 
 

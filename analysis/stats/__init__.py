@@ -4,6 +4,7 @@ No I/O and no data frames: the data path builds the statistics from SQL sums (or
 `from_values`) and copies each `Comparison` into an `analysis.results.MetricResult`.
 """
 
+from analysis.stats.bayesian import Prior, bayesian_comparison, compare_bayesian
 from analysis.stats.comparison import (
     BASELINE_ZERO,
     CUPED_ARM_WITHOUT_PRE,
@@ -54,6 +55,7 @@ __all__ = [
     "Effect",
     "GuardrailStatus",
     "Inference",
+    "Prior",
     "InterleavingStats",
     "MeanStats",
     "NonInferiority",
@@ -64,6 +66,8 @@ __all__ = [
     "adjust_p_values",
     "adjusted_interval",
     "arm_has_pre_period",
+    "bayesian_comparison",
+    "compare_bayesian",
     "compare_cuped",
     "compare_interleaving",
     "compare_means",
