@@ -197,7 +197,23 @@ def decide_variant(results: Results, variant: str) -> Decision:
         reasons.extend(_guardrail_reason(g) for g in guardrails)
     else:
         recommendation = "inconclusive"
+    reasons.extend(_differential_reasons(results, variant))
     return Decision(variant=variant, recommendation=recommendation, reasons=reasons, users_needed=needed)
+
+
+def _differential_reasons(results: Results, variant: str) -> list[str]:
+    """Segments where the primary metric's effect differs from the rest's: they do not change the recommendation,
+    but whoever ships should know (and may exclude the segment)."""
+    flagged = [
+        r for r in results.segments if r.variant == variant and r.differential is not None and r.differential.flagged
+    ]
+    flagged.sort(key=lambda r: -abs(r.differential.difference or 0))  # type: ignore[union-attr]
+    return [
+        f"the effect differs in {r.attribute} = {r.segment}: {r.metric} {_pct(r.rel_lift)} against "
+        f"{_pct(r.differential.rest_rel_lift)} in the other users "  # type: ignore[union-attr]
+        f"({_p(r.differential.p_value_adjusted)}, Holm-adjusted across segments)"  # type: ignore[union-attr]
+        for r in flagged
+    ]
 
 
 def decide(results: Results) -> list[Decision]:
