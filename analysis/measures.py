@@ -24,13 +24,15 @@ ATTRIBUTE_EVENT = "search"
 _ATTRIBUTE = re.compile(ATTRIBUTE_NAME_PATTERN)
 _COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 Value = str | float | int
+_NOT_READ = frozenset({"ts", "event_type"})
+"""Columns a measure never reads: `ts` is a DateTime (windows use milliseconds), the type is the measure's own."""
 
 
 def column_problem(event: str, column: str, *, numeric: bool = False) -> str | None:
     """Why `column` cannot be read from `event` events (None when it can)."""
     if event not in EVENT_TYPES:
         return f"unknown event type {event!r} (known: {', '.join(EVENT_TYPES)})"
-    columns = event_columns(event)
+    columns = [c for c in event_columns(event) if c not in _NOT_READ]
     if column not in columns:
         return f"{event} events have no column {column!r} (they have: {', '.join(columns)})"
     if numeric and column not in NUMERIC_COLUMNS:

@@ -139,13 +139,21 @@ def _spec_issues(parsed: _Parsed, attributes: Collection[str] | None) -> list[Is
 
 
 def _parse(path: Path, file: str | None = None) -> tuple[list[_Parsed], list[Issue]]:
+    """The schema-valid metrics of a file and every schema issue; a metric with issues is left out, the others
+    go on to the next checks, so one run reports every mistake of the file."""
     document, issues = read_yaml(path, file)
     if document is None:
         return [], issues
     try:
         parsed = MetricFile.model_validate(document.data)
     except ValidationError as exc:
-        return [], issues + _schema_issues(document, exc)
+        issues += _schema_issues(document, exc)
+        bad = {err["loc"][1] for err in exc.errors() if err["loc"][:1] == ("metrics",) and len(err["loc"]) > 1}
+        items = document.data.get("metrics") if isinstance(document.data, dict) else None
+        if not isinstance(items, list):
+            return [], issues
+        good = [(i, MetricSpec.model_validate(item)) for i, item in enumerate(items) if i not in bad]
+        return [_Parsed(spec, document, ("metrics", i)) for i, spec in good], issues
     return [_Parsed(spec, document, ("metrics", i)) for i, spec in enumerate(parsed.metrics)], issues
 
 

@@ -278,7 +278,7 @@ def per_user_plan(
             )
     for segment in segments:
         if segment not in header:
-            raise typer.BadParameter(f"{source.label} has no column {segment!r}", param_hint="--segment")
+            raise typer.BadParameter(f"no column {segment!r} in {source.label}", param_hint="--segment")
     return AnalysisPlan(
         experiment=name,
         control=control,
