@@ -118,8 +118,8 @@ class MetricResult(_Model):
 
 class DifferentialImpact(_Model):
     """Does the effect in a segment differ from the effect in every other user? Normal test of the difference of
-    the two relative lifts (disjoint users, so independent), corrected across the segment values of the primary
-    metric (Holm); `flagged` when the corrected p-value is below alpha."""
+    the two relative lifts (disjoint users, so independent), corrected across every treatment and segment value of
+    the primary metric (Holm); `flagged` when the corrected p-value is below alpha."""
 
     rest_rel_lift: float | None
     rest_ci_low: float | None

@@ -8,8 +8,8 @@ significant by chance otherwise.
 
 Differential impact (primary metric only): the lift in the segment against the lift in every other user of the
 experiment (the arm's moments minus the segment's), a normal test of the difference, Holm-corrected across every
-(attribute, value) of one treatment, so an A/A experiment flags a segment with probability at most alpha. A
-flag says the effect differs there — a segment worth a closer look, or a launch that should exclude it — not
+(treatment, attribute, value), so an experiment without such differences flags one with probability at most
+alpha. A flag says the effect differs there — a segment worth a closer look, or a launch that should exclude it — not
 that the overall result is wrong. When one segment's effect differs strongly, the others can be flagged too,
 with the opposite sign and a smaller difference: their rest contains that segment; read the largest first.
 Quantile metrics have no per-user moments and get no segment rows.
@@ -56,17 +56,13 @@ def _differential(
 
 
 def _flag(rows: list[SegmentResult], alpha: float, *, srm_ok: bool) -> list[SegmentResult]:
-    """Holm across the primary metric's (attribute, value) rows of each treatment."""
-    out = list(rows)
-    for variant in dict.fromkeys(r.variant for r in rows):
-        indices = [i for i, r in enumerate(rows) if r.variant == variant and r.differential is not None]
-        adjusted = adjust_p_values([rows[i].differential.p_value for i in indices], "holm")  # type: ignore[union-attr]
-        for i, p in zip(indices, adjusted, strict=True):
-            differential = rows[i].differential
-            assert differential is not None
-            flagged = srm_ok and p is not None and p < alpha
-            update = {"p_value_adjusted": p, "flagged": flagged}
-            out[i] = rows[i].model_copy(update={"differential": differential.model_copy(update=update)})
+    """Holm across the primary metric's (treatment, attribute, value) rows: one family per experiment."""
+    adjusted = adjust_p_values([r.differential.p_value for r in rows], "holm")  # type: ignore[union-attr]
+    out = []
+    for row, p in zip(rows, adjusted, strict=True):
+        assert row.differential is not None
+        update = {"p_value_adjusted": p, "flagged": srm_ok and p is not None and p < alpha}
+        out.append(row.model_copy(update={"differential": row.differential.model_copy(update=update)}))
     return out
 
 

@@ -131,8 +131,8 @@ def method_notes(results: Results) -> list[MethodNote]:
                 "A user's segment is the attribute's value on their first exposure. Each segment value is compared "
                 f"like the whole experiment (delta method), corrected across the attribute's values with "
                 f"{CORRECTION_LABELS[correction]}. Differential impact tests whether the primary metric's lift in a "
-                "segment differs from its lift in every other user (Holm across all segment values): a flag means "
-                "the effect differs there, not that the overall result is wrong.",
+                "segment differs from its lift in every other user (Holm across every treatment and segment value): "
+                "a flag means the effect differs there, not that the overall result is wrong.",
             )
         )
     if results.guardrails:
