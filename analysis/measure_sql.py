@@ -93,3 +93,9 @@ def aggregates_sql(columns: Sequence[tuple[Measure, str]], params: SqlParams, fi
     return ",\n        ".join(
         f"{aggregate_sql(measure, period, params, first)} AS m{i}" for i, (measure, period) in enumerate(columns)
     )
+
+
+def capped_sql(value: str, cap: str) -> str:
+    """`value` capped at `cap`; a cap of 0 caps nothing (see `analysis.capping`). Floats on both sides: 18.16 has
+    no `least` of an integer count and a float cap."""
+    return f"if({cap} > 0, least(toFloat64({value}), toFloat64({cap})), toFloat64({value}))"

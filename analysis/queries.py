@@ -28,7 +28,15 @@ import re
 from dataclasses import replace
 
 from analysis.column_plan import ColumnPlan
-from analysis.measure_sql import SqlParams, aggregates_sql, attribute_sql, column_ref, condition_sql, event_columns
+from analysis.measure_sql import (
+    SqlParams,
+    aggregates_sql,
+    attribute_sql,
+    capped_sql,
+    column_ref,
+    condition_sql,
+    event_columns,
+)
 from analysis.metrics import QuantileMetric
 
 END_OF_TIME_MS = 253_402_300_799_999
@@ -126,7 +134,7 @@ def _capped_users(database: str, plan: ColumnPlan, params: SqlParams) -> tuple[s
     )"""
     values = [f"m{i} AS x{i}" for i in range(len(plan.raw))]
     values += [
-        f"if({cap} > 0, least(m{c.raw}, {cap}), m{c.raw}) AS x{len(plan.raw) + j}, "
+        f"{capped_sql(f'm{c.raw}', cap)} AS x{len(plan.raw) + j}, "
         f"{cap} > 0 AND m{c.raw} > {cap} AS over{j}, {cap} AS cap_value{j}"
         for j, (c, cap) in enumerate(zip(plan.capped, caps, strict=True))
     ]

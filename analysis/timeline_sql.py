@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analysis.column_plan import ColumnPlan
-from analysis.measure_sql import SqlParams, aggregates_sql, column_ref, event_columns
+from analysis.measure_sql import SqlParams, aggregates_sql, capped_sql, column_ref, event_columns
 from analysis.queries import EXPOSURE, checked_identifier, moment_sums
 
 
@@ -39,7 +39,7 @@ def timeline_sql(database: str, plan: ColumnPlan, caps: Sequence[float], params:
     capped = []
     for j, (column, cap) in enumerate(zip(plan.capped, caps, strict=True)):
         value = params.add(float(cap))
-        capped.append(f"if({value} > 0, least(x{column.raw}, {value}), x{column.raw}) AS x{k + j}")
+        capped.append(f"{capped_sql(f'x{column.raw}', value)} AS x{k + j}")
     expressions = [f"x{i}" for i in range(len(plan.columns))]
     return f"""
     SELECT t_arm, view, bucket, count() AS n, {moment_sums(expressions, plan.pairs)}

@@ -30,6 +30,16 @@ metrics:
     measure: {event: dwell, aggregate: sum, column: dwell_ms, per_user_column: dwell_ms}
     capping: {value: 3000}
     direction: higher_is_better
+  - name: clicks_capped_at_median
+    type: mean
+    measure: {event: click, per_user_column: clicks}
+    capping: {percentile: 0.5}
+    direction: higher_is_better
+  - name: clicks_capped_at_one
+    type: mean
+    measure: {event: click, per_user_column: clicks}
+    capping: {value: 1}
+    direction: higher_is_better
   - name: ios_searches
     type: mean
     measure: {event: search, filters: [{attribute: platform, op: "=", value: ios}]}
@@ -45,7 +55,13 @@ def capped_plan(tmp_path: Path) -> AnalysisPlan:
     catalog = load_metric_files([path], ("platform",))
     return AnalysisPlan(
         EXPERIMENT,
-        secondary_metrics=("dwell_p75_capped", "dwell_3000_capped", "ios_searches"),
+        secondary_metrics=(
+            "dwell_p75_capped",
+            "dwell_3000_capped",
+            "ios_searches",
+            "clicks_capped_at_median",
+            "clicks_capped_at_one",
+        ),
         start=START,
         segments=("platform", "country"),
         catalog=catalog,
@@ -88,6 +104,9 @@ def test_caps_match_the_numpy_definition(loaded_store: EventStore, capped_plan) 
         total = sum(data.arms[arm].total(column) for arm in data.arms)
         assert total == pytest.approx(capped.sum())
     assert data.caps["dwell_ms__p0_75"].value == 4000 and data.caps["dwell_ms__v3000"].users_capped == 2
+    # counts are integers in SQL (UInt64): capped like any value; clicks alice 1, bob 2, carol 1, dave 0
+    assert (data.caps["clicks__p0_5"].value, data.caps["clicks__p0_5"].users_capped) == (1.0, 1)
+    assert data.arms["treatment"].total("clicks__v1") == 2.0
 
 
 def test_attribute_filters_read_the_searches_own_attributes(loaded_store: EventStore, capped_plan) -> None:
