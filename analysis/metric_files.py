@@ -24,7 +24,8 @@ from analysis.errors import MetricDefinitionError
 from analysis.measures import Measure, column_problem, measure_problem
 from analysis.metric_schema import CappingSpec, FilterSpec, MeasureSpec, MetricFile, MetricSpec
 from analysis.metrics import Metric
-from analysis.yaml_source import Issue, Loc, YamlDocument, read_yaml
+from analysis.yaml_source import read_metric_file
+from config_files import ConfigIssue, Loc, SourceFile
 
 BUILTIN_FILE = "builtin_metrics.yaml"
 RESERVED_NAMES = frozenset({"interleaving_preference"})
@@ -39,7 +40,7 @@ class _Parsed:
     """A schema-valid metric and where it was written."""
 
     spec: MetricSpec
-    document: YamlDocument
+    document: SourceFile
     loc: Loc
 
 
@@ -62,10 +63,10 @@ def _message(err: Any) -> str:
     return err["msg"][0].lower() + err["msg"][1:]
 
 
-def _schema_issues(document: YamlDocument, exc: ValidationError) -> list[Issue]:
+def _schema_issues(document: SourceFile, exc: ValidationError) -> list[ConfigIssue]:
     """One issue per field; union members (a filter value may be text, a number or a list) each report an error
     for the same value, so only the first per field is kept."""
-    issues: dict[Loc, Issue] = {}
+    issues: dict[Loc, ConfigIssue] = {}
     for err in exc.errors():
         if err["type"] == "too_short" and len(err["input"]) >= err["ctx"]["min_length"]:
             continue  # a list that only lost items to their own errors
@@ -106,7 +107,7 @@ def _structure(spec: MetricSpec) -> tuple[Loc, str] | None:
     return None
 
 
-def _spec_issues(parsed: _Parsed, attributes: Collection[str] | None) -> list[Issue]:
+def _spec_issues(parsed: _Parsed, attributes: Collection[str] | None) -> list[ConfigIssue]:
     """What the events table and the declared attributes say about one schema-valid metric."""
     spec, document, loc = parsed.spec, parsed.document, parsed.loc
     if spec.name in RESERVED_NAMES:
@@ -138,10 +139,10 @@ def _spec_issues(parsed: _Parsed, attributes: Collection[str] | None) -> list[Is
     return issues
 
 
-def _parse(path: Path, file: str | None = None) -> tuple[list[_Parsed], list[Issue]]:
+def _parse(path: Path, file: str | None = None) -> tuple[list[_Parsed], list[ConfigIssue]]:
     """The schema-valid metrics of a file and every schema issue; a metric with issues is left out, the others
     go on to the next checks, so one run reports every mistake of the file."""
-    document, issues = read_yaml(path, file)
+    document, issues = read_metric_file(path, file)
     if document is None:
         return [], issues
     try:
@@ -157,7 +158,7 @@ def _parse(path: Path, file: str | None = None) -> tuple[list[_Parsed], list[Iss
     return [_Parsed(spec, document, ("metrics", i)) for i, spec in enumerate(parsed.metrics)], issues
 
 
-def _cross_issues(parsed: Sequence[_Parsed]) -> list[Issue]:
+def _cross_issues(parsed: Sequence[_Parsed]) -> list[ConfigIssue]:
     """Names unique; one per-user column, one meaning; `pre_period` names a metric of the same type."""
     issues = []
     first: dict[str, _Parsed] = {}
@@ -236,7 +237,7 @@ def load_catalog(folder: Path | None, attributes: Collection[str] | None = None)
     return load_metric_files(metric_files(folder) if folder else [], attributes)
 
 
-def _builtin_parsed() -> tuple[list[_Parsed], list[Issue]]:
+def _builtin_parsed() -> tuple[list[_Parsed], list[ConfigIssue]]:
     source = resources.files("analysis").joinpath(BUILTIN_FILE)
     with resources.as_file(source) as path:
         parsed, issues = _parse(path, f"analysis/{BUILTIN_FILE}")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from scipy import stats as sps
 
 from analysis.errors import StatsInputError
-from analysis.stats.comparison import RELATIVE_SE_ZERO, Comparison
+from analysis.stats.comparison import Comparison
 from analysis.stats.effect import Effect, check_alpha
 from analysis.stats.estimate import AnyStats, estimate
 from analysis.stats.noninferiority import Direction
@@ -66,25 +66,12 @@ def bayesian_comparison(effect: Effect, *, prior: Prior, alpha: float, direction
     if untestable is not None:
         return untestable
     z = float(sps.norm.ppf(1 - alpha / 2))
-    abs_half = z * effect.abs_se
-    base = Comparison(
-        control_mean=effect.control_mean,
-        treatment_mean=effect.treatment_mean,
-        abs_lift=effect.abs_lift,
-        abs_ci_low=effect.abs_lift - abs_half,
-        abs_ci_high=effect.abs_lift + abs_half,
-        rel_lift=effect.rel_lift,
-        ci_low=None,
-        ci_high=None,
-        p_value=None,
-        n_control=effect.n_control,
-        n_treatment=effect.n_treatment,
-        inference="absolute",
-        variance_reduction=effect.variance_reduction,
-        note=effect.note,
+    frequentist = effect.comparison(
+        abs_halfwidth=z * effect.abs_se, p_value_abs=1.0, rel_halfwidth=None, p_value_rel=None
     )
+    base = replace(frequentist, p_value=None, p_value_abs=None)  # the absolute interval stays; no test is read
     if not effect.relative or effect.rel_lift is None or effect.rel_var is None:
-        return replace(base, note=effect.note or RELATIVE_SE_ZERO)
+        return base
     mean, sd = posterior(effect.rel_lift, effect.rel_var, prior)
     up, down = expected_gain(mean, sd), expected_gain(-mean, sd)
     better_if_up = direction != "lower_is_better"
@@ -95,6 +82,7 @@ def bayesian_comparison(effect: Effect, *, prior: Prior, alpha: float, direction
         ci_low=mean - z * sd,
         ci_high=mean + z * sd,
         inference="relative",
+        note=effect.note,
         chance_to_win=chance,
         risk_control=up if better_if_up else down,
         risk_treatment=down if better_if_up else up,
