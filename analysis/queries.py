@@ -166,12 +166,15 @@ def moments_sql(database: str, plan: ColumnPlan, params: SqlParams) -> str:
 
 
 def _user_values_sql(database: str, metric: QuantileMetric, params: SqlParams) -> str:
-    """Exposed users' deduplicated values of the metric's column over its events after their first exposure.
+    """Exposed users' deduplicated values of the metric's column over its events after their first exposure, up to
+    each cut-off time of `%(cuts)s`.
 
     One scan of the experiment's searches and the metric's events, grouped by user: the arm and first exposure
     come from the searches, the values from the other events (passing the metric's filters), deduplicated per
-    user by (event id hash, ts, value), kept within the metric's window. Output: user_id, arm, user_values
-    (non-empty array). Fixed params: experiment, start_ms, end_ms.
+    user by (event id hash, ts, value), kept within the metric's window. Then one row per (user, cut) for the users
+    exposed before the cut, with their values before it: a calendar day's cumulative quantile is a cut at its end,
+    the whole experiment's a cut at its end, and every day of a lift-over-time view comes from this one scan.
+    Output: user_id, arm, cut, user_values (non-empty array). Fixed params: experiment, start_ms, end_ms, cuts.
     """
     db = checked_identifier(database)
     measure = metric.measure
@@ -181,7 +184,8 @@ def _user_values_sql(database: str, metric: QuantileMetric, params: SqlParams) -
     condition = condition_sql(replace(measure, window_ms=None), "1", params)
     window = "" if measure.window_ms is None else f" AND v.2 < first_ms + {params.add(int(measure.window_ms))}"
     return f"""
-    SELECT user_id, arm, arrayMap(v -> v.3, arrayFilter(v -> v.2 >= first_ms{window}, values)) AS user_values
+    SELECT user_id, arm, cut, arrayMap(v -> v.3, arrayFilter(v -> v.2 >= first_ms AND v.2 < cut{window}, values))
+        AS user_values
     FROM (
         SELECT user_id, argMinIf(variant, ts_ms, exposure) AS arm, minIf(ts_ms, exposure) AS first_ms,
             groupUniqArrayIf((eid, ts_ms, value), {condition}) AS values
@@ -194,54 +198,57 @@ def _user_values_sql(database: str, metric: QuantileMetric, params: SqlParams) -
         )
         GROUP BY user_id
     )
-    WHERE first_ms > 0 AND notEmpty(user_values)"""
+    ARRAY JOIN %(cuts)s AS cut
+    WHERE first_ms > 0 AND first_ms < cut AND notEmpty(user_values)"""
 
 
 def quantile_sql(database: str, metric: QuantileMetric, params: SqlParams) -> str:
-    """Per arm: the number of values and the sample quantiles at two per-arm levels.
+    """Per arm and cut: the number of values and the sample quantiles at two levels of that (arm, cut).
 
     Quantiles are inverted-CDF (the smallest value whose empirical CDF reaches the level: numpy's
-    `method="inverted_cdf"`, the definition of `analysis.stats.QuantileStats`). Two levels per arm because
-    the outer quantiles come in pairs; pass the same level twice for a single quantile. Fixed params as
-    `_user_values_sql` plus `arms` (array of arm names) and `low_levels`, `high_levels` (arrays in the
-    same order). Output: arm, n_values, low quantile, high quantile.
+    `method="inverted_cdf"`, the definition of `analysis.stats.QuantileStats`). Two levels because the outer
+    quantiles come in pairs; pass the same level twice for a single quantile. Fixed params as `_user_values_sql`
+    plus `keys` (`"<arm>/<cut>"` texts) and `low_levels`, `high_levels` (arrays in the same order).
+    Output: arm, cut, n_values, low quantile, high quantile.
     """
-    position = "toUInt64(greatest(ceil(transform(arm, %(arms)s, %({levels})s, 0.5) * n_values), 1))"
+    level = "transform(concat(arm, '/', toString(cut)), %(keys)s, %({levels})s, 0.5)"
+    position = f"toUInt64(greatest(ceil({level} * n_values), 1))"
     return f"""
-    SELECT arm, n_values,
-        arrayElement(sorted_values, {position.format(levels="low_levels")}) AS low,
-        arrayElement(sorted_values, {position.format(levels="high_levels")}) AS high
+    SELECT arm, cut, n_values,
+        arrayElement(sorted_values, {position.replace("{levels}", "low_levels")}) AS low,
+        arrayElement(sorted_values, {position.replace("{levels}", "high_levels")}) AS high
     FROM (
-        SELECT arm, sum(length(user_values)) AS n_values, arraySort(groupArrayArray(user_values)) AS sorted_values
+        SELECT arm, cut, sum(length(user_values)) AS n_values, arraySort(groupArrayArray(user_values)) AS sorted_values
         FROM ({_user_values_sql(database, metric, params)})
-        GROUP BY arm
+        GROUP BY arm, cut
     )
-    ORDER BY arm"""
+    ORDER BY arm, cut"""
 
 
 def quantile_counts_sql(database: str, metric: QuantileMetric, params: SqlParams) -> str:
-    """Per arm: the quantile at `level` and the per-user (S_i, N_i) sums of `RatioStats` around it, in one pass.
+    """Per arm and cut: the quantile at `level` and the per-user (S_i, N_i) sums of `RatioStats` around it, in one
+    pass.
 
     S_i = user i's values <= the arm's quantile, N_i = user i's values (steps 1 and 2 of
     `analysis.stats.quantile`; the arm's values are in memory for the quantile anyway). Fixed params as
-    `_user_values_sql` plus `level`. Output: arm, n users, ΣS, ΣS², ΣN, ΣN², ΣS·N, quantile.
+    `_user_values_sql` plus `level`. Output: arm, cut, n users, ΣS, ΣS², ΣN, ΣN², ΣS·N, quantile.
     """
     return f"""
-    SELECT arm, length(per_user) AS n, arraySum(s), arraySum(arrayMap(x -> x * x, s)), arraySum(c),
+    SELECT arm, cut, length(per_user) AS n, arraySum(s), arraySum(arrayMap(x -> x * x, s)), arraySum(c),
         arraySum(arrayMap(x -> x * x, c)), arraySum(arrayMap((x, y) -> x * y, s, c)), quantile
     FROM (
-        SELECT arm, per_user, quantile,
+        SELECT arm, cut, per_user, quantile,
             arrayMap(u -> toFloat64(arrayCount(v -> v <= quantile, u)), per_user) AS s,
             arrayMap(u -> toFloat64(length(u)), per_user) AS c
         FROM (
-            SELECT arm, groupArray(user_values) AS per_user, sum(length(user_values)) AS n_values,
+            SELECT arm, cut, groupArray(user_values) AS per_user, sum(length(user_values)) AS n_values,
                 arrayElement(arraySort(groupArrayArray(user_values)),
                              toUInt64(greatest(ceil(%(level)s * n_values), 1))) AS quantile
             FROM ({_user_values_sql(database, metric, params)})
-            GROUP BY arm
+            GROUP BY arm, cut
         )
     )
-    ORDER BY arm"""
+    ORDER BY arm, cut"""
 
 
 def position_ctr_sql(database: str) -> str:

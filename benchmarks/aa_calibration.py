@@ -182,13 +182,16 @@ def capping_rows(rng: np.random.Generator, sims: int, users: int) -> dict[str, t
     return {label: (hits[label] / sims, float(np.median(widths[label])) / raw) for label in levels}
 
 
-def bayesian_wins(rng: np.random.Generator, sims: int, users: int, prior: Prior) -> float:
-    """A/A CTR: how often the chance to win reaches 95 % (what a one-sided test at 5 % would reject)."""
-    wins = 0
+def bayesian_calls(rng: np.random.Generator, sims: int, users: int, prior: Prior) -> tuple[float, float]:
+    """A/A CTR: how often the chance to win reaches 95 % (a ship call) and falls to 5 % (a no-ship call): what a
+    one-sided test at 5 % in each direction would reject."""
+    threshold = BayesianOptions().chance_to_win
+    wins = losses = 0
     for _ in range(sims):
         result = compare_bayesian(ctr(users_arm(rng, users, 0.0)), ctr(users_arm(rng, users, 0.0)), prior=prior)
-        wins += (result.chance_to_win or 0.0) >= BayesianOptions().chance_to_win
-    return wins / sims
+        wins += (result.chance_to_win or 0.5) >= threshold
+        losses += (result.chance_to_win or 0.5) <= 1 - threshold
+    return wins / sims, losses / sims
 
 
 SEGMENTS = {"platform": (0.5, 0.3, 0.2), "country": (0.4, 0.2, 0.15, 0.15, 0.1)}
@@ -243,8 +246,9 @@ def main() -> None:
             row(f"dwell per user (heavy tail), {label}", value, f"{target}; median CI width {width:.2f}x uncapped")
     if wanted("Bayesian"):
         for label, prior in (("flat", Prior()), ("proper N(0, 0.3²)", Prior(proper=True))):
-            row(f"CTR, Bayesian {label}: chance to win >= 95 %", bayesian_wins(rng, sims, args.users, prior),
-                "~0.05 (a one-sided test at 5 %)")  # fmt: skip
+            wins, losses = bayesian_calls(rng, sims, args.users, prior)
+            row(f"CTR, Bayesian {label}: chance to win >= 95 %", wins, "~0.05 (one-sided 5 %)")
+            row(f"CTR, Bayesian {label}: chance to win <= 5 %", losses, "~0.05 (one-sided 5 %)")
     if wanted("segments"):
         row("segments (3 + 5 values): any differential flag", segment_flags(rng, max(sims // 4, 200), 1000), "<= 0.05")
     if only:

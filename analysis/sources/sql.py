@@ -1,7 +1,8 @@
 """The event store as a source: ClickHouse server or chdb, the same SQL (`analysis.queries`).
 
 One query returns per-arm moments of the per-user aggregates by day of exposure and by segment value (a few
-dozen rows whatever the traffic); quantile metrics add two small queries each over one event type.
+dozen rows whatever the traffic); quantile metrics add two small queries each over one event type, and two more
+for their lift over time (every day's cut-off in the same two).
 """
 
 from __future__ import annotations
@@ -88,8 +89,9 @@ class EventStoreSource:
             )
         daily = by_grouping.daily
         arms = {arm: sum((m for _, m in days), Moments.empty(columns.columns)) for arm, days in daily.items()}
+        fixed = query_params(plan)
         quantiles = {
-            m.name: self._quantile_stats(m, query_params(plan), sorted(arms), plan.alpha)
+            m.name: self._quantile_stats(m, fixed, sorted(arms), plan.alpha, [fixed["end_ms"]])[fixed["end_ms"]]
             for m in measured
             if isinstance(m, QuantileMetric)
         }
@@ -138,11 +140,12 @@ class EventStoreSource:
                     columns.columns, n, sums, columns.pairs, products
                 )
         quantiles: dict[tuple[int, int], dict[str, dict[str, QuantileStats]]] = {}
+        days = range(fixed["start_ms"] // DAY_MS, last_day + 1)
+        cuts = {day: min((day + 1) * DAY_MS, fixed["end_ms"]) for day in days}
         for metric in (m for m in metrics if isinstance(m, QuantileMetric)):
-            for day in range(fixed["start_ms"] // DAY_MS, last_day + 1):
-                cutoff = {**fixed, "end_ms": min((day + 1) * DAY_MS, fixed["end_ms"])}
-                by_arm = self._quantile_stats(metric, cutoff, arms, plan.alpha)
-                quantiles.setdefault((0, day), {})[metric.name] = by_arm
+            by_cut = self._quantile_stats(metric, fixed, arms, plan.alpha, sorted(set(cuts.values())))
+            for day, cut in cuts.items():
+                quantiles.setdefault((0, day), {})[metric.name] = by_cut[cut]
         return tuple(
             TimelineSlice(
                 view="calendar" if view == 0 else "exposure_day",
@@ -154,39 +157,49 @@ class EventStoreSource:
         )
 
     def _quantiles(
-        self, metric: QuantileMetric, fixed: dict[str, Any], levels: Mapping[str, tuple[float, float]]
-    ) -> dict[str, tuple[int, float, float]]:
-        """arm → (number of values, quantile at the low level, quantile at the high level) for arms with values."""
-        arms = sorted(levels)
-        params = SqlParams({**fixed, "arms": arms, "low_levels": [levels[a][0] for a in arms],
-                            "high_levels": [levels[a][1] for a in arms]})  # fmt: skip
+        self, metric: QuantileMetric, fixed: dict[str, Any], levels: Mapping[tuple[str, int], tuple[float, float]]
+    ) -> dict[tuple[str, int], tuple[int, float, float]]:
+        """(arm, cut) → (number of values, quantile at the low level, quantile at the high level)."""
+        keys = sorted(levels)
+        params = SqlParams(
+            {
+                **fixed,
+                "cuts": sorted({cut for _, cut in keys}),
+                "keys": [f"{arm}/{cut}" for arm, cut in keys],
+                "low_levels": [levels[k][0] for k in keys],
+                "high_levels": [levels[k][1] for k in keys],
+            }
+        )
         rows = self.store.query(queries.quantile_sql(self.store.database, metric, params), params.values)
-        return {arm: (int(n), float(low), float(high)) for arm, n, low, high in rows}
+        return {(arm, int(cut)): (int(n), float(low), float(high)) for arm, cut, n, low, high in rows}
 
     def _quantile_stats(
-        self, metric: QuantileMetric, fixed: dict[str, Any], arms: Sequence[str], alpha: float
-    ) -> dict[str, QuantileStats]:
-        """Quantile statistics per arm in two queries (the steps of `analysis.stats.quantile`).
+        self, metric: QuantileMetric, fixed: dict[str, Any], arms: Sequence[str], alpha: float, cuts: Sequence[int]
+    ) -> dict[int, dict[str, QuantileStats]]:
+        """Quantile statistics per cut-off time and arm, in two queries whatever the number of cuts (the steps of
+        `analysis.stats.quantile`).
 
-        The first gives the quantile and the per-user counts below it, the second the outer quantiles
-        at the levels those counts imply.
-
-        An arm without values gets empty statistics, which the comparison reports as not enough data.
+        The first gives the quantile and the per-user counts below it, the second the outer quantiles at the
+        levels those counts imply. An arm without values gets empty statistics, which the comparison reports as
+        not enough data.
         """
         p = metric.level
-        params = SqlParams({**fixed, "level": p})
+        params = SqlParams({**fixed, "level": p, "cuts": list(cuts)})
         rows = self.store.query(queries.quantile_counts_sql(self.store.database, metric, params), params.values)
-        centre = {row[0]: float(row[7]) for row in rows}
-        counts = {row[0]: RatioStats(int(row[1]), *(float(v) for v in row[2:7])) for row in rows}
-        with_values = sorted(centre)
-        levels = {arm: outer_levels(p, counts[arm], alpha=alpha) for arm in with_values}
+        centre = {(row[0], int(row[1])): float(row[8]) for row in rows}
+        counts = {(row[0], int(row[1])): RatioStats(int(row[2]), *(float(v) for v in row[3:8])) for row in rows}
+        levels = {key: outer_levels(p, counts[key], alpha=alpha) for key in centre}
         outer = self._quantiles(metric, fixed, levels) if levels else {}
-        stats = {
-            arm: QuantileStats(p, centre[arm], counts[arm], *levels[arm], outer[arm][1], outer[arm][2])
-            for arm in with_values
+        empty = QuantileStats(p, 0.0, RatioStats(0, 0.0, 0.0, 0.0, 0.0, 0.0), p, p, 0.0, 0.0)
+        return {
+            cut: {
+                arm: QuantileStats(p, centre[key], counts[key], *levels[key], outer[key][1], outer[key][2])
+                if (key := (arm, cut)) in centre
+                else empty
+                for arm in arms
+            }
+            for cut in cuts
         }
-        empty = RatioStats(0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        return {arm: stats.get(arm, QuantileStats(p, 0.0, empty, p, p, 0.0, 0.0)) for arm in arms}
 
 
 @dataclass(frozen=True)

@@ -104,18 +104,36 @@ def test_end_of_experiment_cuts_later_events(loaded_store: EventStore) -> None:
 def test_quantile_sql_is_the_inverted_cdf(loaded_store: EventStore) -> None:
     """Latencies: control [60, 100, 120], treatment [80, 90, 300] (bob's duplicated search once)."""
     latency = builtin_catalog().get("latency_p95")
-    fixed = {**query_params(PLAN), "arms": ["control", "treatment"]}
-    params = SqlParams({**fixed, "low_levels": [0.5, 0.34], "high_levels": [1.0, 0.95]})
+    fixed = query_params(PLAN)
+    end = fixed["end_ms"]
+    keys = [f"control/{end}", f"treatment/{end}"]
+    params = SqlParams({**fixed, "cuts": [end], "keys": keys, "low_levels": [0.5, 0.34], "high_levels": [1.0, 0.95]})
     rows = loaded_store.query(queries.quantile_sql(loaded_store.database, latency, params), params.values)
-    assert rows == [("control", 3, 100.0, 120.0), ("treatment", 3, 90.0, 300.0)]
-    params = SqlParams({**fixed, "level": 0.5})
+    assert rows == [("control", end, 3, 100.0, 120.0), ("treatment", end, 3, 90.0, 300.0)]
+    params = SqlParams({**fixed, "level": 0.5, "cuts": [end]})
     counts = loaded_store.query(queries.quantile_counts_sql(loaded_store.database, latency, params), params.values)
     # control, median 100: alice S=1 (100; not 120), N=2; dave S=1, N=1 → ΣS=2, ΣS²=2, ΣN=3, ΣN²=5, ΣSN=3
     # treatment, median 90: bob S=0, N=1; carol S=2, N=2 → ΣS=2, ΣS²=4, ΣN=3, ΣN²=5, ΣSN=4
     assert counts == [
-        ("control", 2, 2.0, 2.0, 3.0, 5.0, 3.0, 100.0),
-        ("treatment", 2, 2.0, 4.0, 3.0, 5.0, 4.0, 90.0),
+        ("control", end, 2, 2.0, 2.0, 3.0, 5.0, 3.0, 100.0),
+        ("treatment", end, 2, 2.0, 4.0, 3.0, 5.0, 4.0, 90.0),
     ]
+
+
+@pytest.mark.integration
+def test_quantiles_at_several_cuts_in_one_query(loaded_store: EventStore) -> None:
+    """Cut at the end of Jan 10: alice (100) and bob (300) only; at the end of Jan 11 alice's 120, carol's 80."""
+    latency = builtin_catalog().get("latency_p95")
+    jan11, jan12 = (int(datetime(2026, 1, d, tzinfo=UTC).timestamp() * 1000) for d in (11, 12))
+    params = SqlParams({**query_params(PLAN), "level": 0.5, "cuts": [jan11, jan12]})
+    rows = loaded_store.query(queries.quantile_counts_sql(loaded_store.database, latency, params), params.values)
+    found = {(arm, cut): (n, quantile) for arm, cut, n, *_, quantile in rows}
+    assert found == {
+        ("control", jan11): (1, 100.0),
+        ("treatment", jan11): (1, 300.0),
+        ("control", jan12): (1, 100.0),
+        ("treatment", jan12): (2, 80.0),
+    }
 
 
 def test_identifiers_are_checked() -> None:
