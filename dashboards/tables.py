@@ -105,10 +105,11 @@ class SegmentRow:
 
 @dataclass(frozen=True)
 class SegmentTable:
-    """The rows of one segment attribute, primary metric first."""
+    """The rows of one segment attribute: the primary metric's (`rows`), then every other metric's (`more`)."""
 
     attribute: str
     rows: list[SegmentRow]
+    more: list[SegmentRow] = field(default_factory=list)
 
 
 def _evidence(row: MetricResult) -> str:
@@ -142,26 +143,24 @@ def segment_tables(results: Results) -> list[SegmentTable]:
         rows = [r for r in results.segments if r.attribute == attribute]
         users = {r.segment: r.n_control + r.n_treatment for r in rows if r.metric == results.primary_metric}
         rows.sort(key=lambda r: (metric_rank.get(r.metric, 99), -users.get(r.segment, 0), r.segment, r.variant))
-        tables.append(
-            SegmentTable(
-                attribute,
-                [
-                    SegmentRow(
-                        segment=r.segment,
-                        variant=r.variant,
-                        metric=metric_label(r.metric),
-                        users=f"{r.n_control:,} / {r.n_treatment:,}",
-                        lift=pct(r.rel_lift),
-                        interval=_shown_interval(r),
-                        evidence=_evidence(r),
-                        significant=r.significant,
-                        differential=_differential(r),
-                        flagged=bool(r.differential and r.differential.flagged),
-                    )
-                    for r in rows
-                ],
+        shown = [
+            SegmentRow(
+                segment=r.segment,
+                variant=r.variant,
+                metric=metric_label(r.metric),
+                users=f"{r.n_control:,} / {r.n_treatment:,}",
+                lift=pct(r.rel_lift),
+                interval=_shown_interval(r),
+                evidence=_evidence(r),
+                significant=r.significant,
+                differential=_differential(r),
+                flagged=bool(r.differential and r.differential.flagged),
             )
-        )
+            for r in rows
+        ]
+        primary = [row for row, r in zip(shown, rows, strict=True) if r.metric == results.primary_metric]
+        others = [row for row, r in zip(shown, rows, strict=True) if r.metric != results.primary_metric]
+        tables.append(SegmentTable(attribute, primary, others))
     return tables
 
 
