@@ -98,6 +98,9 @@ def test_per_user_file_with_a_teams_metric_segments_and_the_bayesian_engine(
     code, err = _run_main(monkeypatch, capsys, "analyze", "--per-user", str(users), "--primary", "top3_ctr",
                           "--segment", "tier")  # fmt: skip
     assert code == 2 and "Invalid value for --segment: no column 'tier' in" in " ".join(err.replace("│", " ").split())
+    code, err = _run_main(monkeypatch, capsys, "analyze", "--per-user", str(users), "--primary", "top3_ctr",
+                          "--engine", "bayesian", "--sequential")  # fmt: skip
+    assert code == 2 and "sequential testing is frequentist" in " ".join(err.replace("│", " ").split())
 
 
 @pytest.mark.integration
