@@ -137,7 +137,7 @@ def _experiment_points(folder: str, results: Results, metric: str | None) -> His
     points, left_out = [], []
     rankers = {o.variant: (o.encoder, o.index) for o in results.offline}
     for variant in treatment_variants(results):
-        if variant in rankers and rankers[variant] == rankers.get(results.control):
+        if rankers.get(variant, (None, None))[0] is not None and rankers[variant] == rankers.get(results.control):
             left_out.append(LeftOut(results.experiment, variant, "same encoder and index as control: no ranker change"))
             continue
         delta = _offline_delta(results, variant)
