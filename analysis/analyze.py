@@ -8,6 +8,11 @@ secondary metrics' rows another (the plan's correction), per method — so addin
 weakens the primary's test. A failed SRM check withholds every verdict: p-values stay, `significant` is
 false and the decision is `invalid`, because a broken split biases every estimate.
 
+Under the Bayesian engine (`plan.engine`) the delta and CUPED rows carry a chance to win, risks and a credible
+interval instead of p-values (`analysis.rows`, `analysis.stats.bayesian`), uncorrected as gbstats does, and
+guardrails stay non-inferiority tests. The plan's segments get rows per attribute value and the primary
+metric's differential-impact check (`analysis.segment_results`). Capped metrics report their caps.
+
 An interleaving plan gets one `interleaving` row (`analysis.interleaving`) per non-control variant
 from the `InterleavingStats` the caller read from the event store, and no A/B rows: serving shows every
 user of the experiment the same merged list whatever their variant label, so comparing the label groups
@@ -29,34 +34,34 @@ from analysis.errors import UnknownVariantError
 from analysis.interleaving import METRIC as INTERLEAVING_METRIC
 from analysis.interleaving import METRIC_INFO as INTERLEAVING_INFO
 from analysis.interleaving import interleaving_row
-from analysis.metrics import Metric, QuantileMetric, check_plan, get_metric, has_pre_period, metric_info, pre
+from analysis.metrics import Metric, QuantileMetric, check_plan, has_pre_period, metric_info
 from analysis.moments import Moments
 from analysis.notes import note_text
 from analysis.plan import AnalysisPlan, GuardrailSpec
 from analysis.results import (
+    BayesianDesign,
+    CapInfo,
     DailyPoint,
     Design,
     GuardrailResult,
     Method,
+    MetricInfo,
     MetricResult,
     Results,
     Role,
     SrmResult,
 )
+from analysis.rows import adjust, compare_fixed, make_row
+from analysis.segment_results import segment_rows
 from analysis.sources.data import ExperimentData
 from analysis.stats import (
     AnyStats,
-    Comparison,
     InterleavingStats,
-    adjust_p_values,
-    adjusted_interval,
     arm_has_pre_period,
     compare_sequential,
-    estimate,
     non_inferiority,
     srm,
 )
-from analysis.stats.welch import fixed_horizon
 from analysis.timeline import timeline_points
 
 logger = logging.getLogger(__name__)
@@ -80,7 +85,7 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
     pairs = ArmPairs(data, arms, plan, notes)
     rows: list[MetricResult] = []
     for name in plan.metrics if plan.experiment_type != "interleaving" else ():
-        metric = get_metric(name)
+        metric = plan.catalog.get(name)
         role: Role = "primary" if name == plan.primary_metric else "secondary"
         if pairs.missing(metric) is None:
             for variant in variants[1:]:
@@ -94,11 +99,11 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
     guardrails = [
         _guardrail(pairs, spec, variant, tuning)
         for spec in plan.guardrails
-        if pairs.missing(get_metric(spec.metric)) is None
+        if pairs.missing(plan.catalog.get(spec.metric)) is None
         for variant in variants[1:]
     ]
     primary = INTERLEAVING_METRIC if plan.experiment_type == "interleaving" else plan.primary_metric
-    measured = {name: metric_info(get_metric(name)) for name in plan.measured_metrics}
+    measured = {name: _info(plan.catalog.get(name), data) for name in plan.measured_metrics}
     if plan.experiment_type == "interleaving":
         measured = {INTERLEAVING_METRIC: INTERLEAVING_INFO, **measured}
     results = Results(
@@ -119,10 +124,14 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
             power=plan.power,
             pre_period_days=plan.pre_period_days,
             min_users_per_arm=plan.min_users_per_arm,
+            engine=plan.engine,
+            bayesian=_bayesian_design(plan),
+            segments=list(plan.segments),
         ),
         srm=srm_result,
         switched_users=data.switched_users,
         results=rows,
+        segments=segment_rows(data, plan, variants, srm_ok=srm_result.ok) if plan.experiment_type == "ab" else [],
         guardrails=guardrails,
         daily=[
             DailyPoint(date=day.isoformat(), variant=v, users=m.n) for v in variants for day, m in data.daily.get(v, ())
@@ -135,6 +144,30 @@ def analyze(data: ExperimentData, plan: AnalysisPlan, interleaving: Interleaving
     results = results.model_copy(update={"decisions": decide(results)})
     logger.info("analysed %s: %d result rows, %d guardrails", plan.experiment, len(rows), len(guardrails))
     return results
+
+
+def _bayesian_design(plan: AnalysisPlan) -> BayesianDesign | None:
+    if plan.engine != "bayesian":
+        return None
+    options = plan.bayesian
+    return BayesianDesign(
+        prior="proper" if options.proper else "flat",
+        prior_mean=options.prior_mean,
+        prior_stddev=options.prior_stddev,
+        chance_to_win=options.chance_to_win,
+        max_risk=options.max_risk,
+    )
+
+
+def _info(metric: Metric, data: ExperimentData) -> MetricInfo:
+    """The metric's description in results, with the caps its capped columns got in this experiment."""
+    info = metric_info(metric)
+    caps = [
+        CapInfo(column=c, value=cap.value, share_capped=cap.users_capped / cap.users if cap.users else None)
+        for c in metric.columns
+        if (cap := data.caps.get(c)) is not None
+    ]
+    return info.model_copy(update={"caps": caps}) if caps else info
 
 
 class ArmPairs:
@@ -163,7 +196,7 @@ class ArmPairs:
             if metric.name in self.data.quantiles:
                 return None
             return "quantiles need event-level values, which a per-user file does not have"
-        absent = [c for c in metric.columns if c not in self.data.columns]
+        absent = [c for c in dict.fromkeys((*metric.raw_columns, *metric.columns)) if c not in self.data.columns]
         return f"column(s) {', '.join(absent)} absent from {self.data.source}" if absent else None
 
     def plain(self, metric: Metric, variant: str) -> tuple[AnyStats, AnyStats]:
@@ -184,7 +217,7 @@ class ArmPairs:
             if stats.n and not arm_has_pre_period(stats)
         ]
         if lacking:
-            columns = ", ".join(pre(c) for c in metric.columns)
+            columns = ", ".join(metric.pre_columns)
             self.notes.append(
                 f"CUPED not applied to {metric.name} for {variant}: {' and '.join(lacking)} "
                 f"{'has' if len(lacking) == 1 else 'have'} no varying pre-period data ({columns})"
@@ -227,64 +260,32 @@ def _srm_unchecked(arms: dict[str, Moments], plan: AnalysisPlan) -> SrmResult:
 def _compare(pairs: ArmPairs, metric: Metric, variant: str, role: Role, tuning: float) -> Iterator[MetricResult]:
     plan = pairs.plan
     plain = pairs.plain(metric, variant)
-    yield _row(metric, variant, "delta", role, _fixed(*plain, alpha=plan.alpha))
+    yield make_row(MetricResult, metric.name, variant, "delta", role, compare_fixed(plan, metric.direction, *plain))
     covariate = pairs.covariate(metric, variant)
     if covariate is not None:
-        yield _row(metric, variant, "cuped", role, _fixed(*covariate, alpha=plan.alpha))
+        comparison = compare_fixed(plan, metric.direction, *covariate)
+        yield make_row(MetricResult, metric.name, variant, "cuped", role, comparison)
     if plan.sequential:
         stats = covariate or plain
-        yield _row(metric, variant, "sequential", role, compare_sequential(*stats, alpha=plan.alpha, tuning=tuning))
-
-
-def _fixed(control: AnyStats, treatment: AnyStats, *, alpha: float) -> Comparison:
-    effect = estimate(control, treatment)
-    return effect if isinstance(effect, Comparison) else fixed_horizon(effect, alpha)
-
-
-def _row(metric: Metric, variant: str, method: Method, role: Role, c: Comparison) -> MetricResult:
-    fields = asdict(c)
-    fields["note"] = note_text(c.note)
-    return MetricResult(metric=metric.name, variant=variant, method=method, role=role, **fields)
+        comparison = compare_sequential(*stats, alpha=plan.alpha, tuning=tuning)
+        yield make_row(MetricResult, metric.name, variant, "sequential", role, comparison)
 
 
 def _adjust(rows: Sequence[MetricResult], plan: AnalysisPlan, *, srm_ok: bool) -> list[MetricResult]:
-    """Correct p-values per family — (primary | secondary, method) — and add the agreeing intervals.
-
-    The primary family always uses Holm (it protects the decision's family-wise error); secondary rows use the
-    plan's correction. significant = adjusted p < alpha (and the split is sound).
-    """
-    adjusted: dict[int, float | None] = {}
-    for role, method in dict.fromkeys((r.role, r.method) for r in rows):
-        indices = [i for i, r in enumerate(rows) if r.role == role and r.method == method]
-        correction = "holm" if role == "primary" else plan.correction
-        values = adjust_p_values([rows[i].p_value for i in indices], correction)
-        adjusted.update(zip(indices, values, strict=True))
-    out = []
-    for i, row in enumerate(rows):
-        p_adjusted = adjusted[i]
-        interval = None
-        if p_adjusted is not None and row.rel_lift is not None and row.ci_low is not None and row.ci_high is not None:
-            interval = (
-                (row.ci_low, row.ci_high)
-                if p_adjusted == row.p_value
-                else adjusted_interval(row.rel_lift, row.ci_low, row.ci_high, p_adjusted, plan.alpha)
-            )
-        out.append(
-            row.model_copy(
-                update={
-                    "p_value_adjusted": p_adjusted,
-                    "ci_low_adjusted": interval[0] if interval else None,
-                    "ci_high_adjusted": interval[1] if interval else None,
-                    "significant": srm_ok and p_adjusted is not None and p_adjusted < plan.alpha,
-                }
-            )
-        )
-    return out
+    """Correct p-values per family — (primary | secondary, method): the primary family always uses Holm (it
+    protects the decision's family-wise error), secondary rows use the plan's correction."""
+    return adjust(
+        rows,
+        plan,
+        srm_ok=srm_ok,
+        family=lambda r: (r.role, r.method),
+        correction=lambda r: "holm" if r.role == "primary" else plan.correction,
+    )
 
 
 def _guardrail(pairs: ArmPairs, spec: GuardrailSpec, variant: str, tuning: float) -> GuardrailResult:
     """The guardrail's non-inferiority test for one treatment, on the most precise valid estimate."""
-    plan, metric = pairs.plan, get_metric(spec.metric)
+    plan, metric = pairs.plan, pairs.plan.catalog.get(spec.metric)
     covariate = pairs.covariate(metric, variant)
     stats = covariate or pairs.plain(metric, variant)
     method: Method = "sequential" if plan.sequential else ("cuped" if covariate else "delta")

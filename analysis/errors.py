@@ -39,3 +39,13 @@ class AnalysisPlanError(AnalysisError, ValueError):
 
 class ResultsVersionError(AnalysisError, ValueError):
     """A results.json written under another schema version than this code reads."""
+
+
+class MetricDefinitionError(AnalysisError, ValueError):
+    """Metric files that cannot be used; `issues` lists every problem as `file:line field: message`."""
+
+    def __init__(self, issues: list) -> None:
+        self.issues = list(issues)
+        shown = "\n".join(str(issue) for issue in self.issues[:50])
+        more = f"\n... and {len(self.issues) - 50} more" if len(self.issues) > 50 else ""
+        super().__init__(f"{len(self.issues)} problem(s) in metric definitions:\n{shown}{more}")

@@ -19,11 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from analysis import queries
+from analysis.column_plan import ColumnPlan, column_plan
 from analysis.errors import NoDataError
-from analysis.moments import POST_COLUMNS, Moments
+from analysis.measure_sql import SqlParams, aggregates_sql, column_ref, event_columns
+from analysis.moments import Moments
 from analysis.plan import AnalysisPlan
 from analysis.sources.data import ExperimentData
-from analysis.sources.sql import QueryStore, daily_moments, ms, require_events_table
+from analysis.sources.sql import QueryStore, ms, read_moment_rows, require_events_table
 
 logger = logging.getLogger(__name__)
 
@@ -32,28 +34,28 @@ NAME = "global-holdout"
 HOLDOUT_ARM, EXPOSED_ARM = "holdout", "exposed"
 
 
-def holdout_sql(database: str) -> str:
-    """Per arm and day of first search: n, 0 (nobody switches), Σ column and Σ products of `POST_COLUMNS`.
-
-    Params: start_ms, end_ms. Same output layout as `queries.moments_sql`.
-    """
+def holdout_sql(database: str, columns: ColumnPlan, params: SqlParams) -> str:
+    """Per arm and day of first search: the `moments_sql` layout (arm, grouping 0, day, n, 0 switched, Σ column,
+    Σ products) over the post-period measures of `columns`. Fixed params: start_ms, end_ms."""
     db = queries.checked_identifier(database)
-    totals = ",\n            ".join(f"{queries.total_expression(c)} AS {c}" for c in POST_COLUMNS)
+    names = event_columns(columns.measures)
+    selected = "".join(f", {c} AS {column_ref(c)}" for c in names)
+    passed = "".join(f", {column_ref(c)}" for c in names)
+    totals = aggregates_sql(columns.raw, params, first="c_first")
     window = "ts_ms >= %(start_ms)s AND ts_ms < %(end_ms)s"
+    expressions = [f"m{i}" for i in range(len(columns.raw))]
     return f"""
-    SELECT h_arm, intDiv(h_first, 86400000) AS day, count() AS n, 0 AS switched,
-        {queries.moment_sums(POST_COLUMNS)}
+    SELECT h_arm, toUInt8(0), toString(intDiv(h_first, 86400000)) AS day, count() AS n, 0 AS switched,
+        {queries.moment_sums(expressions, columns.pairs)}
     FROM (
         SELECT user_id, any(c_arm) AS h_arm, any(c_first) AS h_first,
             {totals}
         FROM (
-            SELECT user_id, c_arm, c_first, eid, event_type, request_id, dwell, result_count, status_code,
-                ts_ms >= c_first AS post
+            SELECT user_id, c_arm, c_first, eid, event_type, ts_ms{passed}, ts_ms >= c_first AS post
             FROM (
-                SELECT user_id, eid, event_type, ts_ms, request_id, dwell, result_count, status_code
+                SELECT user_id, eid, event_type, ts_ms{passed}
                 FROM (
-                    SELECT user_id, event_type, ts_ms, request_id, dwell_ms AS dwell, result_count, status_code,
-                        cityHash64(event_id) AS eid, experiment
+                    SELECT user_id, event_type, ts_ms, cityHash64(event_id) AS eid, experiment, request_id{selected}
                     FROM {db}.events
                     WHERE {window}
                 ) AS e
@@ -106,13 +108,15 @@ class HoldoutSource:
             "start_ms": ms(plan.start),
             "end_ms": queries.END_OF_TIME_MS if plan.end is None else ms(plan.end),
         }
-        rows = self.store.query(holdout_sql(self.store.database), params)
-        daily = daily_moments(rows, POST_COLUMNS)
+        columns = column_plan(map(plan.catalog.get, plan.metrics), pre_period=False)
+        sql_params = SqlParams(params)
+        rows = self.store.query(holdout_sql(self.store.database, columns, sql_params), sql_params.values)
+        daily = read_moment_rows(rows, columns).daily
         if HOLDOUT_ARM not in daily:
             raise NoDataError(
                 f"no held-out users in the {self.label} store since {plan.start:%Y-%m-%d %H:%M} UTC "
                 "(serving logs them as variant 'holdout'; is platform.yaml's holdout.share above 0?)"
             )
-        arms = {arm: sum((m for _, m in days), Moments.empty(POST_COLUMNS)) for arm, days in daily.items()}
+        arms = {arm: sum((m for _, m in days), Moments.empty(columns.columns)) for arm, days in daily.items()}
         logger.info("holdout: %s", {arm: m.n for arm, m in arms.items()})
         return ExperimentData(source=self.label, arms=arms, daily=daily)

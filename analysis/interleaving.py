@@ -19,12 +19,12 @@ seven sums whatever the traffic.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 
 from analysis.notes import note_text
 from analysis.plan import AnalysisPlan
 from analysis.queries import EXPOSURE, checked_identifier
 from analysis.results import MetricInfo, MetricResult
+from analysis.rows import make_row
 from analysis.sources.sql import QueryStore, query_params, require_events_table
 from analysis.stats import NOT_ENOUGH_DATA, ZERO_VARIANCE, InterleavingStats, compare_interleaving
 
@@ -99,6 +99,5 @@ def interleaving_stats(store: QueryStore, plan: AnalysisPlan) -> InterleavingSta
 def interleaving_row(stats: InterleavingStats, plan: AnalysisPlan, treatment_variant: str) -> MetricResult:
     """The preference for the treatment's ranker (team B) over control's (team A) as a result row."""
     comparison = compare_interleaving(stats, alpha=plan.alpha)
-    fields = asdict(comparison)
-    fields["note"] = note_text(comparison.note, INTERLEAVING_NOTES)
-    return MetricResult(metric=METRIC, variant=treatment_variant, method="interleaving", role="primary", **fields)
+    row = make_row(MetricResult, METRIC, treatment_variant, "interleaving", "primary", comparison)
+    return row.model_copy(update={"note": note_text(comparison.note, INTERLEAVING_NOTES)})

@@ -1,7 +1,8 @@
 """What to analyse: the experiment definition as plain values, so `analysis` never imports `experiments`.
 
 `vsx analyze` builds an `AnalysisPlan` from the experiment YAML (or from command-line flags for a
-per-user file); `analyze()` reads nothing else. Times are UTC.
+per-user file); `analyze()` reads nothing else. Times are UTC. The plan carries the metric catalogue its names
+refer to (the built-in metrics unless the caller loaded a team's definitions).
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from analysis.catalog import MetricCatalog
 
 Correction = Literal["holm", "bh"]
 ExperimentType = Literal["ab", "interleaving", "holdout"]
+Engine = Literal["frequentist", "bayesian"]
 
 DEFAULT_GUARDRAIL_MARGIN = 0.10
 """Relative non-inferiority margin of a guardrail that names none (settings may override it)."""
@@ -30,6 +35,29 @@ class GuardrailSpec:
 
 
 @dataclass(frozen=True)
+class BayesianOptions:
+    """The Bayesian engine's prior and decision thresholds (GrowthBook's defaults).
+
+    The prior is on the relative lift: flat (improper) unless `proper`, then Normal(`prior_mean`,
+    `prior_stddev`²). A treatment ships when its chance to beat control in the metric's good direction reaches
+    `chance_to_win` and its risk (expected relative loss if shipped and wrong) is at most `max_risk`; it does not
+    ship when its chance to win is at most 1 − `chance_to_win`.
+    """
+
+    proper: bool = False
+    prior_mean: float = 0.0
+    prior_stddev: float = 0.3
+    chance_to_win: float = 0.95
+    max_risk: float = 0.0025
+
+
+def _builtin() -> MetricCatalog:
+    from analysis.metric_files import builtin_catalog
+
+    return builtin_catalog()
+
+
+@dataclass(frozen=True)
 class AnalysisPlan:
     """The experiment as the analysis needs it.
 
@@ -43,6 +71,9 @@ class AnalysisPlan:
     result can say how many more users it needs; `planned_users` (total, all arms) tunes the sequential
     test, which otherwise uses the users observed; below `min_users_per_arm` no recommendation is made.
     `correction` applies to secondary metrics; the primary metric's rows are their own family (Holm).
+    `segments`: user attributes whose values at first exposure split the results (and are checked for a
+    differential impact). `engine`: "bayesian" reports chance to win and risk instead of p-values, read with
+    `bayesian`'s thresholds. `catalog`: the metric definitions the names refer to.
     """
 
     experiment: str
@@ -63,6 +94,10 @@ class AnalysisPlan:
     power: float = 0.8
     planned_users: int | None = None
     min_users_per_arm: int = 0
+    segments: tuple[str, ...] = ()
+    engine: Engine = "frequentist"
+    bayesian: BayesianOptions = field(default_factory=BayesianOptions)
+    catalog: MetricCatalog = field(default_factory=_builtin, repr=False, compare=False)
     metrics: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -1,38 +1,50 @@
-"""SQL text of the analysis, one dialect for ClickHouse 18.16 and chdb.
+"""SQL text of the analysis, one dialect for ClickHouse 18.16 and chdb, generated from metric definitions.
 
 18.16 constrains the dialect: no `WITH name AS (subquery)`, no window functions, no server-side
 `{name:Type}` parameters, and an alias equal to a column name inside an aggregate is substituted into
-it (`argMin(variant, ts_ms) AS variant` fails), so derived names differ from column names (`arm`).
-Parameters are the store's client-side `%(name)s` substitution; times are epoch milliseconds (`ts_ms`)
-so no DateTime literal or time zone is involved, and days are `intDiv(ms, 86400000)` (UTC days).
+it (`argMin(variant, ts_ms) AS variant` fails), so derived names differ from column names (`arm`, `m0`, `c_x`).
+Parameters are the store's client-side `%(name)s` substitution (`analysis.measure_sql.SqlParams`); times are
+epoch milliseconds (`ts_ms`) so no DateTime literal or time zone is involved, and days are
+`intDiv(ms, 86400000)` (UTC days). Identifiers come from checked sets only: the database name
+(`checked_identifier`), event types and columns of the events table (`analysis.measures`), and names made here.
 
-Deduplication by `event_id` (delivery is at-least-once): the per-user query counts distinct event
-ids (`uniqExactIf`) and sums dwell over distinct `(event id, dwell_ms)` pairs. Duplicates of an
-event carry the same user, so deduplicating inside each user's aggregate is exact (up to the 64-bit
-hash noted at `_TOTALS`), and cheaper than `event_logging.store.deduped_events_sql`'s global
-`LIMIT 1 BY event_id` (small per-user hash sets instead of one set of every event id: on 10M events
-on 18.16, that pass alone took 4.9 s of server CPU, this whole query 6.0 s). Quantile queries deduplicate values per
-user the same way; the click-pair export reads one event type of one experiment and uses
-`LIMIT 1 BY event_id` on it.
+Deduplication by `event_id` (delivery is at-least-once) happens inside each user's aggregates
+(`analysis.measure_sql`): duplicates of an event carry the same user, so deduplicating per user is exact (up to
+the 64-bit hash of `eid`: two distinct events of one user collide with probability ~ k²/2⁶⁵ for k events, 1e-13
+at 1,000 events), and cheaper than `event_logging.store.deduped_events_sql`'s global `LIMIT 1 BY event_id`
+(small per-user hash sets instead of one set of every event id: on 10M events on 18.16, that pass alone took
+4.9 s of server CPU, the whole per-user query 6.0 s). Quantile queries deduplicate values per user the same way;
+the click-pair export reads one event type of one experiment and uses `LIMIT 1 BY event_id` on it.
 
-Exposure: a user enters the experiment at their first `search` event in it; their arm is the variant of
-that event. Only events at or after it count (an impression logged before its search, from a skewed
-client clock, does not), and the pre-period is every event of the same users before the start.
+Exposure: a user enters the experiment at their first `search` event in it; their arm is the variant of that
+event and their segments the attributes it carries. Only events at or after it count (an impression logged
+before its search, from a skewed client clock, does not), within a metric's window when it has one; the
+pre-period is every event of the same users in the `pre_period_days` before the start.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from dataclasses import replace
 
-from analysis.moments import PER_USER_COLUMNS, product_pairs
+from analysis.column_plan import ColumnPlan
+from analysis.measure_sql import (
+    SqlParams,
+    aggregates_sql,
+    attribute_sql,
+    capped_sql,
+    column_ref,
+    condition_sql,
+    event_columns,
+)
+from analysis.metrics import QuantileMetric
 
 END_OF_TIME_MS = 253_402_300_799_999
 """9999-12-31T23:59:59.999Z: the end of an experiment that has none."""
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-VALUE_COLUMNS = ("dwell_ms", "latency_ms")
-"""Event-level columns quantile metrics may read."""
+DAY_GROUPING = 0
+"""`moments_sql` groupings: 0 = day of first exposure, i + 1 = value of segment attribute i."""
 
 
 def checked_identifier(identifier: str) -> str:
@@ -47,53 +59,34 @@ EXPOSURE = """experiment = %(experiment)s AND event_type = 'search'
 """A search of the experiment inside its window: the exposure event."""
 
 
-_TOTALS = {
-    "searches": "uniqExactIf(eid, {p} AND event_type = 'search')",
-    "impressions": "uniqExactIf(eid, {p} AND event_type = 'impression')",
-    "clicks": "uniqExactIf(eid, {p} AND event_type = 'click')",
-    "dwell_ms": "arraySum(arrayMap(d -> d.2, groupUniqArrayIf((eid, dwell), {p} AND event_type = 'dwell')))",
-    "successful_searches": "uniqExactIf(request_id, {p} AND event_type = 'click')",
-    "zero_result_searches": "uniqExactIf(eid, {p} AND event_type = 'search' AND result_count = 0)",
-    "error_searches": "uniqExactIf(eid, {p} AND event_type = 'search' AND status_code >= 500)",
-}
-"""How each per-user column is counted; `{p}` is `post` or `pre` (the period flag of the event).
+def per_user_sql(database: str, plan: ColumnPlan, params: SqlParams) -> str:
+    """One row per exposed user: user_id, arm, first_ms, arms, s0… (segment values), m0… (`plan.raw` in order).
 
-`eid` is `cityHash64(event_id)`: sets of 64-bit integers are cheaper than sets of strings, and two
-distinct events of one user collide with probability ~ k²/2⁶⁵ for k events (1e-13 at 1,000 events).
-`dwell` is the event's `dwell_ms` renamed: 18.16 would substitute the `dwell_ms` total's alias into it.
-"""
-
-
-def total_expression(column: str) -> str:
-    """The aggregate counting one per-user column (`pre_x` over pre-period events, `x` over post ones)."""
-    if column.startswith("pre_"):
-        return _TOTALS[column.removeprefix("pre_")].format(p="pre")
-    return _TOTALS[column].format(p="post")
-
-
-def per_user_sql(database: str) -> str:
-    """One row per exposed user: user_id, arm, first_ms, arms, then `PER_USER_COLUMNS`.
-
-    One scan reads the experiment's events plus everyone's pre-period (ts in [pre_start_ms, start_ms));
-    the join keeps exposed users and brings only their first exposure time, which `post` needs per
-    event; the arm (variant of that first search) is taken in the same aggregation, which is cheaper
-    than joining strings onto every event. Params: experiment, start_ms, end_ms, pre_start_ms.
+    One scan reads the experiment's events plus everyone's pre-period (ts in [pre_start_ms, start_ms)); the join
+    keeps exposed users and brings only their first exposure time, which `post` needs per event; the arm
+    (variant of that first search) and segments (its attributes) come from the same aggregation, which is
+    cheaper than joining strings onto every event. Fixed params: experiment, start_ms, end_ms, pre_start_ms.
     """
     db = checked_identifier(database)
-    totals = ",\n        ".join(f"{total_expression(c)} AS {c}" for c in PER_USER_COLUMNS)
+    columns = event_columns(plan.measures, attributes=bool(plan.segments))
+    selected = "".join(f", {c} AS {column_ref(c)}" for c in columns)
+    passed = "".join(f", {column_ref(c)}" for c in columns)
+    items = ["argMinIf(variant, ts_ms, exposure) AS arm", "any(exposed_ms) AS first_ms",
+             "uniqExactIf(variant, exposure) AS arms"]  # fmt: skip
+    items += [
+        f"argMinIf({attribute_sql(params.add(name))}, ts_ms, exposure) AS s{i}" for i, name in enumerate(plan.segments)
+    ]
+    if plan.raw:
+        items.append(aggregates_sql(plan.raw, params))
     return f"""
-    SELECT user_id, argMinIf(variant, ts_ms, exposure) AS arm, any(exposed_ms) AS first_ms,
-        uniqExactIf(variant, exposure) AS arms,
-        {totals}
+    SELECT user_id, {", ".join(items)}
     FROM (
-        SELECT user_id, variant, ts_ms, exposed_ms, cityHash64(event_id) AS eid, event_type, request_id,
-            dwell_ms AS dwell, result_count, status_code,
+        SELECT user_id, variant, ts_ms, exposed_ms, cityHash64(event_id) AS eid, event_type{passed},
             experiment = %(experiment)s AND ts_ms >= exposed_ms AND ts_ms < %(end_ms)s AS post,
             ts_ms >= %(pre_start_ms)s AND ts_ms < %(start_ms)s AS pre,
             {EXPOSURE} AS exposure
         FROM (
-            SELECT user_id, variant, event_id, event_type, ts_ms, experiment, request_id, dwell_ms, result_count,
-                status_code
+            SELECT user_id, variant, event_id, event_type, ts_ms, experiment{selected}
             FROM {db}.events
             WHERE experiment = %(experiment)s OR (ts_ms >= %(pre_start_ms)s AND ts_ms < %(start_ms)s)
         ) AS e
@@ -104,100 +97,158 @@ def per_user_sql(database: str) -> str:
     GROUP BY user_id"""
 
 
-def moment_sums(columns: Sequence[str]) -> str:
-    """`sum(column)` for each column, then `sum(a * b)` for each `product_pairs` pair: what `Moments` is built of."""
-    cols = [checked_identifier(c) for c in columns]
-    sums = [f"sum(toFloat64({c}))" for c in cols]
-    products = [f"sum(toFloat64({cols[i]}) * {cols[j]})" for i, j in product_pairs(cols)]
+def moment_sums(expressions: list[str], pairs: tuple[tuple[int, int], ...]) -> str:
+    """`sum(x)` for each expression, then `sum(a * b)` for each index pair: what `Moments.from_sums` reads."""
+    sums = [f"sum(toFloat64({x}))" for x in expressions]
+    products = [f"sum(toFloat64({expressions[i]}) * {expressions[j]})" for i, j in pairs]
     return ", ".join(sums + products)
 
 
-def moments_sql(database: str, columns: Sequence[str] = PER_USER_COLUMNS) -> str:
-    """Per arm and day of first exposure: n, switched (users seen in several arms), Σ column, Σ products.
+def _capped_users(database: str, plan: ColumnPlan, params: SqlParams) -> tuple[str, list[str]]:
+    """The per-user rows with their capped columns x0… (raw then capped, `plan.columns` order) and each cap.
 
-    Output: arm, day (UTC days since epoch), n, switched, then one Σ per column, then one Σ per
-    `product_pairs(columns)` pair. Same params as `per_user_sql`.
+    A percentile cap is the inverted-CDF quantile of the raw column over every exposed user (arms pooled):
+    the per-user rows are gathered into one array once, the caps computed beside it, then the array is unrolled
+    again — the per-user query runs once. A cap of 0 (most users have nothing) would erase the metric, so
+    it caps nothing. Returns (FROM source with arm, first_ms, arms, s…, x…, cap…), cap expressions).
     """
-    return f"""
-    SELECT arm, intDiv(first_ms, 86400000) AS day, count() AS n, countIf(arms > 1) AS switched,
-        {moment_sums(columns)}
-    FROM ({per_user_sql(database)})
-    GROUP BY arm, day
-    ORDER BY arm, day"""
+    source = f"({per_user_sql(database, plan, params)})"
+    carried = ["arm", "first_ms", "arms", *(f"s{i}" for i in range(len(plan.segments)))]
+    carried += [f"m{i}" for i in range(len(plan.raw))]
+    caps: list[str] = []
+    quantiles = []
+    for j, column in enumerate(plan.capped):
+        if column.capping.kind == "percentile":
+            level = params.add(float(column.capping.amount))
+            position = f"toUInt64(greatest(ceil({level} * count()), 1))"
+            quantiles.append(f"arrayElement(arraySort(groupArray(m{column.raw})), {position}) AS cap{j}")
+            caps.append(f"cap{j}")
+        else:
+            caps.append(params.add(float(column.capping.amount)))
+    if quantiles:
+        unrolled = ", ".join(f"tupleElement(u, {k + 1}) AS {name}" for k, name in enumerate(carried))
+        source = f"""(
+        SELECT {unrolled}, {", ".join(c for c in caps if c.startswith("cap"))}
+        FROM (SELECT groupArray(({", ".join(carried)})) AS users, {", ".join(quantiles)} FROM {source})
+        ARRAY JOIN users AS u
+    )"""
+    values = [f"m{i} AS x{i}" for i in range(len(plan.raw))]
+    values += [
+        f"{capped_sql(f'm{c.raw}', cap)} AS x{len(plan.raw) + j}, "
+        f"{cap} > 0 AND m{c.raw} > {cap} AS over{j}, {cap} AS cap_value{j}"
+        for j, (c, cap) in enumerate(zip(plan.capped, caps, strict=True))
+    ]
+    segments = "".join(f", s{i}" for i in range(len(plan.segments)))
+    return f"(SELECT arm, first_ms, arms{segments}, {', '.join(values) or '0 AS x_none'} FROM {source})", caps
 
 
-def _user_values_sql(database: str, value_column: str) -> str:
-    """Exposed users' deduplicated values of one event type after their first exposure.
+def moments_sql(database: str, plan: ColumnPlan, params: SqlParams) -> str:
+    """Per arm and grouping: n, switched (users seen in several arms), Σ column, Σ products, caps, users capped.
 
-    One scan of the experiment's searches and events of that type, grouped by user: the arm and first
-    exposure come from the searches, the values from the other events, deduplicated per user by
-    (event id hash, ts, value). Output: user_id, arm, user_values (non-empty array). Params: experiment,
-    event_type, start_ms, end_ms.
+    Groupings (`DAY_GROUPING`): users by UTC day of first exposure, and by the value of each segment attribute at
+    first exposure — one scan, each user row unrolled once per grouping. Output: arm, grouping, key (text), n,
+    switched, one Σ per `plan.columns`, one Σ per `plan.pairs`, then per capped column its cap and the users
+    above it.
     """
-    db, column = checked_identifier(database), checked_identifier(value_column)
-    if column not in VALUE_COLUMNS:
-        raise ValueError(f"quantiles read one of {VALUE_COLUMNS}, not {value_column!r}")
+    source, _ = _capped_users(database, plan, params)
+    expressions = [f"x{i}" for i in range(len(plan.columns))]
+    groupings = ["(toUInt8(0), toString(intDiv(first_ms, 86400000)))"]
+    groupings += [f"(toUInt8({i + 1}), s{i})" for i in range(len(plan.segments))]
+    extra = "".join(f", any(cap_value{j}), countIf(over{j})" for j in range(len(plan.capped)))
+    sums = moment_sums(expressions, plan.pairs)
     return f"""
-    SELECT user_id, arm, arrayMap(v -> v.3, arrayFilter(v -> v.2 >= first_ms, values)) AS user_values
+    SELECT arm, tupleElement(g, 1) AS grouping, tupleElement(g, 2) AS key, count() AS n,
+        countIf(arms > 1) AS switched{", " + sums if sums else ""}{extra}
+    FROM {source}
+    ARRAY JOIN [{", ".join(groupings)}] AS g
+    GROUP BY arm, grouping, key
+    ORDER BY arm, grouping, key"""
+
+
+def _user_values_sql(database: str, metric: QuantileMetric, params: SqlParams) -> str:
+    """Exposed users' deduplicated values of the metric's column over its events after their first exposure, up to
+    each cut-off time of `%(cuts)s`.
+
+    One scan of the experiment's searches and the metric's events, grouped by user: the arm and first exposure
+    come from the searches, the values from the other events (passing the metric's filters), deduplicated per
+    user by (event id hash, ts, value), kept within the metric's window. Then one row per (user, cut) for the users
+    exposed before the cut, with their values before it: a calendar day's cumulative quantile is a cut at its end,
+    the whole experiment's a cut at its end, and every day of a lift-over-time view comes from this one scan.
+    Output: user_id, arm, cut, user_values (non-empty array). Fixed params: experiment, start_ms, end_ms, cuts.
+    """
+    db = checked_identifier(database)
+    measure = metric.measure
+    columns = [*measure.event_columns, *(["attr_names", "attr_values"] if measure.reads_attributes else [])]
+    selected = "".join(f", {c} AS {column_ref(c)}" for c in dict.fromkeys(columns))
+    value = column_ref(metric.column).removeprefix("c_")  # refuses anything but a column of the events table
+    condition = condition_sql(replace(measure, window_ms=None), "1", params)
+    window = "" if measure.window_ms is None else f" AND v.2 < first_ms + {params.add(int(measure.window_ms))}"
+    return f"""
+    SELECT user_id, arm, cut, arrayMap(v -> v.3, arrayFilter(v -> v.2 >= first_ms AND v.2 < cut{window}, values))
+        AS user_values
     FROM (
         SELECT user_id, argMinIf(variant, ts_ms, exposure) AS arm, minIf(ts_ms, exposure) AS first_ms,
-            groupUniqArrayIf((eid, ts_ms, value), event_type = %(event_type)s) AS values
+            groupUniqArrayIf((eid, ts_ms, value), {condition}) AS values
         FROM (
-            SELECT user_id, variant, ts_ms, event_type, cityHash64(event_id) AS eid, {column} AS value,
+            SELECT user_id, variant, ts_ms, event_type, cityHash64(event_id) AS eid,
+                toFloat64({value}) AS value{selected},
                 event_type = 'search' AND ts_ms >= %(start_ms)s AS exposure
             FROM {db}.events
-            WHERE experiment = %(experiment)s AND event_type IN ('search', %(event_type)s) AND ts_ms < %(end_ms)s
+            WHERE experiment = %(experiment)s AND event_type IN ('search', '{measure.event}') AND ts_ms < %(end_ms)s
         )
         GROUP BY user_id
     )
-    WHERE first_ms > 0 AND notEmpty(user_values)"""
+    ARRAY JOIN %(cuts)s AS cut
+    WHERE first_ms > 0 AND first_ms < cut AND notEmpty(user_values)"""
 
 
-def quantile_sql(database: str, value_column: str) -> str:
-    """Per arm: the number of values and the sample quantiles at two per-arm levels.
+def quantile_sql(database: str, metric: QuantileMetric, params: SqlParams) -> str:
+    """Per arm and cut: the number of values and the sample quantiles at two levels of that (arm, cut).
 
     Quantiles are inverted-CDF (the smallest value whose empirical CDF reaches the level: numpy's
-    `method="inverted_cdf"`, the definition of `analysis.stats.QuantileStats`). Two levels per arm because
-    the outer quantiles come in pairs; pass the same level twice for a single quantile. Params as
-    `_user_values_sql` plus `arms` (array of arm names) and `low_levels`, `high_levels` (arrays in the
-    same order). Output: arm, n_values, low quantile, high quantile.
+    `method="inverted_cdf"`, the definition of `analysis.stats.QuantileStats`). Two levels because the outer
+    quantiles come in pairs; pass the same level twice for a single quantile. Fixed params as `_user_values_sql`
+    plus `keys` (`"<arm>/<cut>"` texts) and `low_levels`, `high_levels` (arrays in the same order).
+    Output: arm, cut, n_values, low quantile, high quantile.
     """
-    position = "toUInt64(greatest(ceil(transform(arm, %(arms)s, %({levels})s, 0.5) * n_values), 1))"
+    level = "transform(concat(arm, '/', toString(cut)), %(keys)s, %({levels})s, 0.5)"
+    position = f"toUInt64(greatest(ceil({level} * n_values), 1))"
     return f"""
-    SELECT arm, n_values,
-        arrayElement(sorted_values, {position.format(levels="low_levels")}) AS low,
-        arrayElement(sorted_values, {position.format(levels="high_levels")}) AS high
+    SELECT arm, cut, n_values,
+        arrayElement(sorted_values, {position.replace("{levels}", "low_levels")}) AS low,
+        arrayElement(sorted_values, {position.replace("{levels}", "high_levels")}) AS high
     FROM (
-        SELECT arm, sum(length(user_values)) AS n_values, arraySort(groupArrayArray(user_values)) AS sorted_values
-        FROM ({_user_values_sql(database, value_column)})
-        GROUP BY arm
+        SELECT arm, cut, sum(length(user_values)) AS n_values, arraySort(groupArrayArray(user_values)) AS sorted_values
+        FROM ({_user_values_sql(database, metric, params)})
+        GROUP BY arm, cut
     )
-    ORDER BY arm"""
+    ORDER BY arm, cut"""
 
 
-def quantile_counts_sql(database: str, value_column: str) -> str:
-    """Per arm: the quantile at `level` and the per-user (S_i, N_i) sums of `RatioStats` around it, in one pass.
+def quantile_counts_sql(database: str, metric: QuantileMetric, params: SqlParams) -> str:
+    """Per arm and cut: the quantile at `level` and the per-user (S_i, N_i) sums of `RatioStats` around it, in one
+    pass.
 
     S_i = user i's values <= the arm's quantile, N_i = user i's values (steps 1 and 2 of
-    `analysis.stats.quantile`; the arm's values are in memory for the quantile anyway). Params as
-    `_user_values_sql` plus `level`. Output: arm, n users, ΣS, ΣS², ΣN, ΣN², ΣS·N, quantile.
+    `analysis.stats.quantile`; the arm's values are in memory for the quantile anyway). Fixed params as
+    `_user_values_sql` plus `level`. Output: arm, cut, n users, ΣS, ΣS², ΣN, ΣN², ΣS·N, quantile.
     """
     return f"""
-    SELECT arm, length(per_user) AS n, arraySum(s), arraySum(arrayMap(x -> x * x, s)), arraySum(c),
+    SELECT arm, cut, length(per_user) AS n, arraySum(s), arraySum(arrayMap(x -> x * x, s)), arraySum(c),
         arraySum(arrayMap(x -> x * x, c)), arraySum(arrayMap((x, y) -> x * y, s, c)), quantile
     FROM (
-        SELECT arm, per_user, quantile,
+        SELECT arm, cut, per_user, quantile,
             arrayMap(u -> toFloat64(arrayCount(v -> v <= quantile, u)), per_user) AS s,
             arrayMap(u -> toFloat64(length(u)), per_user) AS c
         FROM (
-            SELECT arm, groupArray(user_values) AS per_user, sum(length(user_values)) AS n_values,
+            SELECT arm, cut, groupArray(user_values) AS per_user, sum(length(user_values)) AS n_values,
                 arrayElement(arraySort(groupArrayArray(user_values)),
                              toUInt64(greatest(ceil(%(level)s * n_values), 1))) AS quantile
-            FROM ({_user_values_sql(database, value_column)})
-            GROUP BY arm
+            FROM ({_user_values_sql(database, metric, params)})
+            GROUP BY arm, cut
         )
     )
-    ORDER BY arm"""
+    ORDER BY arm, cut"""
 
 
 def position_ctr_sql(database: str) -> str:
@@ -244,62 +295,3 @@ def click_pairs_sql(database: str) -> str:
     WHERE dwell >= %(min_dwell_ms)s
     GROUP BY query_image_id, result_image_id
     ORDER BY weight DESC, query_image_id, result_image_id"""
-
-
-def timeline_sql(database: str, columns: Sequence[str]) -> str:
-    """Per arm, view and bucket: n, Σ column, Σ products of per-user totals (as `moments_sql`), for lift over time.
-
-    Views: 0 = calendar (bucket: UTC day d; each user exposed by the end of d, with their events up to the end
-    of d), 1 = days since exposure (bucket: k; events in each user's k-th 24 hours after first exposure, over
-    users whose k-th day ended before `window_end_ms`). One scan: per (user, day, age) totals, gathered into
-    arrays per user, then one row per (user, bucket) by ARRAY JOIN. A search clicked on two days counts as
-    successful on both. Params: experiment, start_ms, end_ms, last_day, window_end_ms.
-    Output: arm, view, bucket, n, then one Σ per column, then one Σ per `product_pairs(columns)` pair.
-    """
-    db = checked_identifier(database)
-    cols = [checked_identifier(c) for c in columns]
-    for column in cols:
-        if column not in _TOTALS:
-            raise ValueError(f"no per-user total {column!r} (known: {', '.join(_TOTALS)})")
-    day_totals = ",\n            ".join(f"{_TOTALS[c].format(p='1')} AS {c}" for c in cols)
-    gathered = ", ".join(f"groupArray({c}) AS all_{c}" for c in cols)
-    pick = "if(view = 0, d <= bucket, a = bucket)"
-    values = ", ".join(f"arraySum(arrayMap((d, a, v) -> if({pick}, v, 0), days, ages, all_{c})) AS {c}" for c in cols)
-    return f"""
-    SELECT t_arm, view, bucket, count() AS n, {moment_sums(cols)}
-    FROM (
-        SELECT t_arm, tupleElement(b, 1) AS view, tupleElement(b, 2) AS bucket, {values}
-        FROM (
-            SELECT user_id, any(d_arm) AS t_arm, any(d_first) AS t_first, groupArray(day) AS days,
-                groupArray(age) AS ages, {gathered}
-            FROM (
-                SELECT user_id, any(x_arm) AS d_arm, any(exposed_ms) AS d_first, day, age,
-                {day_totals}
-                FROM (
-                    SELECT user_id, x_arm, exposed_ms, cityHash64(event_id) AS eid, event_type, request_id,
-                        dwell_ms AS dwell, result_count, status_code, intDiv(ts_ms, 86400000) AS day,
-                        intDiv(ts_ms - exposed_ms, 86400000) AS age
-                    FROM (
-                        SELECT user_id, event_id, event_type, ts_ms, request_id, dwell_ms, result_count, status_code
-                        FROM {db}.events
-                        WHERE experiment = %(experiment)s AND ts_ms >= %(start_ms)s AND ts_ms < %(end_ms)s
-                    ) AS e
-                    ALL INNER JOIN (
-                        SELECT user_id, min(ts_ms) AS exposed_ms, argMin(variant, ts_ms) AS x_arm
-                        FROM {db}.events WHERE {EXPOSURE} GROUP BY user_id
-                    ) AS x USING user_id
-                    WHERE ts_ms >= exposed_ms
-                )
-                GROUP BY user_id, day, age
-            )
-            GROUP BY user_id
-        )
-        ARRAY JOIN arrayConcat(
-            arrayMap(i -> (toUInt8(0), toInt64(intDiv(t_first, 86400000) + i)),
-                     range(toUInt64(greatest(%(last_day)s - intDiv(t_first, 86400000) + 1, 0)))),
-            arrayMap(i -> (toUInt8(1), toInt64(i)),
-                     range(toUInt64(greatest(intDiv(%(window_end_ms)s - t_first, 86400000), 0))))
-        ) AS b
-    )
-    GROUP BY t_arm, view, bucket
-    ORDER BY t_arm, view, bucket"""

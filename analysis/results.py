@@ -1,15 +1,20 @@
 """The results contract (`results.json`): what an analysis concluded, read by dashboards and other tools.
 
-Schema version 2. Relative fields are fractions (0.03 = +3 %). One row per (metric, non-control variant,
+Schema version 3. Relative fields are fractions (0.03 = +3 %). One row per (metric, non-control variant,
 method): `delta` always; `cuped` when both arms have pre-period data; `sequential` when the experiment asks
-for it; `interleaving` for interleaving experiments. Each row carries one inference: `p_value` tests the
-interval it shows (see `analysis.stats.comparison`). The primary metric's rows form their own correction
-family (`role`), and `ci_*_adjusted` is the interval that agrees with `p_value_adjusted`. Guardrails are
-non-inferiority tests; `decisions` holds one recommendation per treatment variant with its reasons — the
-report's headline, the index and CI pipelines read it. Values that cannot be computed are `null` with a
-`note`, never NaN.
+for it; `interleaving` for interleaving experiments. Each row carries one inference: with the frequentist
+engine `p_value` tests the interval it shows (see `analysis.stats.comparison`); with the Bayesian engine
+(`engine: "bayesian"`) the interval is the credible interval of the relative lift and the row carries
+`chance_to_win` and `risk` instead of a p-value. The primary metric's rows form their own correction family
+(`role`), and `ci_*_adjusted` is the interval that agrees with `p_value_adjusted`. `segments` repeats the rows per
+value of each segment attribute (corrected across the values), with a differential-impact check for the
+primary metric. Guardrails are non-inferiority tests; `decisions` holds one recommendation per treatment variant
+with its reasons — the report's headline, the index and CI pipelines read it. `metrics` says how each metric
+reads (direction, unit, format) and how it was capped. Values that cannot be computed are `null` with a `note`,
+never NaN.
 
-Version 1 (before decisions, guardrail tests and metric directions) is not read: re-run the analysis.
+Versions 1 and 2 (before decisions; before segments, capping and the Bayesian engine) are not read: re-run the
+analysis.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from analysis.errors import ResultsVersionError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Method = Literal["delta", "cuped", "sequential", "interleaving"]
 METHOD_PREFERENCE: tuple[Method, ...] = ("sequential", "cuped", "delta", "interleaving")
@@ -34,19 +39,31 @@ Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
 """Which way a metric is good; `neutral` metrics are reported but never decide."""
 Recommendation = Literal["ship", "no_ship", "inconclusive", "invalid"]
 Kind = Literal["ab", "interleaving", "holdout"]
+Engine = Literal["frequentist", "bayesian"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CapInfo(_Model):
+    """One capped per-user column of a metric: the cap and the share of exposed users it capped."""
+
+    column: str
+    value: float | None = Field(description="the cap applied; None when a percentile cap came out 0 (nothing capped)")
+    share_capped: float | None = Field(description="exposed users whose value was above the cap, as a fraction")
+
+
 class MetricInfo(_Model):
-    """How to read one metric of the results: which way is good, its unit, its kind."""
+    """How to read one metric of the results: which way is good, its unit and format, its kind, its capping."""
 
     direction: Direction
     unit: str = Field(default="", description="unit of the arm values, e.g. 'ms'; '' for counts and shares")
-    kind: Literal["mean", "ratio", "quantile", "preference"]
+    kind: Literal["mean", "proportion", "ratio", "quantile", "preference"]
     description: str = ""
+    format: Literal["number", "percent"] = Field(default="number", description="how arm values read in reports")
+    capping: str | None = Field(default=None, description="how per-user values are capped, e.g. 'at 60000'")
+    caps: list[CapInfo] = Field(default_factory=list)
 
 
 class SrmResult(_Model):
@@ -57,6 +74,13 @@ class SrmResult(_Model):
     expected: dict[str, float]
     ok: bool
     checked: bool = Field(default=True, description="False when the design has no split to check (interleaving)")
+
+
+class Risk(_Model):
+    """Expected loss, in relative-lift units, of keeping control and of shipping the treatment (Bayesian engine)."""
+
+    control: float
+    treatment: float
 
 
 class MetricResult(_Model):
@@ -85,6 +109,33 @@ class MetricResult(_Model):
     n_treatment: int
     variance_reduction: float | None = Field(default=None, description="CUPED: 1 - var_adjusted/var_unadjusted")
     note: str | None = Field(default=None, description="why a value is missing or how to read it")
+    engine: Engine = "frequentist"
+    chance_to_win: float | None = Field(
+        default=None, description="Bayesian: posterior probability that the treatment is better (metric's direction)"
+    )
+    risk: Risk | None = Field(default=None, description="Bayesian: expected relative loss of each choice")
+
+
+class DifferentialImpact(_Model):
+    """Does the effect in a segment differ from the effect in every other user? Normal test of the difference of
+    the two relative lifts (disjoint users, so independent), corrected across every treatment and segment value of
+    the primary metric (Holm); `flagged` when the corrected p-value is below alpha."""
+
+    rest_rel_lift: float | None
+    rest_ci_low: float | None
+    rest_ci_high: float | None
+    difference: float | None
+    p_value: float | None
+    p_value_adjusted: float | None = None
+    flagged: bool = False
+
+
+class SegmentResult(MetricResult):
+    """A result row over the users whose `attribute` had value `segment` at first exposure."""
+
+    attribute: str
+    segment: str
+    differential: DifferentialImpact | None = None
 
 
 class GuardrailResult(_Model):
@@ -136,6 +187,16 @@ class DailyPoint(_Model):
     users: int
 
 
+class BayesianDesign(_Model):
+    """The Bayesian engine's prior on the relative lift and its decision thresholds."""
+
+    prior: Literal["flat", "proper"] = "flat"
+    prior_mean: float = 0.0
+    prior_stddev: float = 0.3
+    chance_to_win: float = Field(default=0.95, description="ship at or above this chance to win")
+    max_risk: float = Field(default=0.0025, description="... and at or below this risk (relative loss)")
+
+
 class TimelinePoint(_Model):
     """A metric's lift for one variant over time, with its interval.
 
@@ -157,6 +218,7 @@ class TimelinePoint(_Model):
     rel_lift: float | None
     ci_low: float | None
     ci_high: float | None
+    engine: Engine = "frequentist"
 
 
 class OfflineMetrics(_Model):
@@ -180,6 +242,9 @@ class Design(_Model):
     power: float = 0.8
     pre_period_days: int | None = None
     min_users_per_arm: int = 0
+    engine: Engine = "frequentist"
+    bayesian: BayesianDesign | None = Field(default=None, description="the Bayesian engine's prior and thresholds")
+    segments: list[str] = Field(default_factory=list, description="user attributes the results are split by")
 
 
 class About(_Model):
@@ -193,7 +258,7 @@ class About(_Model):
 class Results(_Model):
     """The whole `results.json` document."""
 
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     experiment: str
     kind: Kind = "ab"
     generated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -207,6 +272,7 @@ class Results(_Model):
     srm: SrmResult
     switched_users: int = Field(default=0, description="users seen in more than one variant (counted in their first)")
     results: list[MetricResult]
+    segments: list[SegmentResult] = Field(default_factory=list)
     guardrails: list[GuardrailResult] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     daily: list[DailyPoint] = Field(default_factory=list)
@@ -232,7 +298,7 @@ class Results(_Model):
             for r in self.results
             if r.metric == metric and r.variant == variant and not (fixed_horizon and r.method == "sequential")
         ]
-        rows.sort(key=lambda r: (r.p_value is None, rank[r.method]))
+        rows.sort(key=lambda r: (r.p_value is None and r.chance_to_win is None, rank[r.method]))
         return rows[0] if rows else None
 
     def write(self, path: Path) -> Path:

@@ -4,8 +4,9 @@ Calendar view: at each day d, everything up to the end of d (users exposed by th
 then) — the cumulative result an analyst would have seen that evening, with its interval. Days-since-exposure
 view: each user's k-th 24 hours after first exposure — a lift that fades with k is novelty, one that grows is
 learning. Each point is the same comparison as the experiment's rows (delta method, the quantile delta method;
-the confidence sequence when the experiment is sequential, since then every point is a look). Quantile metrics
-have no per-user totals to split by exposure day: they get the calendar view only.
+the confidence sequence when the experiment is sequential, since then every point is a look; the credible
+interval under the Bayesian engine). Quantile metrics have no per-user totals to split by exposure day: they get
+the calendar view only.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from analysis.metrics import Metric, QuantileMetric, get_metric
+from analysis.metrics import Metric, QuantileMetric
 from analysis.plan import AnalysisPlan
 from analysis.results import Method, TimelinePoint
+from analysis.rows import compare_fixed
 from analysis.sources.data import ExperimentData, TimelineSlice
-from analysis.stats import AnyStats, Comparison, compare_sequential, estimate
-from analysis.stats.welch import fixed_horizon
+from analysis.stats import AnyStats, Comparison, compare_sequential
 
 
 def timeline_metrics(plan: AnalysisPlan) -> list[str]:
@@ -28,17 +29,10 @@ def timeline_metrics(plan: AnalysisPlan) -> list[str]:
     return list(dict.fromkeys((plan.primary_metric, *(g.metric for g in plan.guardrails))))
 
 
-def timeline_columns(plan: AnalysisPlan) -> tuple[str, ...]:
-    """Per-user columns the timeline query must total."""
-    columns = [c for name in timeline_metrics(plan) for c in get_metric(name).columns]
-    return tuple(dict.fromkeys(columns))
-
-
-def _compare(plan: AnalysisPlan, control: AnyStats, treatment: AnyStats, tuning: float) -> Comparison:
+def _compare(plan: AnalysisPlan, metric: Metric, control: AnyStats, treatment: AnyStats, tuning: float) -> Comparison:
     if plan.sequential:
         return compare_sequential(control, treatment, alpha=plan.alpha, tuning=tuning)
-    effect = estimate(control, treatment)
-    return effect if isinstance(effect, Comparison) else fixed_horizon(effect, plan.alpha)
+    return compare_fixed(plan, metric.direction, control, treatment)
 
 
 def _pair(piece: TimelineSlice, metric: Metric, control: str, variant: str) -> tuple[AnyStats, AnyStats] | None:
@@ -61,13 +55,13 @@ def timeline_points(
     method: Method = "sequential" if plan.sequential else "delta"
     points = []
     for name in timeline_metrics(plan):
-        metric = get_metric(name)
+        metric = plan.catalog.get(name)
         for piece in data.timeline:
             for variant in variants[1:]:
                 pair = _pair(piece, metric, plan.control, variant)
                 if pair is None:
                     continue
-                c = _compare(plan, *pair, tuning)
+                c = _compare(plan, metric, *pair, tuning)
                 points.append(
                     TimelinePoint(
                         metric=name,
@@ -83,6 +77,7 @@ def timeline_points(
                         rel_lift=c.rel_lift,
                         ci_low=c.ci_low,
                         ci_high=c.ci_high,
+                        engine=plan.engine,
                     )
                 )
     return points

@@ -13,10 +13,16 @@ experiments of:
   type-I error, α by construction), and its false "fail" in A/A;
 - peeking: daily looks with the always-valid sequence against naive peeking with the fixed test;
 - power: a true +5 % CTR lift with users per arm from `experiments.power.sample_size` for 80 % power, for a
-  two-arm experiment and for three arms (two treatments in the primary's Holm family, planned at alpha / 2).
+  two-arm experiment and for three arms (two treatments in the primary's Holm family, planned at alpha / 2);
+- capping: a heavy-tailed per-user metric (dwell per user with a Pareto tail) uncapped and capped at the 99th
+  and 99.9th percentile of the pooled arms (`analysis.capping`), with the median interval width against uncapped;
+- the Bayesian engine: how often an A/A experiment's chance to win reaches 95 % (flat and proper priors);
+- segments: how often an A/A experiment split by platform (3 values) and country (5 values) flags a
+  differential impact (through `analyze`, Holm across every segment value).
 
     .venv/bin/python -P benchmarks/aa_calibration.py            # 4,000 experiments per A/A scenario
     .venv/bin/python -P benchmarks/aa_calibration.py --quick    # 1,000
+    .venv/bin/python -P benchmarks/aa_calibration.py --only capped,Bayesian,segments   # some rows only
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from analysis import AnalysisPlan, BayesianOptions, ExperimentData, Moments, analyze
+from analysis.capping import apply_cap
+from analysis.measures import Capping
 from analysis.stats import (
     CovariateMeanStats,
     CovariateRatioStats,
@@ -35,6 +44,7 @@ from analysis.stats import (
     QuantileStats,
     RatioStats,
     adjust_p_values,
+    compare_bayesian,
     compare_cuped,
     compare_means,
     compare_quantiles,
@@ -42,6 +52,7 @@ from analysis.stats import (
     compare_sequential,
     non_inferiority,
 )
+from analysis.stats.bayesian import Prior
 from experiments.power import ctr_variance, power_of, sample_size
 
 ALPHA = 0.05
@@ -148,6 +159,64 @@ def power_runs(rng: np.random.Generator, sims: int, users: int, treatments: int)
     return hits / sims
 
 
+def heavy_dwell(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Dwell per user: a Pareto tail of shape 1.5 (finite mean, infinite variance) over a few seconds each."""
+    return (1 + rng.pareto(1.5, n)) * 3000.0
+
+
+def capping_rows(rng: np.random.Generator, sims: int, users: int) -> dict[str, tuple[float, float]]:
+    """label → (A/A rejection rate, median interval width ÷ the uncapped one) of dwell per user."""
+    levels = {"uncapped": None, "capped at p99": 0.99, "capped at p99.9": 0.999}
+    hits = dict.fromkeys(levels, 0)
+    widths: dict[str, list[float]] = {label: [] for label in levels}
+    for _ in range(sims):
+        control, treatment = heavy_dwell(rng, users), heavy_dwell(rng, users)
+        for label, level in levels.items():
+            values = np.concatenate([control, treatment])
+            if level is not None:
+                values, _, _ = apply_cap(values, Capping("percentile", level))
+            result = compare_means(MeanStats.from_values(values[:users]), MeanStats.from_values(values[users:]))
+            hits[label] += result.p_value < ALPHA
+            widths[label].append(result.ci_high - result.ci_low)
+    raw = float(np.median(widths["uncapped"]))
+    return {label: (hits[label] / sims, float(np.median(widths[label])) / raw) for label in levels}
+
+
+def bayesian_calls(rng: np.random.Generator, sims: int, users: int, prior: Prior) -> tuple[float, float]:
+    """A/A CTR: how often the chance to win reaches 95 % (a ship call) and falls to 5 % (a no-ship call): what a
+    one-sided test at 5 % in each direction would reject."""
+    threshold = BayesianOptions().chance_to_win
+    wins = losses = 0
+    for _ in range(sims):
+        result = compare_bayesian(ctr(users_arm(rng, users, 0.0)), ctr(users_arm(rng, users, 0.0)), prior=prior)
+        wins += (result.chance_to_win or 0.5) >= threshold
+        losses += (result.chance_to_win or 0.5) <= 1 - threshold
+    return wins / sims, losses / sims
+
+
+SEGMENTS = {"platform": (0.5, 0.3, 0.2), "country": (0.4, 0.2, 0.15, 0.15, 0.1)}
+
+
+def segment_flags(rng: np.random.Generator, sims: int, users: int) -> float:
+    """A/A split by platform and country: the share of experiments with any flagged differential impact."""
+    plan = AnalysisPlan("aa", segments=tuple(SEGMENTS))
+    flagged = 0
+    for _ in range(sims):
+        arms, segments = {}, {}
+        for arm in ("control", "treatment"):
+            values = users_arm(rng, users, 0.0)
+            matrix = np.column_stack([values["clicks"], values["impressions"]])
+            arms[arm] = Moments.from_values(("clicks", "impressions"), matrix)
+            for attribute, shares in SEGMENTS.items():
+                labels = rng.choice(len(shares), size=users, p=shares)
+                for value in range(len(shares)):
+                    segment = Moments.from_values(("clicks", "impressions"), matrix[labels == value])
+                    segments.setdefault(attribute, {}).setdefault(f"v{value}", {})[arm] = segment
+        results = analyze(ExperimentData("aa", arms, segments=segments), plan)
+        flagged += any(r.differential is not None and r.differential.flagged for r in results.segments)
+    return flagged / sims
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1,000 experiments per A/A scenario instead of 4,000")
@@ -155,7 +224,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=2000, help="users per arm in the A/A scenarios")
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--seed", type=int, default=20240607)
+    parser.add_argument("--only", default="", help="comma-separated words: run only the rows whose name has one")
     args = parser.parse_args()
+    only = [w.strip() for w in args.only.split(",") if w.strip()]
     sims = args.sims or (1000 if args.quick else 4000)
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
@@ -163,8 +234,26 @@ def main() -> None:
     print(f"{sims} A/A experiments per row, {args.users:,} users per arm; α = {ALPHA} ± {band:.3f} (95 % band)\n")
     print(f"{'scenario':<44} {'rate':>6}  target")
 
+    def wanted(name: str) -> bool:
+        return not only or any(word in name for word in only)
+
     def row(name: str, value: float, target: str) -> None:
         print(f"{name:<44} {value:>6.3f}  {target}", flush=True)
+
+    if wanted("dwell per user (heavy tail)"):
+        for label, (value, width) in capping_rows(rng, sims, args.users).items():
+            target = "miscalibrated" if label == "uncapped" else "[0.04, 0.06]"
+            row(f"dwell per user (heavy tail), {label}", value, f"{target}; median CI width {width:.2f}x uncapped")
+    if wanted("Bayesian"):
+        for label, prior in (("flat", Prior()), ("proper N(0, 0.3²)", Prior(proper=True))):
+            wins, losses = bayesian_calls(rng, sims, args.users, prior)
+            row(f"CTR, Bayesian {label}: chance to win >= 95 %", wins, "~0.05 (one-sided 5 %)")
+            row(f"CTR, Bayesian {label}: chance to win <= 5 %", losses, "~0.05 (one-sided 5 %)")
+    if wanted("segments"):
+        row("segments (3 + 5 values): any differential flag", segment_flags(rng, max(sims // 4, 200), 1000), "<= 0.05")
+    if only:
+        print(f"\nelapsed {time.perf_counter() - started:.0f} s")
+        return
 
     for name, procedure in PROCEDURES.items():
         # an always-valid test spends its alpha over every look, so one look rejects far less often

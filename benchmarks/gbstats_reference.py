@@ -2,7 +2,9 @@
 
 `tests/analysis/stats/test_gbstats_reference.py` pins what this prints: the same seeded arms, analysed by
 gbstats' frequentist engine (relative differences: `TwoSidedTTest`, `SequentialTwoSidedTTest`, the one-sided
-tests a guardrail uses, CUPED for means and ratios). gbstats is not a dependency of vsx (it pins pandas and
+tests a guardrail uses, CUPED for means and ratios) and by its Bayesian engine (`EffectBayesianABTest`: flat
+and proper priors on the relative lift, a lower-is-better metric, CUPED); `tests/analysis/stats/test_bayesian.py`
+pins those. gbstats is not a dependency of vsx (it pins pandas and
 numpy versions of its own), so run this with an interpreter that has it, e.g. a scratch venv with
 `pip install pandas scipy pydantic` and the repository's `packages/stats` on `PYTHONPATH`:
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig, GaussianPrior
 from gbstats.frequentist.tests import (
     FrequentistConfig,
     OneSidedTreatmentGreaterTTest,
@@ -116,6 +119,32 @@ def summary(result) -> dict[str, float]:
     return {"rel_lift": result.expected, "ci_low": low, "ci_high": high, "p_value": result.pValue}
 
 
+def bayesian(pair, **config) -> dict[str, float]:
+    result = EffectBayesianABTest(pair, EffectBayesianConfig(**config)).compute_result()
+    low, high = result.ci
+    return {"rel_lift": result.expected, "ci_low": low, "ci_high": high, "chance_to_win": result.chanceToWin,
+            "risk_control": result.risk[0], "risk_treatment": result.risk[1]}  # fmt: skip
+
+
+def bayesian_cases() -> dict[str, dict[str, float]]:
+    """The Bayesian engine: flat (default) and proper N(0, 0.3²) priors, inverse (lower is better), CUPED."""
+    proper = GaussianPrior(mean=0, variance=0.3**2, proper=True)
+    means = [(mean_stat(normal_arms()[0]), mean_stat(normal_arms()[1]))]
+    (xc, yc), (xt, yt) = click_arms()
+    ratios = [(ratio_stat(xc, yc), ratio_stat(xt, yt))]
+    (pc, zc), (pt, zt) = cuped_arms()
+    theta = compute_theta(cuped_mean_stat(pc, zc), cuped_mean_stat(pt, zt))
+    cuped = [(cuped_mean_stat(pc, zc, theta), cuped_mean_stat(pt, zt, theta))]
+    return {
+        "bayes_means_flat": bayesian(means),
+        "bayes_means_proper": bayesian(means, prior_effect=proper),
+        "bayes_means_inverse": bayesian(means, inverse=True),
+        "bayes_ratios_flat": bayesian(ratios),
+        "bayes_ratios_proper": bayesian(ratios, prior_effect=proper),
+        "bayes_cuped_means_flat": bayesian(cuped),
+    }
+
+
 def main() -> None:
     out = {}
     control, treatment = mean_stat(normal_arms()[0]), mean_stat(normal_arms()[1])
@@ -141,6 +170,7 @@ def main() -> None:
     )
     pair = [(cuped_ratio_stat(*arm_c, theta=theta), cuped_ratio_stat(*arm_t, theta=theta))]
     out["cuped_ratios"] = summary(TwoSidedTTest(pair, FrequentistConfig(alpha=0.05)).compute_result())
+    out.update(bayesian_cases())
     print(json.dumps(out, indent=2))
 
 

@@ -71,6 +71,18 @@ def num(value: float | None, *, signed: bool = False) -> str:
     return _minus(f"{value:{sign}.4g}")
 
 
+def arm_value(value: float | None, fmt: str = "number") -> str:
+    """An arm's value as its metric says it reads: a share as "8.1%", anything else as `num`."""
+    return pct(value, signed=False) if fmt == "percent" else num(value)
+
+
+def chance(value: float | None) -> str:
+    """A posterior probability as a percentage that never rounds to a certainty: "97.3%", ">99.9%", "<0.1%"."""
+    if not is_number(value):
+        return MISSING
+    return ">99.9%" if value > 0.999 else ("<0.1%" if value < 0.001 else f"{value * 100:.1f}%")
+
+
 def num_interval(low: float | None, high: float | None) -> str:
     """A confidence interval of plain values: "+0.0012 to +0.0034"."""
     if not (is_number(low) and is_number(high)):

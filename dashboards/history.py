@@ -14,6 +14,8 @@ What counts, and why (everything left out is listed on the page with its reason)
   analysed after the fact). A running experiment's lift still moves; `include_unfinished` adds
   running and draft ones, drawn faded.
 - Not experiments failing the sample-ratio check: their lifts are biased, not merely noisy.
+- Not variants serving control's encoder and index (a client-side change, a layout): their offline Δ is 0 by
+  construction and says nothing about which offline metric predicts online lifts.
 - The online metric is each experiment's primary metric (what it was designed to move), or one
   metric for all when `metric` is given. A/B rows are read CUPED first, then delta, then
   sequential: the narrowest fixed-horizon interval around the same estimate. Unlike the verdict,
@@ -133,7 +135,11 @@ def _why_no_online(results: Results, metric: str, variant: str) -> str:
 def _experiment_points(folder: str, results: Results, metric: str | None) -> HistoryScan:
     online_metric = metric or results.primary_metric
     points, left_out = [], []
+    rankers = {o.variant: (o.encoder, o.index) for o in results.offline}
     for variant in treatment_variants(results):
+        if rankers.get(variant, (None, None))[0] is not None and rankers[variant] == rankers.get(results.control):
+            left_out.append(LeftOut(results.experiment, variant, "same encoder and index as control: no ranker change"))
+            continue
         delta = _offline_delta(results, variant)
         if not delta:
             left_out.append(LeftOut(results.experiment, variant, _why_no_offline(results, variant)))

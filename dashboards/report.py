@@ -30,10 +30,12 @@ from dashboards.notes import method_notes
 from dashboards.plots import VIEW_TITLES, exposure_plot, forest_plot, timeline_plot, variant_colours
 from dashboards.tables import (
     arm_traffic,
+    flagged_segments,
     guardrail_rows,
     interleaving_metrics,
     main_rows,
     results_csv,
+    segment_tables,
     variant_metrics,
     variant_order,
 )
@@ -86,6 +88,9 @@ def render_html(results: Results) -> str:
             results_csv=results_csv(results),
             health=health(results),
             units={name: f" {info.unit}" if info.unit else "" for name, info in results.metrics.items()},
+            formats={name: info.format for name, info in results.metrics.items()},
+            segments=segment_tables(results),
+            flagged=flagged_segments(results),
             guardrails=guardrail_rows(results),
             forest=forest_plot(rows, directions) if drawn else None,
             forest_narrow=forest_plot(rows, directions, narrow=True) if drawn else None,

@@ -11,9 +11,19 @@ import io
 from dataclasses import dataclass, field
 from typing import Literal
 
-from analysis.results import GuardrailResult, MetricResult, Results
+from analysis.results import GuardrailResult, MetricResult, Results, SegmentResult
 from dashboards.decisions import treatment_variants
-from dashboards.formatting import MANIFEST_BOOKKEEPING, method_label, metric_label, num, pct
+from dashboards.formatting import (
+    MANIFEST_BOOKKEEPING,
+    chance,
+    method_label,
+    metric_label,
+    num,
+    p_phrase,
+    pct,
+    pct_interval,
+    pval,
+)
 
 GuardrailStatus = Literal["pass", "fail", "inconclusive"]
 
@@ -54,8 +64,17 @@ def main_rows(results: Results) -> tuple[list[MetricResult], list[MetricResult]]
 CSV_FIELDS = (
     "metric", "variant", "method", "role", "n_control", "n_treatment", "control_mean", "treatment_mean", "abs_lift",
     "abs_ci_low", "abs_ci_high", "rel_lift", "ci_low", "ci_high", "ci_low_adjusted", "ci_high_adjusted", "p_value",
-    "p_value_adjusted", "p_value_abs", "significant", "note",
+    "p_value_adjusted", "p_value_abs", "significant", "engine", "chance_to_win", "risk_control", "risk_treatment",
+    "note",
 )  # fmt: skip
+
+
+def _csv_value(row: MetricResult, name: str) -> object:
+    if name.startswith("risk_"):
+        value = getattr(row.risk, name.removeprefix("risk_")) if row.risk else None
+    else:
+        value = getattr(row, name)
+    return "" if value is None else value
 
 
 def results_csv(results: Results) -> str:
@@ -64,8 +83,85 @@ def results_csv(results: Results) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for row in ordered_rows(results):
-        writer.writerow(["" if getattr(row, f) is None else getattr(row, f) for f in CSV_FIELDS])
+        writer.writerow([_csv_value(row, f) for f in CSV_FIELDS])
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """One segment value's comparison as the segments table shows it (text, ready to print)."""
+
+    segment: str
+    variant: str
+    metric: str
+    users: str
+    lift: str
+    interval: str
+    evidence: str
+    significant: bool
+    differential: str
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class SegmentTable:
+    """The rows of one segment attribute: the primary metric's (`rows`), then every other metric's (`more`)."""
+
+    attribute: str
+    rows: list[SegmentRow]
+    more: list[SegmentRow] = field(default_factory=list)
+
+
+def _evidence(row: MetricResult) -> str:
+    """What the row's inference says: chance to win (Bayesian) or the p-value corrected across the values."""
+    if row.engine == "bayesian":
+        return f"chance to win {chance(row.chance_to_win)}"
+    return pval(row.p_value_adjusted)
+
+
+def _differential(row: SegmentResult) -> str:
+    d = row.differential
+    if d is None:
+        return ""
+    if d.difference is None:
+        return "not testable"
+    return f"{pct(d.difference)} vs the rest ({pct(d.rest_rel_lift)}), {p_phrase(d.p_value_adjusted)}"
+
+
+def _shown_interval(row: MetricResult) -> str:
+    """The interval that agrees with the row's (adjusted) inference."""
+    if row.p_value_adjusted is not None:
+        return pct_interval(row.ci_low_adjusted, row.ci_high_adjusted)
+    return pct_interval(row.ci_low, row.ci_high)
+
+
+def segment_tables(results: Results) -> list[SegmentTable]:
+    """One table per segment attribute; rows ordered metric (primary first), value (most users first), variant."""
+    metric_rank = {m: i for i, m in enumerate(metric_order(results))}
+    tables = []
+    for attribute in dict.fromkeys(r.attribute for r in results.segments):
+        rows = [r for r in results.segments if r.attribute == attribute]
+        users = {r.segment: r.n_control + r.n_treatment for r in rows if r.metric == results.primary_metric}
+        rows.sort(key=lambda r: (metric_rank.get(r.metric, 99), -users.get(r.segment, 0), r.segment, r.variant))
+        shown = [
+            SegmentRow(
+                segment=r.segment,
+                variant=r.variant,
+                metric=metric_label(r.metric),
+                users=f"{r.n_control:,} / {r.n_treatment:,}",
+                lift=pct(r.rel_lift),
+                interval=_shown_interval(r),
+                evidence=_evidence(r),
+                significant=r.significant,
+                differential=_differential(r),
+                flagged=bool(r.differential and r.differential.flagged),
+            )
+            for r in rows
+        ]
+        primary = [row for row, r in zip(shown, rows, strict=True) if r.metric == results.primary_metric]
+        others = [row for row, r in zip(shown, rows, strict=True) if r.metric != results.primary_metric]
+        tables.append(SegmentTable(attribute, primary, others))
+    return tables
 
 
 @dataclass(frozen=True)
@@ -195,4 +291,15 @@ def arm_traffic(results: Results) -> list[ArmTraffic]:
         )
         for v in variants
         if v in observed or v in expected
+    ]
+
+
+def flagged_segments(results: Results) -> list[str]:
+    """Segments whose primary-metric effect differs from the rest's, largest difference first, in words."""
+    flagged = [r for r in results.segments if r.differential is not None and r.differential.flagged]
+    flagged.sort(key=lambda r: -abs(r.differential.difference or 0))  # type: ignore[union-attr]
+    return [
+        f"{r.attribute} = {r.segment} ({r.variant}): {metric_label(r.metric)} {pct(r.rel_lift)} against "
+        f"{pct(r.differential.rest_rel_lift)} in the other users, {p_phrase(r.differential.p_value_adjusted)}"  # type: ignore[union-attr]
+        for r in flagged
     ]

@@ -14,6 +14,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from dashboards.formatting import (
+    arm_value,
+    chance,
     coefficient,
     count,
     method_label,
@@ -46,6 +48,8 @@ def environment() -> Environment:
     env.filters.update(
         pct=pct,
         pct_interval=pct_interval,
+        arm_value=arm_value,
+        chance=chance,
         num=num,
         num_interval=num_interval,
         count=count,

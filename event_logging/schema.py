@@ -8,8 +8,11 @@ milliseconds and the UTC date). `experiment` is "" and
 traffic outside any experiment.
 
 Schema versions: 1 is the first; 2 adds `team` to impressions (interleaving); 3 adds `attribution` to clicks
-and dwells (whose record of the search set their experiment and variant). A new field is a new version; old
-versions stay parseable, and the ClickHouse columns of fields an old event lacks take their defaults.
+and dwells (whose record of the search set their experiment and variant); 4 adds the user's `attributes` (the
+`X-Attr-*` request attributes: platform, country, ...) to searches, bounded by `MAX_ATTRIBUTES`,
+`MAX_ATTRIBUTE_NAME` and `MAX_ATTRIBUTE_VALUE`, stored as two parallel arrays of names and values. A new field
+is a new version; old versions stay parseable, and the ClickHouse columns of fields an old event lacks take
+their defaults.
 
 Values are held to what the store's columns hold (`ts` to a `DateTime`'s range, integers to their column's
 width): chdb silently wraps or clamps what does not fit, and the server refuses the whole insert.
@@ -32,8 +35,8 @@ from pydantic_core import PydanticUndefined
 
 from event_logging.errors import EventLoggingError
 
-SCHEMA_VERSION = 3
-SchemaVersion = Literal[1, 2, 3]
+SCHEMA_VERSION = 4
+SchemaVersion = Literal[1, 2, 3, 4]
 """The versions still parsed; a Literal, not a Python validator: checked inside pydantic-core, ~1 µs less per
 event in the consumer."""
 
@@ -44,6 +47,16 @@ TS_MAX = datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
 malformed, not storable, and once made a store refuse the whole batch it came in."""
 UInt16 = Annotated[int, Field(ge=0, le=65_535)]
 UInt32 = Annotated[int, Field(ge=0, le=4_294_967_295)]
+
+MAX_ATTRIBUTES = 20
+"""User attributes one search may carry: enough for platform, country, app version, plan, ...; not a payload."""
+MAX_ATTRIBUTE_NAME = 64
+MAX_ATTRIBUTE_VALUE = 256
+ATTRIBUTE_NAME_PATTERN = r"^[a-z0-9_]+$"
+"""Attribute names as serving derives them from `X-Attr-<Name>` headers (lower case, `-` → `_`)."""
+AttributeName = Annotated[str, Field(min_length=1, max_length=MAX_ATTRIBUTE_NAME, pattern=ATTRIBUTE_NAME_PATTERN)]
+AttributeValue = Annotated[str, Field(max_length=MAX_ATTRIBUTE_VALUE)]
+Attributes = Annotated[dict[AttributeName, AttributeValue], Field(max_length=MAX_ATTRIBUTES)]
 
 
 class MalformedEventError(EventLoggingError, ValueError):
@@ -146,7 +159,11 @@ class BaseEvent(BaseModel):
 
 
 class SearchEvent(BaseEvent):
-    """One per search request; it is also the exposure event (carries assignment salt and hash version)."""
+    """One per search request; it is also the exposure event (carries assignment salt and hash version).
+
+    `attributes` (schema version 4): the user's request attributes (`{"platform": "ios", "country": "de"}`),
+    what analyses segment users by (a user's segment is the value on their first exposure).
+    """
 
     event_type: Literal["search"] = "search"
     latency_ms: float = Field(ge=0)
@@ -155,6 +172,7 @@ class SearchEvent(BaseEvent):
     layer: str = ""
     salt: str = ""
     hash_version: UInt16 = 0
+    attributes: Attributes = {}
 
 
 class ImpressionEvent(BaseEvent):
@@ -199,6 +217,12 @@ class DwellEvent(BaseEvent):
 
 Event = Annotated[SearchEvent | ImpressionEvent | ClickEvent | DwellEvent, Field(discriminator="event_type")]
 EVENT_TYPES = ("search", "impression", "click", "dwell")
+EVENT_MODELS: dict[str, type[BaseEvent]] = {
+    "search": SearchEvent,
+    "impression": ImpressionEvent,
+    "click": ClickEvent,
+    "dwell": DwellEvent,
+}
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 _VALIDATOR = _ADAPTER.validator  # pydantic-core's own: `TypeAdapter.validate_json` adds ~0.6 µs of Python a call
 
@@ -207,7 +231,21 @@ EVENT_COLUMNS = (
     "event_date", "ts", "ts_ms", "event_id", "event_type", "schema_version", "request_id", "user_id",
     "experiment", "variant", "query_image_id", "result_image_id", "position", "score", "latency_ms",
     "result_count", "status_code", "dwell_ms", "layer", "salt", "hash_version", "team", "attribution",
+    "attr_names", "attr_values",
 )  # fmt: skip
+NUMERIC_COLUMNS = frozenset(
+    {"ts_ms", "schema_version", "position", "score", "latency_ms", "result_count", "status_code", "dwell_ms",
+     "hash_version"}
+)  # fmt: skip
+"""Columns holding numbers; the other columns of `EVENT_COLUMNS` hold text, except the two attribute arrays."""
+ATTRIBUTE_COLUMNS = ("attr_names", "attr_values")
+"""`attributes` as stored: parallel arrays of names and values (ClickHouse 18.16 has no Map type)."""
+
+
+def event_columns(event_type: str) -> tuple[str, ...]:
+    """The `events` columns an event type fills from its own fields (the rest hold defaults for it)."""
+    fields = EVENT_MODELS[event_type].model_fields
+    return tuple(c for c in EVENT_COLUMNS if c in fields)
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -250,9 +288,9 @@ def serialize(event: BaseEvent) -> bytes:
 
 
 _EPOCH_DATE = date(1970, 1, 1)
-_COMPUTED = frozenset({"event_date", "ts", "ts_ms", "event_id"})
+_COMPUTED = frozenset({"event_date", "ts", "ts_ms", "event_id", *ATTRIBUTE_COLUMNS})
 _COLUMN_DEFAULTS = {"position": 0, "score": 0.0, "latency_ms": 0.0, "result_count": 0, "status_code": 0,
-                    "dwell_ms": 0.0, "hash_version": 0}  # fmt: skip
+                    "dwell_ms": 0.0, "hash_version": 0, "attr_names": [], "attr_values": []}  # fmt: skip
 """Values of the numeric columns an event type lacks; string columns default to ""."""
 
 
@@ -284,6 +322,13 @@ def to_columns(events: Sequence[BaseEvent]) -> list[list[Any]]:
         names = [name for name in EVENT_COLUMNS if name in kind.model_fields and name not in _COMPUTED]
         for name in names:
             columns[name] += map(itemgetter(name), fields)
-        for name in columns.keys() - kind.model_fields.keys() - _COMPUTED:
+        if "attributes" in kind.model_fields:
+            attributes = list(map(itemgetter("attributes"), fields))
+            columns["attr_names"] += map(list, attributes)
+            columns["attr_values"] += map(list, map(dict.values, attributes))
+        absent = columns.keys() - kind.model_fields.keys() - _COMPUTED
+        if "attributes" not in kind.model_fields:
+            absent |= set(ATTRIBUTE_COLUMNS)
+        for name in absent:
             columns[name] += [_COLUMN_DEFAULTS.get(name, "")] * len(fields)
     return list(columns.values())

@@ -13,8 +13,8 @@ from experiments.hashing import BUCKETS, HASH_VERSIONS, bucket
 from experiments.loader import load_experiments, load_files
 from experiments.plan import Assignment
 from experiments.schema import (
-    METRICS,
     AnalysisOptions,
+    BayesianOptions,
     DefaultVariant,
     Experiment,
     Guardrail,
@@ -23,14 +23,15 @@ from experiments.schema import (
     RerankStep,
     Variant,
 )
-from experiments.validate import ArtifactExists
+from experiments.validate import ArtifactExists, KnownNames
 
 __all__ = [
     "BUCKETS",
     "HASH_VERSIONS",
-    "METRICS",
     "AnalysisOptions",
+    "BayesianOptions",
     "ArtifactExists",
+    "KnownNames",
     "Assignment",
     "ConfigIssue",
     "DefaultVariant",

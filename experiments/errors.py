@@ -6,29 +6,11 @@ The `vsx` command line turns any `ExperimentsError` into a one-line message and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from config_files import ConfigIssue  # shared with the metric files of analysis; re-exported here
 
 
 class ExperimentsError(Exception):
     """Base of every expected error raised by `experiments`."""
-
-
-@dataclass(frozen=True, order=True)
-class ConfigIssue:
-    """One mistake in an experiment file, located well enough to fix it without searching.
-
-    `str()` is the line an editor or CI log can jump to: `experiments/enc.yaml:14 variants[1].weight: must be > 0`
-    (`field` is empty for file-level problems such as YAML syntax errors: `experiments/enc.yaml:3: ...`).
-    """
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}"
-        return f"{where} {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
 class ExperimentConfigError(ExperimentsError, ValueError):

@@ -18,7 +18,15 @@ from pydantic import BaseModel, ValidationError
 from experiments.errors import ConfigIssue, ExperimentConfigError, MissingExperimentsFolderError
 from experiments.experiment_set import ExperimentSet
 from experiments.schema import SCHEMA_MODELS, Experiment, Platform
-from experiments.validate import ArtifactExists, ParsedExperiment, ParsedPlatform, check_experiment, check_set
+from experiments.validate import (
+    ArtifactExists,
+    KnownNames,
+    ParsedExperiment,
+    ParsedPlatform,
+    check_experiment,
+    check_known_names,
+    check_set,
+)
 from experiments.yaml_lines import SourceFile, read_yaml
 
 logger = logging.getLogger(__name__)
@@ -42,8 +50,13 @@ _PLAIN = {  # pydantic's wording names Python types; these name YAML ones
 _BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
 
 
-def load_experiments(folder: Path, artifact_exists: ArtifactExists | None = None) -> ExperimentSet:
-    """Every `*.yaml` in `folder` (with `platform.yaml` as the platform file), validated together."""
+def load_experiments(
+    folder: Path, artifact_exists: ArtifactExists | None = None, known: KnownNames | None = None
+) -> ExperimentSet:
+    """Every `*.yaml` in `folder` (with `platform.yaml` as the platform file), validated together.
+
+    `known`: the metrics and attributes the analysis defines; without it, metric names are checked for shape only.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise MissingExperimentsFolderError(str(folder))
@@ -52,13 +65,15 @@ def load_experiments(folder: Path, artifact_exists: ArtifactExists | None = None
     ]
     if misnamed:
         raise ExperimentConfigError(sorted(misnamed))
-    exp_set = load_files(sorted(folder.glob("*.yaml")), artifact_exists)
+    exp_set = load_files(sorted(folder.glob("*.yaml")), artifact_exists, known)
     running = sum(e.status == "running" for e in exp_set.experiments)
     logger.info("loaded %d experiments (%d running) from %s", len(exp_set.experiments), running, folder)
     return exp_set
 
 
-def load_files(paths: Iterable[Path], artifact_exists: ArtifactExists | None = None) -> ExperimentSet:
+def load_files(
+    paths: Iterable[Path], artifact_exists: ArtifactExists | None = None, known: KnownNames | None = None
+) -> ExperimentSet:
     """Validate the given files as one configuration; a file named `platform.yaml` is the platform file."""
     paths = list(paths)
     issues: list[ConfigIssue] = []
@@ -76,6 +91,8 @@ def load_files(paths: Iterable[Path], artifact_exists: ArtifactExists | None = N
         else:
             experiment, model_issues = _validate(Experiment, source)
             model_issues += check_experiment(source)
+            if known is not None:
+                model_issues += check_known_names(source, known)
             if experiment is not None:
                 experiments.append(ParsedExperiment(source, experiment))
         issues += model_issues

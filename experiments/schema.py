@@ -16,22 +16,6 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from experiments.hashing import HASH_VERSIONS
 
-METRICS: tuple[str, ...] = (
-    "ctr",
-    "dwell_per_click",
-    "clicks_per_user",
-    "searches_per_user",
-    "dwell_per_user",
-    "search_success_rate",
-    "dwell_p50",
-    "dwell_p90",
-    "latency_p95",
-    "zero_result_rate",
-    "error_rate",
-)
-"""Metric names the analysis package computes; primary, secondary and guardrail metrics must be among them.
-Which way each is good (its direction) is the analysis package's to know: `vsx experiments validate` asks it."""
-
 SERVING_FIELDS: tuple[str, ...] = ("encoder", "index", "index_backend", "index_params", "rerank", "k")
 """The fields a variant may set; the served configuration is `default` overlaid with them."""
 
@@ -39,6 +23,8 @@ IndexBackend = Literal["faiss", "milvus"]
 """Engines an index artifact can be served by: Faiss in the serving process, or a Milvus collection."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+ATTRIBUTE_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 _ARTIFACT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*@[1-9][0-9]*$")
 
 
@@ -55,8 +41,15 @@ def _artifact_ref(value: str) -> str:
 
 
 def _metric(value: str) -> str:
-    if value not in METRICS:
-        raise ValueError(f"unknown metric {value!r} (known: {', '.join(METRICS)})")
+    """The shape of a metric name; whether the name exists is the analysis' to say (`validate.KnownNames`)."""
+    if not METRIC_NAME.match(value):
+        raise ValueError(f"{value!r} is not a metric name ([a-z][a-z0-9_]*)")
+    return value
+
+
+def _attribute(value: str) -> str:
+    if not ATTRIBUTE_NAME.match(value):
+        raise ValueError(f"{value!r} is not a user attribute name ([a-z0-9_], at most 64 characters)")
     return value
 
 
@@ -83,6 +76,7 @@ def _utc(value: datetime) -> datetime:
 Name = Annotated[str, AfterValidator(_name)]
 ArtifactRefText = Annotated[str, AfterValidator(_artifact_ref)]
 Metric = Annotated[str, AfterValidator(_metric)]
+Attribute = Annotated[str, AfterValidator(_attribute)]
 IndexParams = Annotated[dict[str, Any], AfterValidator(_scalar_params)]
 ResultCount = Annotated[int, Field(ge=1, le=100, strict=True)]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
@@ -143,6 +137,20 @@ class Guardrail(_Model):
         return data
 
 
+class BayesianOptions(_Model):
+    """The Bayesian engine's prior on the relative lift and its decision thresholds (GrowthBook's defaults).
+
+    `prior: flat` (improper) or `proper` (Normal(`prior_mean`, `prior_stddev`²)). A treatment ships when its chance
+    to beat control reaches `chance_to_win` and its risk (expected relative loss if shipped) is at most `max_risk`.
+    """
+
+    prior: Literal["flat", "proper"] = "flat"
+    prior_mean: float = Field(default=0.0, ge=-10, le=10, allow_inf_nan=False)
+    prior_stddev: float = Field(default=0.3, gt=0, le=10, allow_inf_nan=False)
+    chance_to_win: float = Field(default=0.95, gt=0.5, lt=1)
+    max_risk: float = Field(default=0.0025, gt=0, le=1)
+
+
 class AnalysisOptions(_Model):
     """How the analysis package tests this experiment and reads a decision from it.
 
@@ -150,7 +158,18 @@ class AnalysisOptions(_Model):
     `power` state what the experiment was sized for (`vsx power`), so an inconclusive result says how many
     more users it needs; `planned_users` (all arms) tunes the sequential test. `pre_period_days` is how far
     before the start CUPED's covariate reaches. Below `min_users_per_arm` no recommendation is made.
+    `engine: bayesian` reports chance to win and risk (with `bayesian`'s prior and thresholds) instead of
+    p-values; it does not combine with `sequential`.
     """
+
+    engine: Literal["frequentist", "bayesian"] = "frequentist"
+    bayesian: BayesianOptions = BayesianOptions()
+
+    @model_validator(mode="after")
+    def _engine_fits(self) -> AnalysisOptions:
+        if self.engine == "bayesian" and self.sequential:
+            raise ValueError("sequential testing is frequentist: use engine frequentist, or sequential: false")
+        return self
 
     correction: Literal["holm", "bh"] = "holm"
     sequential: bool = False
@@ -163,7 +182,12 @@ class AnalysisOptions(_Model):
 
 
 class Experiment(_Model):
-    """One experiment file. `salt` defaults to `name`; pin it so a rename does not re-randomise users."""
+    """One experiment file. `salt` defaults to `name`; pin it so a rename does not re-randomise users.
+
+    Metric names (primary, secondary, guardrails) refer to the analysis' metric definitions; `segments` names user
+    attributes (`X-Attr-*`) whose value at first exposure splits the results. Both are checked against what the
+    analysis knows when the caller passes it (`validate.KnownNames`): this package imports no analysis.
+    """
 
     name: Name
     description: str = ""
@@ -183,6 +207,7 @@ class Experiment(_Model):
     primary_metric: Metric
     secondary_metrics: tuple[Metric, ...] = ()
     guardrails: tuple[Guardrail, ...] = ()
+    segments: tuple[Attribute, ...] = Field(default=(), max_length=10)
     targeting: dict[str, Annotated[tuple[str, ...], Field(min_length=1)]] | None = None
     analysis: AnalysisOptions = AnalysisOptions()
 
@@ -232,6 +257,7 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     Variant,
     Guardrail,
     AnalysisOptions,
+    BayesianOptions,
     Platform,
     Holdout,
     DefaultVariant,

@@ -9,9 +9,10 @@ Two experiments only clash if both are running and their [start, end) windows ov
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import combinations
@@ -23,11 +24,21 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from experiments.errors import ConfigIssue
 from experiments.hashing import BUCKETS
 from experiments.plan import slice_range
-from experiments.schema import Experiment, Platform, Variant
+from experiments.schema import ATTRIBUTE_NAME, METRIC_NAME, Experiment, Platform, Variant
 from experiments.yaml_lines import Loc, SourceFile
 
 ArtifactExists = Callable[[str, str], bool]
 """`artifact_exists(kind, ref)`: kind is "encoder" or "index", ref is `name@version`."""
+
+
+@dataclass(frozen=True)
+class KnownNames:
+    """What the analysis can compute, passed in by the caller (this package imports no analysis): metric name →
+    direction (`higher_is_better`, `lower_is_better`, `neutral`), and the user attributes segments may name."""
+
+    metrics: Mapping[str, str]
+    attributes: frozenset[str]
+
 
 WEIGHT_TOLERANCE = 1e-9
 RESERVED_NAMES = frozenset({"global-holdout"})
@@ -126,6 +137,45 @@ def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     return TypeAdapter(Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
 
 
+def check_known_names(src: SourceFile, known: KnownNames) -> list[ConfigIssue]:
+    """Metric names the analysis defines, with a direction where a decision needs one; known segment attributes.
+
+    Run on the raw YAML data, like `check_experiment`, so a file with other mistakes still gets these reported.
+    """
+    data = src.data if isinstance(src.data, dict) else {}
+    named: list[tuple[Loc, Any, str]] = [(("primary_metric",), data.get("primary_metric"), "primary metric")]
+    if data.get("type", "ab") != "ab":
+        named = [(loc, name, "") for loc, name, _ in named]  # an interleaving experiment decides on its preference
+    named += [(("secondary_metrics", i), name, "") for i, name in enumerate(_list(data, "secondary_metrics"))]
+    named += [
+        (("guardrails", i, "metric"), g.get("metric"), "guardrail")
+        for i, g in enumerate(_list(data, "guardrails"))
+        if isinstance(g, dict)
+    ]
+    issues = []
+    for loc, name, role in named:
+        if not isinstance(name, str) or not METRIC_NAME.match(name):
+            continue  # the schema reports it
+        direction = known.metrics.get(name)
+        if direction is None:
+            close = difflib.get_close_matches(name, list(known.metrics), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            issues.append(src.issue(loc, f"unknown metric {name!r} ({hint}known: {', '.join(sorted(known.metrics))})"))
+        elif direction == "neutral" and role:
+            message = f"{name} is neutral (neither higher nor lower is better): a {role} needs a direction"
+            issues.append(src.issue(loc, message))
+    for i, attribute in enumerate(_list(data, "segments")):
+        if isinstance(attribute, str) and ATTRIBUTE_NAME.match(attribute) and attribute not in known.attributes:
+            declared = ", ".join(sorted(known.attributes)) or "none"
+            issues.append(src.issue(("segments", i), f"unknown user attribute {attribute!r} (declared: {declared})"))
+    return issues
+
+
+def _list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    return value if isinstance(value, list) else []
+
+
 def check_set(
     experiments: list[ParsedExperiment],
     platform: ParsedPlatform | None,
@@ -133,6 +183,7 @@ def check_set(
 ) -> list[ConfigIssue]:
     """Rules across all files (run after every file parsed; `experiments` in the order the files were given)."""
     issues = _check_names_and_salts(experiments, platform)
+
     running = [p for p in experiments if p.experiment.status == "running"]
     for first, second in combinations(running, 2):
         if _windows_overlap(first.experiment, second.experiment):

@@ -14,42 +14,15 @@ A value YAML cannot build (`2026-02-30`, `!!float abc`) is reported at its line 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from experiments.errors import ConfigIssue, ExperimentConfigError
+from config_files import ConfigIssue, Loc, SourceFile, format_loc
+from experiments.errors import ExperimentConfigError
 
-Loc = tuple[str | int, ...]
-
-
-def format_loc(loc: Loc) -> str:
-    """`("variants", 1, "weight")` → `variants[1].weight` (the field names users see in errors)."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """One YAML file: its name as the user gave it, its data, and the line of every key."""
-
-    file: str
-    data: Any
-    lines: dict[Loc, int] = field(default_factory=dict)
-
-    def line(self, loc: Loc) -> int:
-        """The line of `loc`, or of its nearest written ancestor (a missing key reports where its parent starts)."""
-        for end in range(len(loc), -1, -1):
-            if loc[:end] in self.lines:
-                return self.lines[loc[:end]]
-        return 1
-
-    def issue(self, loc: Loc, message: str) -> ConfigIssue:
-        return ConfigIssue(self.file, self.line(loc), format_loc(loc), message)
+__all__ = ["Loc", "SourceFile", "format_loc", "load_yaml", "parse_yaml", "read_yaml"]
 
 
 MAX_FILE_BYTES = 256 * 1024

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from event_logging.config import KafkaConfig
+from experiments.validate import KnownNames
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class ServingConfig:
     coin flips are seeded by it, so a seeded simulation serves the same lists every run); never on for real users.
     `client_time_window` bounds how far that simulated time may be from the server's clock (None: any time the
     event store holds, 1970 to 2106, because simulations replay calendars of their own).
+    `known_names`: the metrics and user attributes the analysis defines (vsx passes its catalogue), so a reload
+    refuses an experiment naming a metric no analysis can compute; None checks metric names for shape only.
     """
 
     artifacts_dir: Path
@@ -78,6 +81,7 @@ class ServingConfig:
     reload_poll_s: float = 1.0
     trust_client_time: bool = False
     client_time_window: timedelta | None = None
+    known_names: KnownNames | None = None
     ui_sample_size: int = 24
     reports_dir: Path | None = None
     report_refresh_s: float = 0.0

@@ -14,12 +14,12 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from event_logging.schema import TS_MAX, TS_MIN
+from serving.attributes import parse_attributes
 from serving.errors import InvalidClientRequestIdError, InvalidClientTimeError, UnsupportedMediaTypeError
 from serving.query_body import is_json, media_type
 from serving.registry import ServingState
 from serving.service import SearchService
 
-ATTRIBUTE_PREFIX = "x-attr-"
 CLIENT_TIME_HEADER = "X-Vsx-Time"
 CLIENT_REQUEST_ID_HEADER = "X-Vsx-Request-Id"
 
@@ -38,12 +38,9 @@ async def request_attributes(request: Request) -> dict[str, str]:
 
     Headers (not a JSON field) because they work the same for JSON and multipart searches; header names are
     case-insensitive, so attribute names are lower-cased and `-` becomes `_` (`X-Attr-App-Version` → app_version).
+    Bounded as the search event that logs them (`serving.attributes`): beyond that, a 431 that says which header.
     """
-    return {
-        name[len(ATTRIBUTE_PREFIX) :].replace("-", "_"): value
-        for name, value in request.headers.items()
-        if name.startswith(ATTRIBUTE_PREFIX) and len(name) > len(ATTRIBUTE_PREFIX)
-    }
+    return parse_attributes(request.headers.items())
 
 
 def _simulation_header(request: Request, name: str) -> str | None:

@@ -79,6 +79,10 @@ class ForeignRequestError(ServingError, PermissionError):
     """A click or dwell report about a search this process served to another user."""
 
 
+class InvalidAttributesError(ServingError, ValueError):
+    """`X-Attr-*` headers beyond the event schema's bounds: too many, a name or value too long, a bad name."""
+
+
 class AdminDisabledError(ServingError, PermissionError):
     """The admin endpoints are off because no admin token is configured."""
 
@@ -117,6 +121,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     ReportFailedError: 409,
     ReportsUnavailableError: 503,
     IndexBackendError: 503,
+    InvalidAttributesError: 431,
 }
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")

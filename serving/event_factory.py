@@ -14,7 +14,7 @@ experiment's copy only; the copies for other layers' experiments leave `team` em
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,8 +75,10 @@ def search_events(
     status_code: int,
     ts: datetime,
     teams: Teams | None = None,
+    attributes: Mapping[str, str] | None = None,
 ) -> list[BaseEvent]:
-    """The `search` event (the exposure, with salt and hash version) and one `impression` per shown result."""
+    """The `search` event (the exposure, with salt, hash version and the user's attributes) and one `impression`
+    per shown result."""
     common = {"ts": ts, "request_id": str(request_id), "user_id": user_id, "query_image_id": query_image_id}
     events: list[BaseEvent] = []
     for tag in tags:
@@ -90,6 +92,7 @@ def search_events(
                 layer=tag.layer,
                 salt=tag.salt,
                 hash_version=tag.hash_version,
+                attributes=dict(attributes or {}),
             )
         )
         shown_teams = teams.teams if teams is not None and teams.experiment == tag.experiment else ("",) * len(hits)

@@ -27,6 +27,7 @@ from experiments.assign import Assignment, ServedVariant, resolve
 from experiments.errors import ExperimentConfigError
 from experiments.experiment_set import ExperimentSet
 from experiments.loader import load_experiments
+from experiments.validate import KnownNames
 from search_core.artifacts import ArtifactKind, ArtifactRef, ArtifactStore, Manifest
 from search_core.catalog import Catalog, load_catalog
 from search_core.catalog_additions import CatalogAdditions, additions_dir, extend_catalog
@@ -69,19 +70,19 @@ def served_variants(exp_set: ExperimentSet) -> list[ServedVariant]:
     return list(found.values())
 
 
-def _experiments(store: ArtifactStore, folder: Path) -> ExperimentSet:
+def _experiments(store: ArtifactStore, folder: Path, known: KnownNames | None) -> ExperimentSet:
     def exists(kind: str, ref: str) -> bool:
         return kind in ("encoder", "index") and store.exists(kind, ArtifactRef.parse(ref))
 
     try:
-        return load_experiments(folder, exists)
+        return load_experiments(folder, exists, known)
     except ExperimentConfigError as exc:
         raise InvalidServingConfigError([str(issue) for issue in exc.issues]) from None
 
 
 def check_config(config: ServingConfig) -> None:
     """The cheap part of loading (experiment files, artifacts exist), for a command line to fail fast."""
-    _experiments(ArtifactStore(config.artifacts_dir), Path(config.experiments_dir))
+    _experiments(ArtifactStore(config.artifacts_dir), Path(config.experiments_dir), config.known_names)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class VariantRegistry:
     def __init__(self, config: ServingConfig) -> None:
         self._store = ArtifactStore(config.artifacts_dir)
         self._experiments_dir = Path(config.experiments_dir)
+        self._known_names = config.known_names
         self._catalog_spec = config.catalog
         self._additions_root = Path(config.catalog_additions_dir)
         self._catalogs: dict[str, Catalog] = {}
@@ -159,7 +161,7 @@ class VariantRegistry:
         return CatalogAdditions(additions_dir(self._additions_root, catalog.name))
 
     def _load(self, generation: int, exp_set: ExperimentSet | None = None) -> ServingState:
-        exp_set = exp_set or _experiments(self._store, self._experiments_dir)
+        exp_set = exp_set or _experiments(self._store, self._experiments_dir, self._known_names)
         served = served_variants(exp_set)
         errors: list[str] = []
         encoders = self._artifacts("encoder", {(s.encoder, "") for s in served}, errors)

@@ -136,10 +136,10 @@ class SearchService:
             else:
                 hits, teams = _interleave(state, rankers, pixels, k, query.image_id, request_id)
         except Exception:
-            self._log_search(request_id, user_id, query.image_id, tags, [], started, now, status_code=500)
+            self._log_search(request_id, user_id, query.image_id, tags, [], started, now, 500, attributes=attributes)
             raise
         latency_ms = self._log_search(
-            request_id, user_id, query.image_id, tags, hits, started, now, status_code=200, teams=teams
+            request_id, user_id, query.image_id, tags, hits, started, now, 200, teams=teams, attributes=attributes
         )
         typical = self.typical_ms  # a lost update between threads only delays the average by one sample
         self.typical_ms = latency_ms if typical is None else typical + _TYPICAL_WEIGHT * (latency_ms - typical)
@@ -158,6 +158,7 @@ class SearchService:
         now: datetime | None,
         status_code: int,
         teams: Teams | None = None,
+        attributes: Mapping[str, str] | None = None,
     ) -> float:
         latency_ms = (time.perf_counter() - started) * 1000
         build = partial(
@@ -171,6 +172,7 @@ class SearchService:
             status_code=status_code,
             ts=now or datetime.now(UTC),
             teams=teams,
+            attributes=attributes,
         )
         self.sink.log_deferred(build, search_event_count(tags, hits))  # the sender thread builds them
         for tag in tags:

@@ -65,6 +65,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loop",
         "Train ENCODER@V+1 with the click pairs as extra positives, index it, evaluate it beside its parent.",
     ),
+    "metrics": ("metrics", "Check metric definitions (YAML) and show the catalogue analyses read."),
     "power": (
         "power",
         "Users per arm and days needed to detect a relative CTR lift, or the MDE for a given number of users. "

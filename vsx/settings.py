@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     artifacts_dir: Path = Path("var/artifacts")
     experiments_dir: Path = Path("var/experiments")
     reports_dir: Path = Path("var/reports")
+    metrics_dir: Path = Path("var/metrics")
+    """Metric definitions (`*.yaml`, the contract of `analysis.metric_schema`) beside the built-in ones."""
     embedded: bool = True
     kafka: KafkaConfig = KafkaConfig()
     clickhouse: ClickHouseConfig = ClickHouseConfig()

@@ -1,9 +1,12 @@
 """A per-user file as a source: one CSV row per user, optionally gzipped.
 
-For analyses whose events live elsewhere (another warehouse, a notebook): columns `user_id`,
-`variant` and any per-user totals of `analysis.moments.PER_USER_COLUMNS` (`searches, impressions,
-clicks, dwell_ms, successful_searches, ...` and their `pre_*` pre-period twins). A metric whose columns
-are absent is left out by `analyze` with a note. Bad input names its line and column.
+For analyses whose events live elsewhere (another warehouse, a notebook): columns `user_id`, `variant`, then per
+user the totals the metric definitions name (each measure's `per_user_column`: `clicks`, `impressions`,
+`dwell_ms`, ... for the built-in metrics, whatever a team's metric files say for theirs), their `pre_*`
+pre-period twins for CUPED, and text columns holding segment values (`--segment platform`). Other columns are
+ignored with a note; a metric whose columns are absent is left out by `analyze` with a note. Capping is applied
+here, as the SQL does it: the percentile over all users of the file (arms pooled). Bad input names its line and
+column.
 """
 
 from __future__ import annotations
@@ -13,16 +16,20 @@ import gzip
 import io
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from analysis.capping import apply_cap
+from analysis.column_plan import ColumnPlan, column_plan
 from analysis.errors import NoDataError, PerUserFileError
-from analysis.moments import PER_USER_COLUMNS, Moments
+from analysis.moments import Moments
 from analysis.plan import AnalysisPlan
-from analysis.sources.data import ExperimentData
+from analysis.segments import top_values
+from analysis.sources.data import CapResult, ExperimentData
 
 logger = logging.getLogger(__name__)
 
@@ -70,28 +77,57 @@ def _number(text: str, where: str, column: str) -> float:
     return value
 
 
-def read_per_user_file(path: Path) -> tuple[dict[str, Moments], tuple[str, ...]]:
-    """Moments per variant of the file's users, and notes (ignored columns). Raises `PerUserFileError`."""
+@dataclass(frozen=True, eq=False)
+class PerUserTable:
+    """The rows of a per-user file: numeric `columns` as a users × columns matrix, each user's variant, the text
+    columns asked for (segments), and notes (ignored columns)."""
+
+    columns: tuple[str, ...]
+    values: np.ndarray
+    variants: np.ndarray
+    text: dict[str, np.ndarray]
+    notes: tuple[str, ...]
+
+
+def read_header(path: Path) -> tuple[str, ...]:
+    """The column names of a per-user file (checked: user_id and variant present, no duplicates)."""
     path = Path(path)
     try:
         with _open_text(path) as text:
-            return _read_rows(csv.reader(text), path)
+            return tuple(_header(csv.reader(text), path))
     except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
         raise PerUserFileError(f"{path}: cannot parse as (gzipped) CSV: {exc}") from exc
 
 
-def _read_rows(reader: Any, path: Path) -> tuple[dict[str, Moments], tuple[str, ...]]:
+def read_per_user_file(path: Path, numeric: Collection[str], text: Collection[str] = ()) -> PerUserTable:
+    """The file's users: the `numeric` columns it has, the `text` columns (which must be there). Raises
+    `PerUserFileError` naming line and column, `NoDataError` without rows."""
+    path = Path(path)
+    try:
+        with _open_text(path) as handle:
+            return _read_rows(csv.reader(handle), path, numeric, text)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        raise PerUserFileError(f"{path}: cannot parse as (gzipped) CSV: {exc}") from exc
+
+
+def _read_rows(reader: Any, path: Path, numeric: Collection[str], text: Collection[str]) -> PerUserTable:
     names = _header(reader, path)
-    numeric = [c for c in PER_USER_COLUMNS if c in names]
-    if not numeric:
+    missing_text = [c for c in text if c not in names]
+    if missing_text:
+        raise PerUserFileError(f"{path}: no segment column(s) {', '.join(missing_text)} (has: {', '.join(names)})")
+    found = [c for c in names if c in numeric and c not in KEY_COLUMNS]
+    if not found:
         raise PerUserFileError(
             f"{path}: no metric columns in the header (has: {', '.join(names)}; "
-            f"expected some of: {', '.join(PER_USER_COLUMNS)})"
+            f"expected some of: {', '.join(sorted(numeric))})"
         )
-    ignored = [n for n in names if n not in KEY_COLUMNS and n not in PER_USER_COLUMNS]
-    positions = [names.index(c) for c in numeric]
+    ignored = [n for n in names if n not in KEY_COLUMNS and n not in found and n not in text]
+    positions = [names.index(c) for c in found]
+    text_positions = {c: names.index(c) for c in text}
     user_pos, variant_pos = names.index("user_id"), names.index("variant")
-    rows: dict[str, list[list[float]]] = {}
+    values: list[list[float]] = []
+    variants: list[str] = []
+    texts: dict[str, list[str]] = {c: [] for c in text}
     first_line: dict[str, int] = {}
     for fields in reader:
         if not fields:
@@ -108,15 +144,37 @@ def _read_rows(reader: Any, path: Path) -> tuple[dict[str, Moments], tuple[str, 
         if user in first_line:
             raise PerUserFileError(f"{where}: user_id {user!r} already appeared on line {first_line[user]}")
         first_line[user] = reader.line_num
-        rows.setdefault(variant, []).append(
-            [_number(fields[i], where, c) for i, c in zip(positions, numeric, strict=True)]
-        )
-    if not rows:
+        values.append([_number(fields[i], where, c) for i, c in zip(positions, found, strict=True)])
+        variants.append(variant)
+        for column, position in text_positions.items():
+            texts[column].append(fields[position].strip())
+    if not values:
         raise NoDataError(f"{path}: no user rows after the header")
-    notes = (f"ignored unknown column(s) of the per-user file: {', '.join(ignored)}",) if ignored else ()
-    logger.info("read %d users in %d variants from %s", len(first_line), len(rows), path)
-    arms = {variant: Moments.from_values(numeric, np.array(values)) for variant, values in sorted(rows.items())}
-    return arms, notes
+    notes = (f"ignored column(s) of the per-user file: {', '.join(ignored)}",) if ignored else ()
+    logger.info("read %d users in %d variants from %s", len(variants), len(set(variants)), path)
+    return PerUserTable(
+        tuple(found),
+        np.array(values, dtype=float).reshape(len(values), len(found)),
+        np.array(variants),
+        {c: np.array(v) for c, v in texts.items()},
+        notes,
+    )
+
+
+def _capped(table: PerUserTable, columns: ColumnPlan) -> tuple[tuple[str, ...], np.ndarray, dict[str, CapResult]]:
+    """The table's columns plus the capped twins whose raw column it has, and each cap (as `moments_sql`)."""
+    names, values, caps = list(table.columns), [table.values], {}
+    raw_names = columns.raw_names
+    for capped in columns.capped:
+        raw = raw_names[capped.raw]
+        if raw not in table.columns:
+            continue
+        column = table.values[:, table.columns.index(raw)]
+        clipped, cap, users_capped = apply_cap(column, capped.capping)
+        names.append(capped.name)
+        values.append(clipped[:, None])
+        caps[capped.name] = CapResult(capped.name, cap, users_capped, len(column))
+    return tuple(names), np.hstack(values), caps
 
 
 class PerUserFile:
@@ -126,7 +184,25 @@ class PerUserFile:
         self.path = Path(path)
         self.label = str(path)
 
+    def header(self) -> tuple[str, ...]:
+        return read_header(self.path)
+
     def load(self, plan: AnalysisPlan) -> ExperimentData:
-        """The file's moments; the plan selects nothing here (no events: no quantiles, no days, no periods)."""
-        arms, notes = read_per_user_file(self.path)
-        return ExperimentData(source=self.label, arms=arms, notes=notes)
+        """Moments per arm (and per segment value) of the columns the plan's metrics read; no events, so no
+        quantiles, days or lift over time."""
+        metrics = [plan.catalog.get(name) for name in plan.measured_metrics]
+        columns = column_plan(metrics, plan.segments)
+        table = read_per_user_file(self.path, set(columns.raw_names), plan.segments)
+        names, values, caps = _capped(table, columns)
+        arms = {v: Moments.from_values(names, values[table.variants == v]) for v in sorted(set(table.variants))}
+        segments = {}
+        for attribute in plan.segments:
+            labels = table.text[attribute]
+            by_value = {
+                value: {
+                    arm: Moments.from_values(names, values[(labels == value) & (table.variants == arm)]) for arm in arms
+                }
+                for value in sorted(set(labels))
+            }
+            segments[attribute] = top_values(by_value)
+        return ExperimentData(source=self.label, arms=arms, segments=segments, caps=caps, notes=table.notes)

@@ -28,14 +28,26 @@ class TimelineSlice:
     quantiles: Mapping[str, Mapping[str, QuantileStats]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CapResult:
+    """A capped per-user column: the cap applied (None: the percentile was 0, nothing capped) and how many of the
+    exposed users were above it."""
+
+    column: str
+    value: float | None
+    users_capped: int
+    users: int
+
+
 @dataclass(frozen=True, eq=False)
 class ExperimentData:
     """An experiment's data, by arm.
 
     `arms`: moments of all users of each arm. `daily`: each arm's moments by day of first exposure
     (empty for a per-user file). `quantiles`: metric → arm → statistics for the plan's quantile metrics.
-    `timeline`: moments of the over-time views (empty without events). `notes`: what the reader should know
-    (columns absent, users in several arms).
+    `timeline`: moments of the over-time views (empty without events). `segments`: attribute → value → arm →
+    moments of the users whose attribute had that value at first exposure. `caps`: capped column → its cap.
+    `notes`: what the reader should know (columns absent, users in several arms).
     """
 
     source: str
@@ -43,6 +55,8 @@ class ExperimentData:
     daily: Mapping[str, tuple[tuple[date, Moments], ...]] = field(default_factory=dict)
     quantiles: Mapping[str, Mapping[str, QuantileStats]] = field(default_factory=dict)
     timeline: tuple[TimelineSlice, ...] = ()
+    segments: Mapping[str, Mapping[str, Mapping[str, Moments]]] = field(default_factory=dict)
+    caps: Mapping[str, CapResult] = field(default_factory=dict)
     switched_users: int = 0
     notes: tuple[str, ...] = ()
 

@@ -1,24 +1,30 @@
 """The event store as a source: ClickHouse server or chdb, the same SQL (`analysis.queries`).
 
-One query returns per-arm-and-day moments of the per-user aggregates (a few dozen rows whatever the
-traffic); quantile metrics add three small queries each over one event type, quantile guardrails one.
+One query returns per-arm moments of the per-user aggregates by day of exposure and by segment value (a few
+dozen rows whatever the traffic); quantile metrics add two small queries each over one event type, and two more
+for their lift over time (every day's cut-off in the same two).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from analysis import queries
+from analysis.column_plan import ColumnPlan, column_plan
 from analysis.errors import AnalysisPlanError, NoDataError
-from analysis.metrics import QuantileMetric, get_metric
-from analysis.moments import PER_USER_COLUMNS, Moments, product_pairs
+from analysis.measure_sql import SqlParams
+from analysis.metrics import QuantileMetric
+from analysis.moments import Moments
 from analysis.plan import AnalysisPlan
-from analysis.sources.data import ExperimentData, TimelineSlice
+from analysis.segments import top_values
+from analysis.sources.data import CapResult, ExperimentData, TimelineSlice
 from analysis.stats import QuantileStats, RatioStats, outer_levels
-from analysis.timeline import timeline_columns, timeline_metrics
+from analysis.timeline import timeline_metrics
+from analysis.timeline_sql import timeline_sql
 
 logger = logging.getLogger(__name__)
 
@@ -70,19 +76,23 @@ class EventStoreSource:
         self.label = label
 
     def load(self, plan: AnalysisPlan) -> ExperimentData:
-        params = query_params(plan)
         require_events_table(self.store, self.label)
-        rows = self.store.query(queries.moments_sql(self.store.database), params)
-        if not rows:
+        measured = [plan.catalog.get(name) for name in plan.measured_metrics]
+        columns = column_plan(measured, plan.segments)
+        params = SqlParams(query_params(plan))
+        rows = self.store.query(queries.moments_sql(self.store.database, columns, params), params.values)
+        by_grouping = read_moment_rows(rows, columns)
+        if not by_grouping.daily:
             raise NoDataError(
                 f"experiment {plan.experiment!r} has no exposed users in the {self.label} store "
                 f"(database {self.store.database!r}, searches since {plan.start:%Y-%m-%d %H:%M} UTC)"
             )
-        daily = daily_moments(rows)
-        arms = {arm: sum((m for _, m in days), Moments.empty(PER_USER_COLUMNS)) for arm, days in daily.items()}
+        daily = by_grouping.daily
+        arms = {arm: sum((m for _, m in days), Moments.empty(columns.columns)) for arm, days in daily.items()}
+        fixed = query_params(plan)
         quantiles = {
-            m.name: self._quantile_stats(m, params, sorted(arms), plan.alpha)
-            for m in map(get_metric, plan.measured_metrics)
+            m.name: self._quantile_stats(m, fixed, sorted(arms), plan.alpha, [fixed["end_ms"]])[fixed["end_ms"]]
+            for m in measured
             if isinstance(m, QuantileMetric)
         }
         return ExperimentData(
@@ -90,45 +100,52 @@ class EventStoreSource:
             arms=arms,
             daily=daily,
             quantiles=quantiles,
-            timeline=self._timeline(plan, params, sorted(arms)),
-            switched_users=sum(int(row[3]) for row in rows),
-            notes=_switch_note(rows),
+            timeline=self._timeline(plan, query_params(plan), sorted(arms), by_grouping.caps),
+            segments=by_grouping.segments,
+            caps=by_grouping.caps,
+            switched_users=by_grouping.switched,
+            notes=_switch_note(by_grouping.switched),
         )
 
-    def _timeline(self, plan: AnalysisPlan, params: dict[str, Any], arms: Sequence[str]) -> tuple[TimelineSlice, ...]:
+    def _timeline(
+        self, plan: AnalysisPlan, fixed: dict[str, Any], arms: Sequence[str], caps: Mapping[str, CapResult]
+    ) -> tuple[TimelineSlice, ...]:
         """The over-time views of the plan's primary and guardrail metrics.
 
-        Per-user totals: both views in one query. Quantiles have no per-user totals: their calendar view runs the
-        quantile statistics once per day on everything up to that day's end (two small queries a day).
+        Per-user totals: both views in one query, capped at the experiment's caps. Quantiles have no per-user
+        totals: their calendar view runs the quantile statistics once per day on everything up to that day's end
+        (two small queries a day).
         """
-        metrics = [get_metric(name) for name in timeline_metrics(plan)]
+        metrics = [plan.catalog.get(name) for name in timeline_metrics(plan)]
         if not metrics:
             return ()
         (last_ms,) = self.store.query(
             f"SELECT max(ts_ms) FROM {queries.checked_identifier(self.store.database)}.events "
             "WHERE experiment = %(experiment)s AND ts_ms >= %(start_ms)s AND ts_ms < %(end_ms)s",
-            params,
+            fixed,
         )[0]
-        window_end_ms = min(int(last_ms) + 1, params["end_ms"])
+        window_end_ms = min(int(last_ms) + 1, fixed["end_ms"])
         last_day = (window_end_ms - 1) // DAY_MS
         moments: dict[tuple[int, int], dict[str, Moments]] = {}
-        columns = timeline_columns(plan)
-        if columns:
-            rows = self.store.query(
-                queries.timeline_sql(self.store.database, columns),
-                {**params, "last_day": last_day, "window_end_ms": window_end_ms},
-            )
-            k, n_products = len(columns), len(product_pairs(columns))
-            for row in rows:
+        columns = column_plan(metrics, pre_period=False)
+        if columns.raw:
+            values = [caps[c.name].value if c.name in caps else None for c in columns.capped]
+            params = SqlParams({**fixed, "last_day": last_day, "window_end_ms": window_end_ms})
+            sql = timeline_sql(self.store.database, columns, [v or 0.0 for v in values], params)
+            k, n_pairs = len(columns.columns), len(columns.pairs)
+            for row in self.store.query(sql, params.values):
                 arm, view, bucket, n = row[0], int(row[1]), int(row[2]), int(row[3])
-                sums, products = row[4 : 4 + k], row[4 + k : 4 + k + n_products]
-                moments.setdefault((view, bucket), {})[arm] = Moments.from_sums(columns, n, sums, products)
+                sums, products = row[4 : 4 + k], row[4 + k : 4 + k + n_pairs]
+                moments.setdefault((view, bucket), {})[arm] = Moments.from_sums(
+                    columns.columns, n, sums, columns.pairs, products
+                )
         quantiles: dict[tuple[int, int], dict[str, dict[str, QuantileStats]]] = {}
+        days = range(fixed["start_ms"] // DAY_MS, last_day + 1)
+        cuts = {day: min((day + 1) * DAY_MS, fixed["end_ms"]) for day in days}
         for metric in (m for m in metrics if isinstance(m, QuantileMetric)):
-            for day in range(params["start_ms"] // DAY_MS, last_day + 1):
-                cutoff = {**params, "end_ms": min((day + 1) * DAY_MS, params["end_ms"])}
-                by_arm = self._quantile_stats(metric, cutoff, arms, plan.alpha)
-                quantiles.setdefault((0, day), {})[metric.name] = by_arm
+            by_cut = self._quantile_stats(metric, fixed, arms, plan.alpha, sorted(set(cuts.values())))
+            for day, cut in cuts.items():
+                quantiles.setdefault((0, day), {})[metric.name] = by_cut[cut]
         return tuple(
             TimelineSlice(
                 view="calendar" if view == 0 else "exposure_day",
@@ -140,67 +157,97 @@ class EventStoreSource:
         )
 
     def _quantiles(
-        self, metric: QuantileMetric, params: dict[str, Any], levels: Mapping[str, tuple[float, float]]
-    ) -> dict[str, tuple[int, float, float]]:
-        """arm → (number of values, quantile at the low level, quantile at the high level) for arms with values."""
-        arms = sorted(levels)
-        rows = self.store.query(
-            queries.quantile_sql(self.store.database, metric.value_column),
+        self, metric: QuantileMetric, fixed: dict[str, Any], levels: Mapping[tuple[str, int], tuple[float, float]]
+    ) -> dict[tuple[str, int], tuple[int, float, float]]:
+        """(arm, cut) → (number of values, quantile at the low level, quantile at the high level)."""
+        keys = sorted(levels)
+        params = SqlParams(
             {
-                **params,
-                "event_type": metric.event_type,
-                "arms": arms,
-                "low_levels": [levels[a][0] for a in arms],
-                "high_levels": [levels[a][1] for a in arms],
-            },
+                **fixed,
+                "cuts": sorted({cut for _, cut in keys}),
+                "keys": [f"{arm}/{cut}" for arm, cut in keys],
+                "low_levels": [levels[k][0] for k in keys],
+                "high_levels": [levels[k][1] for k in keys],
+            }
         )
-        return {arm: (int(n), float(low), float(high)) for arm, n, low, high in rows}
+        rows = self.store.query(queries.quantile_sql(self.store.database, metric, params), params.values)
+        return {(arm, int(cut)): (int(n), float(low), float(high)) for arm, cut, n, low, high in rows}
 
     def _quantile_stats(
-        self, metric: QuantileMetric, params: dict[str, Any], arms: Sequence[str], alpha: float
-    ) -> dict[str, QuantileStats]:
-        """Quantile statistics per arm in two queries (the steps of `analysis.stats.quantile`).
+        self, metric: QuantileMetric, fixed: dict[str, Any], arms: Sequence[str], alpha: float, cuts: Sequence[int]
+    ) -> dict[int, dict[str, QuantileStats]]:
+        """Quantile statistics per cut-off time and arm, in two queries whatever the number of cuts (the steps of
+        `analysis.stats.quantile`).
 
-        The first gives the quantile and the per-user counts below it, the second the outer quantiles
-        at the levels those counts imply.
-
-        An arm without values gets empty statistics, which the comparison reports as not enough data.
+        The first gives the quantile and the per-user counts below it, the second the outer quantiles at the
+        levels those counts imply. An arm without values gets empty statistics, which the comparison reports as
+        not enough data.
         """
         p = metric.level
-        rows = self.store.query(
-            queries.quantile_counts_sql(self.store.database, metric.value_column),
-            {**params, "event_type": metric.event_type, "level": p},
-        )
-        centre = {row[0]: float(row[7]) for row in rows}
-        counts = {row[0]: RatioStats(int(row[1]), *(float(v) for v in row[2:7])) for row in rows}
-        with_values = sorted(centre)
-        levels = {arm: outer_levels(p, counts[arm], alpha=alpha) for arm in with_values}
-        outer = self._quantiles(metric, params, levels) if levels else {}
-        stats = {
-            arm: QuantileStats(p, centre[arm], counts[arm], *levels[arm], outer[arm][1], outer[arm][2])
-            for arm in with_values
+        params = SqlParams({**fixed, "level": p, "cuts": list(cuts)})
+        rows = self.store.query(queries.quantile_counts_sql(self.store.database, metric, params), params.values)
+        centre = {(row[0], int(row[1])): float(row[8]) for row in rows}
+        counts = {(row[0], int(row[1])): RatioStats(int(row[2]), *(float(v) for v in row[3:8])) for row in rows}
+        levels = {key: outer_levels(p, counts[key], alpha=alpha) for key in centre}
+        outer = self._quantiles(metric, fixed, levels) if levels else {}
+        empty = QuantileStats(p, 0.0, RatioStats(0, 0.0, 0.0, 0.0, 0.0, 0.0), p, p, 0.0, 0.0)
+        return {
+            cut: {
+                arm: QuantileStats(p, centre[key], counts[key], *levels[key], outer[key][1], outer[key][2])
+                if (key := (arm, cut)) in centre
+                else empty
+                for arm in arms
+            }
+            for cut in cuts
         }
-        empty = RatioStats(0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        return {arm: stats.get(arm, QuantileStats(p, 0.0, empty, p, p, 0.0, 0.0)) for arm in arms}
 
 
-def daily_moments(
-    rows: Iterable[tuple], columns: Sequence[str] = PER_USER_COLUMNS
-) -> dict[str, tuple[tuple[date, Moments], ...]]:
-    """Rows of `moments_sql` (or its layout over other columns) → arm → ((day, moments), ...) in day order."""
-    k = len(columns)
-    n_products = len(product_pairs(columns))
+@dataclass(frozen=True)
+class MomentRows:
+    """`moments_sql` rows read: arm → ((day, moments), ...), attribute → value → arm → moments, caps, switchers."""
+
+    daily: dict[str, tuple[tuple[date, Moments], ...]]
+    segments: dict[str, dict[str, dict[str, Moments]]]
+    caps: dict[str, CapResult]
+    switched: int
+
+
+def read_moment_rows(rows: Iterable[tuple], columns: ColumnPlan) -> MomentRows:
+    """Rows of `moments_sql` (or its layout without segments and caps) → moments by day, by segment, and caps."""
+    k, n_pairs = len(columns.columns), len(columns.pairs)
     daily: dict[str, list[tuple[date, Moments]]] = {}
+    by_value: dict[str, dict[str, dict[str, Moments]]] = {name: {} for name in columns.segments}
+    cap_values: dict[int, float] = {}
+    capped_users = [0] * len(columns.capped)
+    users = switched = 0
     for row in rows:
-        arm, day, n = row[0], int(row[1]), int(row[2])
-        sums, products = row[4 : 4 + k], row[4 + k : 4 + k + n_products]
-        moments = Moments.from_sums(columns, n, sums, products)
-        daily.setdefault(arm, []).append((EPOCH + timedelta(days=day), moments))
-    return {arm: tuple(days) for arm, days in sorted(daily.items())}
+        arm, grouping, key, n = row[0], int(row[1]), str(row[2]), int(row[3])
+        sums, products = row[5 : 5 + k], row[5 + k : 5 + k + n_pairs]
+        moments = Moments.from_sums(columns.columns, n, sums, columns.pairs, products)
+        if grouping == queries.DAY_GROUPING:
+            daily.setdefault(arm, []).append((EPOCH + timedelta(days=int(key)), moments))
+            users += n
+            switched += int(row[4])
+            extra = row[5 + k + n_pairs :]
+            for j in range(len(columns.capped)):
+                cap_values[j] = float(extra[2 * j])
+                capped_users[j] += int(extra[2 * j + 1])
+        else:
+            by_value[columns.segments[grouping - 1]].setdefault(key, {})[arm] = moments
+    caps = {
+        c.name: CapResult(c.name, cap_values[j] if cap_values.get(j, 0) > 0 else None, capped_users[j], users)
+        for j, c in enumerate(columns.capped)
+        if j in cap_values
+    }
+    return MomentRows(
+        daily={arm: tuple(sorted(days, key=lambda d: d[0])) for arm, days in sorted(daily.items())},
+        segments={name: top_values(values) for name, values in by_value.items()},
+        caps=caps,
+        switched=switched,
+    )
 
 
-def _switch_note(rows: Iterable[tuple]) -> tuple[str, ...]:
-    switched = sum(int(row[3]) for row in rows)
+def _switch_note(switched: int) -> tuple[str, ...]:
     if not switched:
         return ()
     return (

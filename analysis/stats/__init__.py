@@ -2,80 +2,72 @@
 
 No I/O and no data frames: the data path builds the statistics from SQL sums (or numpy arrays via
 `from_values`) and copies each `Comparison` into an `analysis.results.MetricResult`.
+
+Names are re-exported lazily (PEP 562), like `analysis`'s: the metric catalogue reads the sufficient-statistics
+types and directions without loading scipy, which `vsx experiments validate` never needs.
 """
 
-from analysis.stats.comparison import (
-    BASELINE_ZERO,
-    CUPED_ARM_WITHOUT_PRE,
-    CUPED_PRE_VARIANCE_ZERO,
-    NOT_ENOUGH_DATA,
-    RELATIVE_SE_ZERO,
-    ZERO_VARIANCE,
-    Comparison,
-    Inference,
-)
-from analysis.stats.cuped import arm_has_pre_period, compare_cuped, cuped_theta
-from analysis.stats.delta import ratio_variance, relative_variance
-from analysis.stats.effect import Effect
-from analysis.stats.estimate import AnyStats, estimate
-from analysis.stats.interleaving import InterleavingStats, QueryOutcome, compare_interleaving, query_outcome
-from analysis.stats.multiple import Correction, adjust_p_values, adjusted_interval
-from analysis.stats.noninferiority import Direction, GuardrailStatus, NonInferiority, non_inferiority
-from analysis.stats.quantile import QuantileStats, compare_quantiles, outer_levels
-from analysis.stats.sequential import DEFAULT_TUNING, compare_sequential
-from analysis.stats.srm import SRM_THRESHOLD, SrmCheck, srm
-from analysis.stats.sufficient import (
-    ArmStats,
-    CovariateMeanStats,
-    CovariateRatioStats,
-    CovariateStats,
-    MeanStats,
-    RatioStats,
-)
-from analysis.stats.welch import compare_means, compare_ratios
+from __future__ import annotations
 
-__all__ = [
-    "BASELINE_ZERO",
-    "CUPED_ARM_WITHOUT_PRE",
-    "CUPED_PRE_VARIANCE_ZERO",
-    "DEFAULT_TUNING",
-    "NOT_ENOUGH_DATA",
-    "RELATIVE_SE_ZERO",
-    "SRM_THRESHOLD",
-    "ZERO_VARIANCE",
-    "AnyStats",
-    "ArmStats",
-    "Comparison",
-    "Correction",
-    "CovariateMeanStats",
-    "CovariateRatioStats",
-    "CovariateStats",
-    "Direction",
-    "Effect",
-    "GuardrailStatus",
-    "Inference",
-    "InterleavingStats",
-    "MeanStats",
-    "NonInferiority",
-    "QuantileStats",
-    "QueryOutcome",
-    "RatioStats",
-    "SrmCheck",
-    "adjust_p_values",
-    "adjusted_interval",
-    "arm_has_pre_period",
-    "compare_cuped",
-    "compare_interleaving",
-    "compare_means",
-    "compare_quantiles",
-    "compare_ratios",
-    "compare_sequential",
-    "cuped_theta",
-    "estimate",
-    "non_inferiority",
-    "outer_levels",
-    "query_outcome",
-    "ratio_variance",
-    "relative_variance",
-    "srm",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AnyStats": "analysis.stats.estimation",
+    "ArmStats": "analysis.stats.sufficient",
+    "BASELINE_ZERO": "analysis.stats.comparison",
+    "CUPED_ARM_WITHOUT_PRE": "analysis.stats.comparison",
+    "CUPED_PRE_VARIANCE_ZERO": "analysis.stats.comparison",
+    "Comparison": "analysis.stats.comparison",
+    "Correction": "analysis.stats.multiple",
+    "CovariateMeanStats": "analysis.stats.sufficient",
+    "CovariateRatioStats": "analysis.stats.sufficient",
+    "CovariateStats": "analysis.stats.sufficient",
+    "DEFAULT_TUNING": "analysis.stats.sequential",
+    "Direction": "analysis.stats.noninferiority",
+    "Effect": "analysis.stats.effect",
+    "GuardrailStatus": "analysis.stats.noninferiority",
+    "Inference": "analysis.stats.comparison",
+    "InterleavingStats": "analysis.stats.interleaving",
+    "MeanStats": "analysis.stats.sufficient",
+    "NOT_ENOUGH_DATA": "analysis.stats.comparison",
+    "NonInferiority": "analysis.stats.noninferiority",
+    "Prior": "analysis.stats.bayesian",
+    "QuantileStats": "analysis.stats.quantile",
+    "QueryOutcome": "analysis.stats.interleaving",
+    "RELATIVE_SE_ZERO": "analysis.stats.comparison",
+    "RatioStats": "analysis.stats.sufficient",
+    "SRM_THRESHOLD": "analysis.stats.sample_ratio",
+    "SrmCheck": "analysis.stats.sample_ratio",
+    "ZERO_VARIANCE": "analysis.stats.comparison",
+    "adjust_p_values": "analysis.stats.multiple",
+    "adjusted_interval": "analysis.stats.multiple",
+    "arm_has_pre_period": "analysis.stats.cuped",
+    "bayesian_comparison": "analysis.stats.bayesian",
+    "compare_bayesian": "analysis.stats.bayesian",
+    "compare_cuped": "analysis.stats.cuped",
+    "compare_interleaving": "analysis.stats.interleaving",
+    "compare_means": "analysis.stats.welch",
+    "compare_quantiles": "analysis.stats.quantile",
+    "compare_ratios": "analysis.stats.welch",
+    "compare_sequential": "analysis.stats.sequential",
+    "cuped_theta": "analysis.stats.cuped",
+    "estimate": "analysis.stats.estimation",
+    "non_inferiority": "analysis.stats.noninferiority",
+    "outer_levels": "analysis.stats.quantile",
+    "query_outcome": "analysis.stats.interleaving",
+    "ratio_variance": "analysis.stats.delta",
+    "relative_variance": "analysis.stats.delta",
+    "srm": "analysis.stats.sample_ratio",
+}
+"""Public name → the module defining it."""
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'analysis.stats' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value

@@ -43,6 +43,9 @@ _FLOAT_FIELDS = (
     "p_value",
     "p_value_abs",
     "variance_reduction",
+    "chance_to_win",
+    "risk_control",
+    "risk_treatment",
 )
 
 
@@ -53,7 +56,9 @@ class Comparison:
     Relative values are fractions (0.03 = +3 %). `abs_*` is the difference treatment − control with
     its CI and `p_value_abs`; `rel_lift` = treatment/control − 1 with `ci_low`/`ci_high` its delta-method
     interval. `p_value` tests what `inference` names (see the module docstring).
-    `variance_reduction` is set by CUPED only (1 − var_adjusted / var_unadjusted).
+    `variance_reduction` is set by CUPED only (1 − var_adjusted / var_unadjusted). The Bayesian engine
+    (`analysis.stats.bayesian`) sets `chance_to_win` and the risks of keeping control and of shipping the
+    treatment, and no p-value: its interval is the credible interval.
     """
 
     control_mean: float | None
@@ -71,6 +76,9 @@ class Comparison:
     inference: Inference = "relative"
     variance_reduction: float | None = None
     note: str | None = None
+    chance_to_win: float | None = None
+    risk_control: float | None = None
+    risk_treatment: float | None = None
 
     def __post_init__(self) -> None:
         # A NaN here is a bug in the engine, never data: refuse it where it is made.

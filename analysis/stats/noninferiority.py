@@ -30,7 +30,7 @@ from analysis.errors import StatsInputError
 from analysis.results import Direction
 from analysis.stats.comparison import ZERO_VARIANCE, Comparison
 from analysis.stats.effect import Effect, check_alpha
-from analysis.stats.estimate import AnyStats, estimate
+from analysis.stats.estimation import AnyStats, estimate
 from analysis.stats.sequential import check_tuning, sequential_halfwidth, sequential_rho
 
 GuardrailStatus = Literal["pass", "fail", "inconclusive"]

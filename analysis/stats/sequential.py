@@ -27,7 +27,7 @@ import math
 from analysis.errors import StatsInputError
 from analysis.stats.comparison import Comparison
 from analysis.stats.effect import Effect, check_alpha
-from analysis.stats.estimate import AnyStats, estimate
+from analysis.stats.estimation import AnyStats, estimate
 
 DEFAULT_TUNING = 5000.0
 """gbstats' default: total users at which the confidence sequence is tightest (used when no plan says)."""

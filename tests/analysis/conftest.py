@@ -4,7 +4,8 @@ The event set is small enough to count by hand; `EXPECTED_PER_USER` is that coun
 rule of the per-user query: a duplicated click, search and dwell (same event_id stored twice), an
 impression logged before the user's first search, pre-period events in no experiment and in another
 experiment, a user who switched variants, events before the start, a zero-result and a 5xx search,
-and a self-click (query image clicked in its own results).
+and a self-click (query image clicked in its own results). Searches carry user attributes whose value at a
+user's first exposure differs from their other searches' (`EXPECTED_PLATFORM`).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ def _request(user: str, request: str, ts: datetime, variant: str, experiment: st
     def later() -> datetime:
         return ts.replace(second=next(tick))
 
-    def search(latency: float, result_count: int = 20, status: int = 200) -> SearchEvent:
-        return SearchEvent(**common, ts=ts, latency_ms=latency, result_count=result_count, status_code=status)
+    def search(latency: float, result_count: int = 20, status: int = 200, **attributes: str) -> SearchEvent:
+        return SearchEvent(**common, ts=ts, latency_ms=latency, result_count=result_count, status_code=status,
+                           attributes=attributes)  # fmt: skip
 
     def impression(position: int, result: str | None = None) -> ImpressionEvent:
         return ImpressionEvent(
@@ -59,33 +61,33 @@ def hand_built_events() -> list[BaseEvent]:
     events: list[BaseEvent] = []
     # alice, control: pre-period (no experiment, and another experiment), an early impression, two searches.
     s, i, c, d = _request("alice", "p1", at(5, 10), "default", experiment="")
-    events += [s(50), i(1), i(2), c(1), d(1, 1000)]
+    events += [s(50, platform="android"), i(1), i(2), c(1), d(1, 1000)]
     _, i, _, _ = _request("alice", "p2", at(6, 10), "x", experiment="other")
     events += [i(1)]
     _, i, _, _ = _request("alice", "a0", at(10, 9), "control")
     events += [i(1)]  # before alice's first search: not counted
     s, i, c, d = _request("alice", "a1", at(10, 10), "control", query="q1")
     click_a1 = c(2)
-    events += [s(100), i(1), i(2), i(3), click_a1, click_a1, d(2, 5000)]
+    events += [s(100, platform="ios", country="de"), i(1), i(2), i(3), click_a1, click_a1, d(2, 5000)]
     s, _, _, _ = _request("alice", "a2", at(11, 8), "control")
-    events += [s(120, result_count=0)]
+    events += [s(120, result_count=0, platform="web")]
     # bob, treatment: a 5xx search logged twice, two clicks in one request, a dwell logged twice.
     s, i, c, d = _request("bob", "b1", at(10, 12), "treatment", query="q1")
-    search_b1, dwell_b1 = s(300, status=500), d(1, 3000)
+    search_b1, dwell_b1 = s(300, status=500, platform="web"), d(1, 3000)
     events += [search_b1, search_b1, i(1), i(2), c(1), c(2), dwell_b1, dwell_b1, d(2, 1000)]
     # carol: treatment first, then served control (counts in treatment); a pre-period search; a self-click.
     s, _, _, _ = _request("carol", "c0", at(8, 9), "default", experiment="")
     events += [s(70)]
     s, i, _, _ = _request("carol", "c1", at(11, 9), "treatment")
-    events += [s(80), i(1)]
+    events += [s(80, platform="ios"), i(1)]
     s, i, c, d = _request("carol", "c2", at(12, 9), "control", query="q2")
-    events += [s(90), i(1, "q2"), c(1, "q2"), d(1, 2500, "q2")]
+    events += [s(90, platform="android"), i(1, "q2"), c(1, "q2"), d(1, 2500, "q2")]
     # dave, control: one search, no clicks.
     s, i, _, _ = _request("dave", "d1", at(12, 10), "control")
     events += [s(60), i(1), i(2)]
     # erin: a search in the experiment before its start, then only another experiment: never exposed.
     s, _, _, _ = _request("erin", "e0", at(9, 9), "control")
-    events += [s(40)]
+    events += [s(40, platform="android")]
     s, i, c, _ = _request("erin", "e1", at(11, 9), "x", experiment="other")
     events += [s(40), i(1), c(1)]
     return events
@@ -100,6 +102,9 @@ EXPECTED_PER_USER = {
     "carol": ("treatment", at(11, 9), 2, 2, 2, 1, 2500.0, 1, 0, 0, 1, 0, 0, 0.0, 0),
     "dave": ("control", at(12, 10), 1, 1, 2, 0, 0.0, 0, 0, 0, 0, 0, 0, 0.0, 0),
 }
+
+EXPECTED_PLATFORM = {"alice": "ios", "bob": "web", "carol": "ios", "dave": ""}
+"""Each exposed user's platform at first exposure (alice and carol report others later, alice before)."""
 
 DWELL_VALUES = {"control": {"alice": [5000.0]}, "treatment": {"bob": [3000.0, 1000.0], "carol": [2500.0]}}
 LATENCY_VALUES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis import AnalysisPlan, ExperimentData, GuardrailSpec, Moments, analyze
+from analysis import AnalysisPlan, BayesianOptions, ExperimentData, GuardrailSpec, Moments, analyze
 from analysis.stats import adjust_p_values
 
 COLUMNS = ("searches", "impressions", "clicks", "error_searches")
@@ -115,3 +115,44 @@ def test_a_zero_baseline_primary_is_read_on_the_absolute_difference() -> None:
     assert row.inference == "absolute" and row.rel_lift is None and row.significant
     assert results.decisions[0].recommendation == "no_ship"
     assert "absolute" in results.decisions[0].reasons[0]
+
+
+BAYES = AnalysisPlan("exp", engine="bayesian", mde=0.05)
+
+
+def test_bayesian_engine_ships_on_chance_to_win_and_risk() -> None:
+    results = analyze(_data(control=BASE, treatment=(4000, 0.11, 0.02)), BAYES)
+    row = results.preferred_row("ctr", "treatment")
+    assert row.engine == "bayesian" and row.p_value is None and row.chance_to_win > 0.99
+    assert row.risk.treatment < 1e-4 < row.risk.control and row.significant
+    assert results.design.engine == "bayesian" and results.design.bayesian.chance_to_win == 0.95
+    decision = results.decision_for("treatment")
+    assert decision.recommendation == "ship"
+    assert decision.reasons[0].startswith("primary metric probably improved: ctr +")
+    assert "credible interval" in decision.reasons[0] and "chance to win >99.9%, risk <0.001%" in decision.reasons[0]
+
+
+def test_bayesian_engine_no_ship_when_the_treatment_is_probably_worse() -> None:
+    decision = _decision(_data(control=BASE, treatment=(4000, 0.09, 0.02)), BAYES)
+    assert decision.recommendation == "no_ship"
+    assert decision.reasons[0].startswith("primary metric probably got worse")
+
+
+def test_bayesian_engine_waits_while_the_risk_is_too_high() -> None:
+    """A likely but uncertain win: chance to win above 95 %, but an expected loss above the plan's 0.25 %."""
+    data = _data(control=(10, 0.10, 0.02), treatment=(10, 0.13, 0.02))
+    results = analyze(data, BAYES)
+    row = results.preferred_row("ctr", "treatment")
+    assert row.chance_to_win >= 0.95 and row.risk.treatment > 0.0025
+    decision = results.decision_for("treatment")
+    assert decision.recommendation == "inconclusive"
+    assert "risk above the maximum of 0.25%" in decision.reasons[0]
+    loose = analyze(data, AnalysisPlan("exp", engine="bayesian", bayesian=BayesianOptions(max_risk=0.05)))
+    assert loose.decision_for("treatment").recommendation == "ship"
+
+
+def test_bayesian_rows_are_not_corrected_and_keep_the_frequentist_guardrails() -> None:
+    plan = AnalysisPlan("exp", engine="bayesian", guardrails=(GuardrailSpec("error_rate", margin=0.5),))
+    results = analyze(_data(control=BASE, treatment=BASE, b=BASE), plan)
+    assert all(r.p_value_adjusted is None and r.chance_to_win is not None for r in results.results)
+    assert {g.p_value is not None for g in results.guardrails} == {True}

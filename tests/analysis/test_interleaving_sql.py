@@ -15,7 +15,7 @@ import pytest
 
 from analysis.analyze import analyze
 from analysis.interleaving import METRIC, interleaving_row, interleaving_stats
-from analysis.moments import PER_USER_COLUMNS, Moments
+from analysis.moments import Moments
 from analysis.plan import AnalysisPlan
 from analysis.sources.data import ExperimentData
 from analysis.sources.sql import EventStoreSource
@@ -138,8 +138,9 @@ def test_row_maps_the_comparison_and_explains_degenerate_cases() -> None:
 
 def test_analyze_notes_a_missing_interleaving_input() -> None:
     """A source without events (a per-user file) cannot give the preference: a note, no row."""
-    values = np.ones((3, len(PER_USER_COLUMNS)))
-    arms = {v: Moments.from_values(PER_USER_COLUMNS, values) for v in ("control", "treatment")}
+    columns = ("searches", "impressions", "clicks")
+    values = np.ones((3, len(columns)))
+    arms = {v: Moments.from_values(columns, values) for v in ("control", "treatment")}
     results = analyze(ExperimentData(source="file", arms=arms), PLAN)
     assert not [r for r in results.results if r.method == "interleaving"]
     assert any("interleaving preference left out" in n for n in results.notes)

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from analysis import AnalysisPlan, EventStoreSource, GuardrailSpec, NoDataError, PerUserFile, PerUserFileError
-from analysis.moments import PER_USER_COLUMNS
+from analysis.column_plan import column_plan
 from analysis.sources import read_per_user_file
 from analysis.stats import QuantileStats
 from event_logging.store import EventStore
-from tests.analysis.conftest import DWELL_VALUES, EXPECTED_PER_USER, EXPERIMENT, LATENCY_VALUES, START
+from tests.analysis.conftest import DWELL_VALUES, EXPERIMENT, LATENCY_VALUES, START
 
 GOOD_CSV = """user_id,variant,searches,impressions,clicks,dwell_ms,pre_impressions,pre_clicks
 u1,control,2,20,1,3000,10,1
@@ -34,12 +34,21 @@ def _write(tmp_path: Path, text: str, name: str = "users.csv") -> Path:
     return path
 
 
+BUILTIN_COLUMNS = set(column_plan(AnalysisPlan("x").catalog.metrics.values()).raw_names)
+
+
+def _load(path: Path, **plan: object):
+    """The file's arm moments over every built-in metric's columns."""
+    secondary = ("dwell_per_click", "clicks_per_user", "searches_per_user", "search_success_rate")
+    return PerUserFile(path).load(AnalysisPlan("x", secondary_metrics=secondary, **plan))  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("name", ["users.csv", "users.csv.gz"])
 def test_per_user_file_moments(tmp_path: Path, name: str) -> None:
-    arms, notes = read_per_user_file(_write(tmp_path, GOOD_CSV, name))
-    assert notes == ()
-    assert list(arms) == ["control", "treatment"]
-    treatment = arms["treatment"]
+    data = _load(_write(tmp_path, GOOD_CSV, name))
+    assert data.notes == ()
+    assert list(data.arms) == ["control", "treatment"]
+    treatment = data.arms["treatment"]
     assert treatment.columns == ("searches", "impressions", "clicks", "dwell_ms", "pre_impressions", "pre_clicks")
     assert treatment.n == 2
     assert treatment.total("dwell_ms") == 10500.5
@@ -50,9 +59,21 @@ def test_per_user_file_moments(tmp_path: Path, name: str) -> None:
 def test_unknown_columns_are_ignored_with_a_note(tmp_path: Path) -> None:
     """Also: a spreadsheet's byte-order mark before the header is not part of the first column's name."""
     path = _write(tmp_path, "\ufeffuser_id,variant,clicks,country\nu1,control,1,fr\nu2,treatment,2,de\n")
-    arms, notes = read_per_user_file(path)
-    assert arms["control"].columns == ("clicks",)
-    assert notes == ("ignored unknown column(s) of the per-user file: country",)
+    data = _load(path)
+    assert data.arms["control"].columns == ("clicks",)
+    assert data.notes == ("ignored column(s) of the per-user file: country",)
+
+
+def test_segment_columns_are_read_as_text(tmp_path: Path) -> None:
+    path = _write(tmp_path, "user_id,variant,clicks,impressions,country\nu1,control,1,10,fr\nu2,treatment,2,10,de\n"
+                            "u3,treatment,0,5,fr\nu4,control,3,20,\n")  # fmt: skip
+    data = _load(path, segments=("country",))
+    assert data.notes == ()
+    fr = data.segments["country"]["fr"]
+    assert (fr["control"].n, fr["treatment"].n, fr["treatment"].total("impressions")) == (1, 1, 5)
+    assert sorted(data.segments["country"]) == ["(none)", "de", "fr"]
+    with pytest.raises(PerUserFileError, match="no segment column"):
+        _load(path, segments=("platform",))
 
 
 @pytest.mark.parametrize(
@@ -78,21 +99,21 @@ def test_unknown_columns_are_ignored_with_a_note(tmp_path: Path) -> None:
 )
 def test_bad_files_name_line_and_column(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(PerUserFileError, match=message):
-        read_per_user_file(_write(tmp_path, text))
+        read_per_user_file(_write(tmp_path, text), BUILTIN_COLUMNS)
 
 
 def test_header_only_is_no_data(tmp_path: Path) -> None:
     with pytest.raises(NoDataError, match="no user rows"):
-        read_per_user_file(_write(tmp_path, "user_id,variant,clicks\n"))
+        read_per_user_file(_write(tmp_path, "user_id,variant,clicks\n"), BUILTIN_COLUMNS)
 
 
 def test_missing_file_and_broken_gzip(tmp_path: Path) -> None:
     with pytest.raises(PerUserFileError, match="cannot read"):
-        read_per_user_file(tmp_path / "absent.csv")
+        read_per_user_file(tmp_path / "absent.csv", BUILTIN_COLUMNS)
     broken = tmp_path / "broken.csv.gz"
     broken.write_bytes(gzip.compress(GOOD_CSV.encode())[:40])
     with pytest.raises(PerUserFileError, match="cannot parse"):
-        read_per_user_file(broken)
+        read_per_user_file(broken, BUILTIN_COLUMNS)
 
 
 def test_per_user_file_source_has_no_days_or_quantiles(tmp_path: Path) -> None:
@@ -113,9 +134,9 @@ PLAN = AnalysisPlan(
 def test_event_store_source_moments_days_and_notes(loaded_store: EventStore) -> None:
     data = EventStoreSource(loaded_store, "test").load(PLAN)
     assert {arm: m.n for arm, m in data.arms.items()} == {"control": 2, "treatment": 2}
-    expected = np.array([EXPECTED_PER_USER[u][3:] for u in ("bob", "carol")], dtype=float)
-    np.testing.assert_allclose(data.arms["treatment"].sums, expected.sum(axis=0))
-    assert data.arms["treatment"].columns == PER_USER_COLUMNS
+    treatment = data.arms["treatment"]
+    assert treatment.columns == ("clicks", "impressions", "pre_clicks", "pre_impressions")  # ctr's: PLAN's only
+    assert [treatment.total(c) for c in treatment.columns] == [3, 4, 0, 0]  # bob and carol
     assert [(d, m.n) for d, m in data.daily["control"]] == [(date(2026, 1, 10), 1), (date(2026, 1, 12), 1)]
     assert data.notes == (
         "1 user(s) were seen in more than one variant; each counts in the variant of their first exposure",

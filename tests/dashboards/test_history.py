@@ -135,6 +135,9 @@ def test_unfinished_srm_failed_and_incomplete_experiments_are_left_out_with_reas
         experiment("no-offline", 12, {"treatment": ({}, 0.03, True)}),
         experiment("unknown-status", 13, {"treatment": (offline_deltas(1), 0.03, True)}, status=None),
     ]
+    layout = experiment("layout", 14, {"treatment": (offline_deltas(0), -0.2, True)})
+    same_ranker = [o.model_copy(update={"encoder": "enc@1"}) for o in layout.offline]  # a client-side change
+    extra.append(layout.model_copy(update={"offline": same_ranker}))
     for results in extra:
         results.write(reports_dir / results.experiment / "results.json")
     (reports_dir / "broken").mkdir()
@@ -148,6 +151,7 @@ def test_unfinished_srm_failed_and_incomplete_experiments_are_left_out_with_reas
         ("live", None): "running: not finished yet",
         ("biased", None): "sample-ratio mismatch: its lifts are biased",
         ("no-offline", "treatment"): "no offline metrics for treatment",
+        ("layout", "treatment"): "same encoder and index as control: no ranker change",
     }
     everything = collect_history(reports_dir, include_unfinished=True)
     live = [p for p in everything if p.experiment == "live"]

@@ -22,7 +22,8 @@ from event_logging.wire import unpack
 
 
 def searches(n: int, *, users: int = 50, seed_user: str = "user", start: int = 0) -> list[BaseEvent]:
-    """n searches (numbered from `start`), each with 3 impressions, every third with a click."""
+    """n searches (numbered from `start`), each with 3 impressions, every third with a click; odd searches carry
+    user attributes (schema version 4), even ones none."""
     base = datetime(2024, 3, 1, tzinfo=UTC)
     events: list[BaseEvent] = []
     for i in range(start, start + n):
@@ -33,7 +34,8 @@ def searches(n: int, *, users: int = 50, seed_user: str = "user", start: int = 0
             ts=base + timedelta(seconds=i),
             variant="treatment" if i % 2 else "control",
         )
-        events.append(SearchEvent.trusted(**common, latency_ms=12.5, result_count=3))
+        attributes = {"platform": ("web", "ios")[i % 4 // 2], "country": "de"} if i % 2 else {}
+        events.append(SearchEvent.trusted(**common, latency_ms=12.5, result_count=3, attributes=attributes))
         for p in range(1, 4):
             events.append(ImpressionEvent.trusted(**common, result_image_id=f"img{p}", position=p, score=1 / p))
         if i % 3 == 0:

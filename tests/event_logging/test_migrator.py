@@ -15,6 +15,7 @@ def test_single_node_statements_have_no_cluster_parts() -> None:
         "CREATE TABLE IF NOT EXISTS vsx.dead_letters",
         "ALTER TABLE vsx.events ADD COLUMN team String DEFAULT '' AFTER hash_version",
         "ALTER TABLE vsx.events ADD COLUMN attribution String DEFAULT '' AFTER team",
+        "ALTER TABLE vsx.events ADD COLUMN attr_names Array",
     ]
     events = statements[0]
     assert "ENGINE = ReplacingMergeTree\nPARTITION BY toYYYYMMDD(event_date)" in events
@@ -34,6 +35,10 @@ def test_cluster_statements_create_local_replicated_tables_and_distributed_ones(
         "ALTER TABLE analytics.events ON CLUSTER prod ADD COLUMN team String DEFAULT '' AFTER hash_version",
         "ALTER TABLE analytics.events_local ON CLUSTER prod ADD COLUMN attribution String DEFAULT '' AFTER team",
         "ALTER TABLE analytics.events ON CLUSTER prod ADD COLUMN attribution String DEFAULT '' AFTER team",
+        "ALTER TABLE analytics.events_local ON CLUSTER prod ADD COLUMN attr_names Array(String) AFTER attribution, "
+        "ADD COLUMN attr_values Array(String) AFTER attr_names",
+        "ALTER TABLE analytics.events ON CLUSTER prod ADD COLUMN attr_names Array(String) AFTER attribution, "
+        "ADD COLUMN attr_values Array(String) AFTER attr_names",
     ]
     assert (
         "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/events_local', '{replica}')"
@@ -47,7 +52,7 @@ def test_cluster_statements_create_local_replicated_tables_and_distributed_ones(
 
 def test_versions_are_ordered_and_checksums_stable() -> None:
     first, again = load_migrations("vsx"), load_migrations("other", cluster="c")
-    assert [m.version for m in first] == sorted(m.version for m in first) == [1, 2, 3, 4]
+    assert [m.version for m in first] == sorted(m.version for m in first) == [1, 2, 3, 4, 5]
     assert [m.checksum for m in first] == [m.checksum for m in again]
 
 

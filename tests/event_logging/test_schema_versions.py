@@ -1,5 +1,6 @@
-"""Schema versions: a version-1 event stays readable after version 2 added `team` to impressions, and versions 1
-and 2 of clicks after version 3 added `attribution`."""
+"""Schema versions: a version-1 event stays readable after version 2 added `team` to impressions, versions 1
+and 2 of clicks after version 3 added `attribution`, and version-3 searches after version 4 added `attributes`;
+attributes are bounded in number and length."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import pytest
 
 from event_logging.schema import (
     EVENT_COLUMNS,
+    MAX_ATTRIBUTE_VALUE,
+    MAX_ATTRIBUTES,
     SCHEMA_VERSION,
     ClickEvent,
     ImpressionEvent,
     MalformedEventError,
+    SearchEvent,
     parse_event,
     serialize,
     to_columns,
@@ -39,7 +43,7 @@ def test_version_1_impression_parses_with_empty_team() -> None:
 
 def test_version_2_impression_round_trips_its_team() -> None:
     event = ImpressionEvent(request_id="r", user_id="u", result_image_id="x", position=2, score=0.5, team="B")
-    assert event.schema_version == SCHEMA_VERSION == 3
+    assert event.schema_version == SCHEMA_VERSION == 4
     assert parse_event(serialize(event)).team == "B"
 
 
@@ -62,3 +66,45 @@ def test_version_3_click_round_trips_its_attribution() -> None:
     assert parse_event(serialize(event)).attribution == "client"
     with pytest.raises(MalformedEventError, match="attribution"):
         parse_event({**orjson.loads(serialize(event)), "attribution": "trust-me"})
+
+
+V3_SEARCH = {
+    "schema_version": 3,
+    "event_type": "search",
+    "event_id": "6610bdb3-797f-432f-9037-2c165493a238",
+    "ts": "2026-11-25T13:46:10Z",
+    "request_id": "r1",
+    "user_id": "u1",
+    "latency_ms": 3.0,
+    "result_count": 10,
+}
+
+
+def test_version_3_search_parses_without_attributes() -> None:
+    event = parse_event(V3_SEARCH)
+    assert event.attributes == {}
+    columns = to_columns([event])
+    assert columns[EVENT_COLUMNS.index("attr_names")] == [[]] == columns[EVENT_COLUMNS.index("attr_values")]
+
+
+def test_version_4_search_round_trips_its_attributes_as_parallel_arrays() -> None:
+    event = SearchEvent(request_id="r", user_id="u", latency_ms=1.0, result_count=3,
+                        attributes={"platform": "ios", "country": "de"})  # fmt: skip
+    assert parse_event(serialize(event)).attributes == {"platform": "ios", "country": "de"}
+    columns = to_columns([event])
+    assert columns[EVENT_COLUMNS.index("attr_names")] == [["platform", "country"]]
+    assert columns[EVENT_COLUMNS.index("attr_values")] == [["ios", "de"]]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({f"a{i}": "x" for i in range(MAX_ATTRIBUTES + 1)}, "attributes: Dictionary should have at most 20 items"),
+        ({"platform": "x" * (MAX_ATTRIBUTE_VALUE + 1)}, "attributes.platform: String should have at most 256"),
+        ({"Platform": "ios"}, "attributes.Platform"),
+        ({"p" * 65: "ios"}, "attributes"),
+    ],
+)
+def test_attributes_are_bounded(attributes: dict[str, str], message: str) -> None:
+    with pytest.raises(MalformedEventError, match=message):
+        parse_event({**V3_SEARCH, "schema_version": 4, "attributes": attributes})

@@ -15,7 +15,9 @@ from tests.event_logging.event_helpers import searches, stored_counts
 pytestmark = pytest.mark.integration
 
 
-SHIPPED = ["0001_events", "0002_dead_letters", "0003_impression_team", "0004_feedback_attribution"]
+SHIPPED = [
+    "0001_events", "0002_dead_letters", "0003_impression_team", "0004_feedback_attribution", "0005_user_attributes",
+]  # fmt: skip
 """Every migration file, in order (a new one is added here on purpose: the contract changes)."""
 
 
@@ -23,7 +25,10 @@ def test_migrate_applies_once_and_records(store: EventStore) -> None:
     assert store.migrate() == SHIPPED
     assert store.migrate() == []
     rows = store.query(f"SELECT version, name FROM {store.database}.schema_migrations ORDER BY version")
-    assert rows == [(1, "events"), (2, "dead_letters"), (3, "impression_team"), (4, "feedback_attribution")]
+    assert rows == [
+        (1, "events"), (2, "dead_letters"), (3, "impression_team"), (4, "feedback_attribution"),
+        (5, "user_attributes"),
+    ]  # fmt: skip
     columns = store.query(f"DESCRIBE TABLE {store.database}.events")
     assert tuple(c[0] for c in columns) == (*EVENT_COLUMNS, "inserted_at")
 

@@ -10,6 +10,7 @@ import pytest
 from experiments.errors import ConfigIssue, ExperimentConfigError
 from experiments.loader import load_experiments, load_files
 from experiments.schema import Platform
+from experiments.validate import KnownNames
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "experiments"
 
@@ -32,9 +33,18 @@ primary_metric: ctr
 """
 
 
-def _issues(paths: list[Path], artifact_exists: Callable[[str, str], bool] | None = None) -> list[str]:
+KNOWN = KnownNames(
+    metrics={"ctr": "higher_is_better", "error_rate": "lower_is_better", "searches_per_user": "neutral"},
+    attributes={"platform", "country"},
+)
+"""What an analysis catalogue would tell validation (vsx passes the real one)."""
+
+
+def _issues(
+    paths: list[Path], artifact_exists: Callable[[str, str], bool] | None = None, known: KnownNames | None = KNOWN
+) -> list[str]:
     with pytest.raises(ExperimentConfigError) as info:
-        load_files(paths, artifact_exists)
+        load_files(paths, artifact_exists, known)
     assert str(info.value).splitlines()[1:] == [str(i) for i in info.value.issues]
     return [str(i) for i in info.value.issues]
 
@@ -180,6 +190,33 @@ def test_name_must_match_the_file_name(write_yaml: Callable) -> None:
         ),
         (
             "primary_metric: ctr",
+            "primary_metric: searches_per_user",
+            "15 primary_metric: searches_per_user is neutral (neither higher nor lower is better): a primary metric "
+            "needs a direction",
+        ),
+        (
+            "primary_metric: ctr",
+            "primary_metric: ctr\nguardrails: [{metric: searches_per_user}]",
+            "16 guardrails[0].metric: searches_per_user is neutral",
+        ),
+        (
+            "primary_metric: ctr",
+            "primary_metric: ctr\nsegments: [platform, app_version]",
+            "16 segments[1]: unknown user attribute 'app_version' (declared: country, platform)",
+        ),
+        ("primary_metric: ctr", "primary_metric: ctr\nsegments: [Platform]", "16 segments[0]: 'Platform' is not a"),
+        (
+            "primary_metric: ctr",
+            "primary_metric: ctr\nanalysis: {engine: bayesian, sequential: true}",
+            "16 analysis: sequential testing is frequentist",
+        ),
+        (
+            "primary_metric: ctr",
+            "primary_metric: ctr\nanalysis: {engine: bayesian, bayesian: {chance_to_win: 0.4}}",
+            "16 analysis.bayesian.chance_to_win: must be > 0.5",
+        ),
+        (
+            "primary_metric: ctr",
             "primary_metric: ctr\nguardrails:\n  - {metric: error_rate, max: 0.1}",
             "17 guardrails[0]: guardrails are tests against control with a relative margin, not absolute bounds: "
             "replace max/min with e.g. `margin: 0.1` (at most 10 % worse than control)",
@@ -221,6 +258,13 @@ def test_schema_errors_name_line_and_field(write_yaml: Callable, old: str, new: 
     path = write_yaml("enc", _edit(old, new))
     issues = _issues([path])
     assert len(issues) == 1 and issues[0].startswith(f"{path}:{expected}")
+
+
+def test_without_known_names_metric_names_are_checked_for_shape_only(write_yaml: Callable) -> None:
+    path = write_yaml("enc", _edit("primary_metric: ctr", "primary_metric: revenue_per_user"))
+    assert load_files([path]).experiments[0].primary_metric == "revenue_per_user"
+    path = write_yaml("enc", _edit("primary_metric: ctr", "primary_metric: CTR"))
+    assert _issues([path], known=None) == [f"{path}:15 primary_metric: 'CTR' is not a metric name ([a-z][a-z0-9_]*)"]
 
 
 def test_platform_file(write_yaml: Callable, experiments_dir: Path) -> None:

@@ -181,7 +181,7 @@ def stored_events(app: FastAPI, store: EventStore, request_id: str) -> list[dict
     assert app.state.service.sink.flush(timeout=10)
     columns = ("event_type", "event_id", "user_id", "experiment", "variant", "layer", "salt", "hash_version",
                "query_image_id", "result_image_id", "position", "score", "latency_ms", "result_count",
-               "status_code", "dwell_ms", "team", "attribution")  # fmt: skip
+               "status_code", "dwell_ms", "team", "attribution", "attr_names", "attr_values")  # fmt: skip
     sql = f"SELECT {', '.join(columns)} FROM {store.database}.events WHERE request_id = %(rid)s"
     rows = store.query(sql + " ORDER BY event_type, position", {"rid": request_id})
     return [dict(zip(columns, row, strict=True)) for row in rows]

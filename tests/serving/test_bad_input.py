@@ -49,6 +49,25 @@ def png_bytes(width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("headers", "mentions"),
+    [
+        ({"X-Attr-Country": "x" * 10_240}, "the value has 10240 characters, at most 256"),
+        ({f"X-Attr-A{i}": "1" for i in range(1000)}, "more than 20 X-Attr-* headers"),
+        ({"X-Attr-" + "n" * 100: "1"}, "the attribute name has 100 characters, at most 64"),
+        ({"X-Attr-Plat.form": "web"}, "letters, digits, '-' and '_' only"),
+    ],
+)
+def test_attribute_headers_beyond_the_bounds_are_refused(
+    client: TestClient, app: FastAPI, catalog: Catalog, headers: dict[str, str], mentions: str
+) -> None:
+    logged = app.state.service.sink.counters()["logged"]
+    resp = client.post("/v1/search", json={"image_id": catalog.query_ids[0]}, headers={**USER, **headers})
+    assert_error(resp, 431, "invalid_attributes", mentions)
+    assert client.get("/v1/assignment", params={"user_id": "t"}, headers=headers).status_code == 431
+    assert app.state.service.sink.counters()["logged"] == logged  # nothing served, nothing logged
+
+
 def test_not_an_image(client: TestClient) -> None:
     assert_error(upload(client, b"this is not an image at all"), 422, "invalid_image")
 

@@ -55,6 +55,17 @@ def test_click_and_dwell_reach_the_store_with_the_served_assignment(
     assert stored["search"]["attribution"] == ""
 
 
+def test_search_logs_the_users_attributes_on_the_search_event_only(
+    client: TestClient, app: FastAPI, store: EventStore, catalog: Catalog
+) -> None:
+    body = search(client, catalog, "ivo", **{"X-Attr-Country": "DE", "X-Attr-App-Version": "3.2"})
+    stored = stored_events(app, store, body["request_id"])
+    (logged,) = [e for e in stored if e["event_type"] == "search"]
+    attributes = dict(zip(logged["attr_names"], logged["attr_values"], strict=True))
+    assert attributes == {"country": "DE", "app_version": "3.2"}
+    assert all(e["attr_names"] == [] for e in stored if e["event_type"] != "search")
+
+
 def test_single_event_body_is_accepted(client: TestClient, catalog: Catalog) -> None:
     body = search(client, catalog, "jack")
     resp = client.post("/v1/events", json=report(body, "click", position=2), headers={"X-User-Id": "jack"})

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from experiments.assign import Assignment, resolve
+from experiments.validate import KnownNames
 from serving.config import ServingConfig
+from serving.errors import InvalidServingConfigError
 from serving.registry import VariantRegistry, served_variants
 
 
@@ -36,3 +42,11 @@ def test_engine_lookup_follows_assignment(config: ServingConfig) -> None:
     treatment = resolve(state.experiments, [Assignment("enc-v1", "treatment", "ranking", "enc-v1", 1)])
     assert treatment.index == "pixels-hnsw@1" and treatment.index_params == {"efSearch": 32}
     assert state.engine(treatment).index is not state.engine(resolve(state.experiments, [])).index
+
+
+def test_experiments_naming_a_metric_the_analysis_lacks_are_refused(config: ServingConfig) -> None:
+    """`vsx serve` passes the metric catalogue's names: a reload cannot bring in an experiment nobody can analyse."""
+    known = KnownNames(metrics={"ctr": "higher_is_better"}, attributes=frozenset({"platform"}))
+    VariantRegistry(replace(config, known_names=known))  # the test experiments name ctr only
+    with pytest.raises(InvalidServingConfigError, match="unknown metric 'ctr'"):
+        VariantRegistry(replace(config, known_names=KnownNames({"cvr": "higher_is_better"}, frozenset())))

@@ -51,8 +51,8 @@ def write_per_user_csv(path: Path, *, users: int = 2000, lift: float = 1.3, seed
 
 @pytest.fixture
 def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every settings folder under tmp_path (data, artifacts, experiments, reports), embedded mode."""
-    for name in ("data", "artifacts", "experiments", "reports"):
+    """Every settings folder under tmp_path (data, artifacts, experiments, reports, metrics), embedded mode."""
+    for name in ("data", "artifacts", "experiments", "reports", "metrics"):
         (tmp_path / name).mkdir()
         monkeypatch.setenv(f"VSX_{name.upper()}_DIR", str(tmp_path / name))
     monkeypatch.setenv("VSX_EMBEDDED", "true")

@@ -92,4 +92,12 @@ def test_small_loop_through_kafka_and_clickhouse(settings: Settings, tmp_path: P
     assert {r.method for r in il1.results.results} == {"interleaving"}
     history = summary.history.read_text()
     assert all(exp.name in history for exp in summary.experiments)
+    # 7. every search carries the simulated user's platform and country, through Kafka into ClickHouse
+    ((searches, with_attributes),) = store.query(
+        f"SELECT count(), countIf(has(attr_names, 'platform') AND has(attr_names, 'country')) FROM {events} "
+        "WHERE event_type = 'search'"
+    )
+    assert searches and with_attributes == searches
+    layout = summary.experiments[-1]
+    assert {r.attribute for r in layout.results.segments} == {"platform", "country"}
     store.close()

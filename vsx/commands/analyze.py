@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -23,7 +24,7 @@ from vsx.settings import get_settings
 from vsx.store_owner import check_embedded_store
 
 if TYPE_CHECKING:  # the stats stack (scipy, pandas, matplotlib): imported when a command runs, not for --help
-    from analysis import AnalysisPlan, ExperimentData, GuardrailSpec, Results
+    from analysis import AnalysisPlan, GuardrailSpec, MetricCatalog, PerUserFile, Results
 
 logger = logging.getLogger(__name__)
 
@@ -122,20 +123,28 @@ class CorrectionChoice(StrEnum):
     bh = "bh"
 
 
-def per_user_metrics(data: ExperimentData) -> list[str]:
-    """The catalogue's metrics a per-user file can answer: means and ratios whose columns it has."""
-    from analysis import METRICS, QuantileMetric
+class EngineChoice(StrEnum):
+    """Typer shows these as the allowed values of --engine."""
+
+    frequentist = "frequentist"
+    bayesian = "bayesian"
+
+
+def per_user_metrics(columns: Sequence[str], catalog: MetricCatalog) -> list[str]:
+    """The catalogue's metrics a per-user file can answer: means, proportions and ratios whose columns it has."""
+    from analysis import QuantileMetric
 
     return [
         name
-        for name, metric in METRICS.items()
-        if not isinstance(metric, QuantileMetric) and all(c in data.columns for c in metric.columns)
+        for name, metric in catalog.metrics.items()
+        if not isinstance(metric, QuantileMetric) and all(c in columns for c in metric.raw_columns)
     ]
 
 
 def per_user_plan(
     name: str,
-    data: ExperimentData,
+    source: PerUserFile,
+    catalog: MetricCatalog,
     *,
     control: str,
     weights: str | None,
@@ -148,11 +157,23 @@ def per_user_plan(
     mde: float | None,
     min_users: int,
     default_margin: float,
+    segments: Sequence[str] = (),
+    engine: EngineChoice = EngineChoice.frequentist,
 ) -> AnalysisPlan:
     """A per-user file has no YAML: the plan comes from flags, over the metrics the file's columns support."""
     from analysis import AnalysisPlan
+    from analysis.errors import PerUserFileError
 
-    supported = per_user_metrics(data)
+    header = source.header()
+    supported = per_user_metrics(header, catalog)
+    if not supported:
+        columns = sorted({c for m in catalog.metrics.values() for c in m.raw_columns})
+        raise PerUserFileError(
+            f"{source.label}: no metric columns in the header (has: {', '.join(header)}; "
+            f"expected some of: {', '.join(columns)})"
+        )
+    if engine == EngineChoice.bayesian and sequential:
+        raise typer.BadParameter("sequential testing is frequentist: drop --sequential", param_hint="--engine")
     specs = tuple(parse_guardrail(g, default_margin) for g in guardrails)
     for option, names in (
         ("--primary", [primary]),
@@ -162,9 +183,12 @@ def per_user_plan(
         for metric in names:
             if metric not in supported:
                 raise typer.BadParameter(
-                    f"{metric!r} is not computable from {data.source} (it supports: {', '.join(supported)})",
+                    f"{metric!r} is not computable from {source.label} (it supports: {', '.join(supported)})",
                     param_hint=option,
                 )
+    for segment in segments:
+        if segment not in header:
+            raise typer.BadParameter(f"no column {segment!r} in {source.label}", param_hint="--segment")
     return AnalysisPlan(
         experiment=name,
         control=control,
@@ -177,6 +201,9 @@ def per_user_plan(
         sequential=sequential,
         mde=mde,
         min_users_per_arm=min_users,
+        segments=tuple(segments),
+        engine=engine.value,
+        catalog=catalog,
     )
 
 
@@ -218,6 +245,15 @@ def register(app: typer.Typer) -> None:
             CorrectionChoice.holm, "--correction", help="Correction among secondary metrics, for a per-user file."
         ),
         alpha: float = typer.Option(0.05, "--alpha", help="Significance level, for a per-user file."),
+        segment: list[str] = typer.Option(
+            [],
+            "--segment",
+            help="Results per value of this user attribute (repeatable): added to the YAML's segments; for a "
+            "per-user file, a text column.",
+        ),
+        engine: EngineChoice = typer.Option(
+            EngineChoice.frequentist, "--engine", help="frequentist or bayesian (chance to win, risk), per-user file."
+        ),
         sequential: bool = typer.Option(False, "--sequential", help="Add always-valid rows, for a per-user file."),
         mde: float | None = typer.Option(
             None, "--mde", help="Planned relative MDE of the primary, for a per-user file (how many more users)."
@@ -254,7 +290,7 @@ def register(app: typer.Typer) -> None:
             return
         if per_user is None:
             _check_embedded_store(source)
-        from analysis import AnalysisPlan, PerUserFile, analyze
+        from analysis import PerUserFile, analyze
         from vsx.pipelines.analysis import analyze_experiment, analyze_holdout, write_outputs
 
         if holdout:
@@ -269,17 +305,20 @@ def register(app: typer.Typer) -> None:
             from search_core.artifacts import path_safe_name
 
             name = path_safe_name(experiment or per_user.name.removesuffix(".gz").removesuffix(".csv"), "name")
-            data = PerUserFile(per_user).load(AnalysisPlan(name))
+            from vsx.pipelines.definitions import metric_catalog
+
+            source_file = PerUserFile(per_user)
             plan = per_user_plan(
-                name, data, control=control, weights=weights, primary=primary, secondary=secondary,
-                guardrails=guardrail, correction=correction, alpha=alpha, sequential=sequential, mde=mde,
-                min_users=min_users, default_margin=settings.analysis.guardrail_margin,
+                name, source_file, metric_catalog(settings), control=control, weights=weights, primary=primary,
+                secondary=secondary, guardrails=guardrail, correction=correction, alpha=alpha, sequential=sequential,
+                mde=mde, min_users=min_users, default_margin=settings.analysis.guardrail_margin, segments=segment,
+                engine=engine,
             )  # fmt: skip
-            results = analyze(data, plan)
+            results = analyze(source_file.load(plan), plan)
         elif experiment is None:
             raise typer.BadParameter("name an EXPERIMENT or give --per-user FILE", param_hint="EXPERIMENT")
         else:
-            results = analyze_experiment(settings, experiment, source)
+            results = analyze_experiment(settings, experiment, source, segment)
         folder = out or settings.reports_dir / results.experiment
         write_outputs(results, folder, settings.reports_dir)
         _print_summary(results)

@@ -66,6 +66,14 @@ def print_summary(summary: DemoSummary) -> None:
                 str(compared_users(row)), recommendation,
             )  # fmt: skip
     out.print(online)
+    for exp in summary.experiments:
+        for row in exp.results.segments:
+            if row.differential is not None and row.differential.flagged:
+                out.print(
+                    f"{exp.name}: the effect on {row.variant} differs in {row.attribute} = {row.segment}: "
+                    f"{row.metric} {_fmt(row.rel_lift, '+.1%')} against {_fmt(row.differential.rest_rel_lift, '+.1%')} "
+                    f"in the other users (p = {_fmt(row.differential.p_value_adjusted, '.2g')}, Holm-adjusted)"
+                )
     needed = Table(
         title="users needed for 80% power at alpha 0.05 on the observed difference "
         "(no ratio where the two designs saw opposite directions: noise at this size)"

@@ -24,6 +24,8 @@ DirOption = typer.Option(None, "--dir", metavar="DIR", help="Experiments folder 
 
 
 def _load(folder: Path | None) -> ExperimentSet:
+    """The folder for listing, showing and assigning: metric names are checked for shape only, since the metric
+    catalogue needs the stats stack (seconds to import); `validate` checks them against it."""
     return load_experiments(folder or get_settings().experiments_dir)
 
 
@@ -68,14 +70,20 @@ def register(app: typer.Typer) -> None:
         files: list[Path] = typer.Argument(..., exists=True, help="Experiment files (or folders) checked together."),
         skip_artifacts: bool = typer.Option(False, "--skip-artifacts", help="Do not check that artifacts exist."),
     ) -> None:
-        """Check files as one configuration; print every error as `file:line field: message`, exit 2 if any."""
-        store = ArtifactStore(get_settings().artifacts_dir)
+        """Check files as one configuration; print every error as `file:line field: message`, exit 2 if any.
+
+        Metric names are checked against the built-in metrics and settings.metrics_dir, segments against the
+        declared user attributes (setting analysis.attributes)."""
+        from vsx.pipelines.definitions import known_names
+
+        settings = get_settings()
+        store = ArtifactStore(settings.artifacts_dir)
 
         def artifact_exists(kind: str, ref: str) -> bool:
             return store.exists(kind, ArtifactRef.parse(ref))
 
         try:
-            exp_set = load_files(_expand(files), None if skip_artifacts else artifact_exists)
+            exp_set = load_files(_expand(files), None if skip_artifacts else artifact_exists, known_names(settings))
         except ExperimentConfigError as exc:
             for issue in exc.issues:
                 typer.echo(str(issue))

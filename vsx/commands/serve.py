@@ -48,6 +48,7 @@ def serving_config(
 ) -> ServingConfig:
     """The ServingConfig of these settings."""
     from serving.config import ServingConfig
+    from vsx.pipelines.definitions import known_names
 
     return ServingConfig(
         artifacts_dir=settings.artifacts_dir,
@@ -69,6 +70,7 @@ def serving_config(
         metrics_multiproc_dir=multiproc_dir,
         reports_dir=settings.reports_dir,
         report_refresh_s=settings.report_refresh_minutes * 60 if settings.embedded else 0.0,
+        known_names=known_names(settings),
     )
 
 

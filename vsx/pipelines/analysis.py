@@ -7,12 +7,13 @@ Everything statistical happens in `analysis`; the report comes from `dashboards`
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
-from analysis import AnalysisPlan, EventStoreSource, GuardrailSpec, Results, analyze
+from analysis import AnalysisPlan, BayesianOptions, EventStoreSource, GuardrailSpec, MetricCatalog, Results, analyze
 from analysis.errors import AnalysisPlanError
 from analysis.holdout import HoldoutSource, holdout_plan
 from analysis.interleaving import interleaving_stats
@@ -24,6 +25,7 @@ from event_logging.store import EventStore
 from experiments import Experiment, ExperimentSet, load_experiments
 from search_core.artifacts import ArtifactStore
 from search_core.errors import SearchCoreError
+from vsx.pipelines.definitions import known_names, metric_catalog
 from vsx.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -31,9 +33,13 @@ logger = logging.getLogger(__name__)
 SOURCES = ("clickhouse", "embedded")
 
 
-def plan_from_experiment(experiment: Experiment, settings: Settings) -> AnalysisPlan:
-    """The experiment YAML as the plain values `analysis` takes (guardrail margins default from settings)."""
+def plan_from_experiment(
+    experiment: Experiment, settings: Settings, catalog: MetricCatalog, segments: Sequence[str] = ()
+) -> AnalysisPlan:
+    """The experiment YAML as the plain values `analysis` takes (guardrail margins default from settings);
+    `segments` from the command line come after the YAML's."""
     options = experiment.analysis
+    bayes = options.bayesian
     default_margin = settings.analysis.guardrail_margin
     return AnalysisPlan(
         experiment=experiment.name,
@@ -54,6 +60,16 @@ def plan_from_experiment(experiment: Experiment, settings: Settings) -> Analysis
         power=options.power,
         planned_users=options.planned_users,
         min_users_per_arm=options.min_users_per_arm,
+        segments=tuple(dict.fromkeys((*experiment.segments, *segments))),
+        engine=options.engine,
+        bayesian=BayesianOptions(
+            proper=bayes.prior == "proper",
+            prior_mean=bayes.prior_mean,
+            prior_stddev=bayes.prior_stddev,
+            chance_to_win=bayes.chance_to_win,
+            max_risk=bayes.max_risk,
+        ),
+        catalog=catalog,
     )
 
 
@@ -98,11 +114,19 @@ def write_outputs(results: Results, out: Path, reports_dir: Path) -> None:
         write_text_atomic(report, render_html(results))
 
 
-def analyze_experiment(settings: Settings, name: str, source: str | None) -> Results:
-    """The experiment's YAML → plan → events in the store → results, with its variants' offline metrics."""
-    experiments = load_experiments(settings.experiments_dir)
+def analyze_experiment(settings: Settings, name: str, source: str | None, segments: Sequence[str] = ()) -> Results:
+    """The experiment's YAML → plan → events in the store → results, with its variants' offline metrics;
+    `segments`: user attributes to break results down by, beside the YAML's."""
+    catalog = metric_catalog(settings)
+    experiments = load_experiments(settings.experiments_dir, known=known_names(settings, catalog))
     definition = experiments.get(name)
-    plan = plan_from_experiment(definition, settings)
+    unknown = [s for s in segments if s not in settings.analysis.attributes]
+    if unknown:
+        declared = ", ".join(settings.analysis.attributes)
+        raise typer.BadParameter(
+            f"unknown user attribute(s) {', '.join(unknown)} (declared: {declared})", param_hint="--segment"
+        )
+    plan = plan_from_experiment(definition, settings, catalog, segments)
     store, label = open_event_store(settings, source)
     with store:
         data = EventStoreSource(store, label).load(plan)
@@ -116,7 +140,7 @@ def analyze_experiment(settings: Settings, name: str, source: str | None) -> Res
 def analyze_holdout(settings: Settings, source: str | None, since: datetime | None, until: datetime | None) -> Results:
     """Users the global holdout kept out of every experiment against users exposed to any, since `since` (default:
     the earliest experiment start in the experiments folder)."""
-    experiments = load_experiments(settings.experiments_dir)
+    experiments = load_experiments(settings.experiments_dir, known=known_names(settings))
     if experiments.platform.holdout.share == 0:
         raise AnalysisPlanError(
             f"the global holdout is empty: holdout.share is 0 in {settings.experiments_dir}/platform.yaml"

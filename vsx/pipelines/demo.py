@@ -6,7 +6,8 @@ analysed (results.json + HTML report) → 4. click pairs exported → 5. v2 retr
 offline eval → 6. experiment 2 (v1 vs v2) → 7-8. the same two ranker pairs as interleaving experiments
 (so the summary can say how many users each design needs), and raw pixels against PCA-16 pixels → 9. an
 encoder sweep: one A/B experiment with v2 as control against v1, raw pixels and two PCA-reduced pixel
-encoders, so the offline-to-online history has points across a range of quality → 10. the history page
+encoders, so the offline-to-online history has points across a range of quality, and a client-side layout change
+that hurts clicks on android only (the simulator's effect), whose segments flag it → 10. the history page
 (offline Δ against online Δ) → summary.
 
 The experiments run back to back in simulated time, each over the whole `retrieval` layer, and each is
@@ -33,7 +34,7 @@ from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import Catalog, load_catalog
 from vsx.pipelines.artifacts import ensure_index, ensure_pixels, ensure_trained, offline_metrics, train_config
 from vsx.pipelines.catalog_subset import fashion_subset_folder
-from vsx.pipelines.click_model import TrafficPlan
+from vsx.pipelines.click_model import ClickModel, TrafficPlan
 from vsx.pipelines.experiment_files import Arm, set_status, validated, write_experiment, write_platform
 from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config
 from vsx.pipelines.reporting import analyze_experiment, export_experiment_pairs
@@ -44,6 +45,8 @@ progress = logging.getLogger("vsx.progress")
 """The demo's step lines ("[3/10] …"): `vsx` shows this logger at INFO even when other logs are at WARNING."""
 
 SIM_START = datetime(2026, 1, 5, tzinfo=UTC)
+LAYOUT_ANDROID_EFFECT = 0.5
+"""How attractive results are to android users under the layout experiment's treatment (a synthetic effect)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ class _Runner:
     runs: int = 0
 
     def run(self, name: str, description: str, arms: Sequence[Arm], *, users: int, kind: str = "ab",
-            pre_days: int = 0) -> ExperimentOutcome:  # fmt: skip
+            pre_days: int = 0, model: ClickModel | None = None) -> ExperimentOutcome:  # fmt: skip
         """Write + validate the YAML, simulate traffic unless done before, analyse, report, stop the experiment."""
         self.runs += 1
         plan = TrafficPlan(users=users, days=self.size.days, pre_days=pre_days, seed=self.runs)
@@ -160,7 +163,7 @@ class _Runner:
             events = done["events"]
         else:
             config = serving_config(self.settings.artifacts_dir, folder, self.catalog, self.backend)
-            summary = run_traffic(config, self.catalog, plan=plan, start=self.clock)
+            summary = run_traffic(config, self.catalog, plan=plan, start=self.clock, model=model)
             events = summary.events
             if not self.backend.embedded:
                 ingest(self.backend.kafka, self.backend.clickhouse, events)
@@ -256,12 +259,17 @@ def run_demo(
     sweep = runner.run(f"sweep-{v2.name}{v2.version}", f"{v2} against v1, raw pixels and PCA-reduced pixels",
                        sweep_arms, users=size.sweep_users)  # fmt: skip
 
+    progress.info("[9/10] a client-side layout change that hurts clicks on android only (segments flag it)")
+    hard_to_tap = ClickModel(variant_effects=(("treatment", "android", LAYOUT_ANDROID_EFFECT),))
+    layout = runner.run("layout-android", f"new result layout on {v2}; its cards are hard to tap on android",
+                        [arm("control", v2), arm("treatment", v2)], users=size.users, model=hard_to_tap)  # fmt: skip
+
     progress.info("[10/10] offline-to-online history")
     history = render_history(settings.reports_dir, None)
     offline = {str(a.encoder): offline_metrics(store, a.index) for a in sweep_arms}
     return DemoSummary(
         offline=offline,
-        experiments=[exp1, exp2, il1, il2, il3, sweep],
+        experiments=[exp1, exp2, il1, il2, il3, sweep, layout],
         sensitivity=[_sensitivity(exp1, il1), _sensitivity(exp2, il2)],
         pairs=pairs,
         v2=v2,

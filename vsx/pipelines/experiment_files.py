@@ -67,7 +67,8 @@ def write_experiment(
     """An A/B (or interleaving) experiment over the whole `retrieval` layer, equal weights, CTR primary.
 
     The first arm is the control; an interleaving experiment takes exactly two. The analysis reads the plan
-    as sized for a +5 % CTR change (`mde`) over `planned_users` simulated users.
+    as sized for a +5 % CTR change (`mde`) over `planned_users` simulated users, split by the simulated users'
+    platform and country.
     """
     doc = {
         "name": name,
@@ -88,6 +89,7 @@ def write_experiment(
         "secondary_metrics": ["dwell_per_click", "clicks_per_user", "search_success_rate", "dwell_p50"],
         "guardrails": [{"metric": "latency_p95", "margin": 0.5}, {"metric": "zero_result_rate", "margin": 0.1},
                        {"metric": "error_rate", "margin": 0.1}],
+        "segments": ["platform", "country"],
         "analysis": {"correction": "holm", "sequential": False, "alpha": 0.05, "mde": 0.05,
                      **({"planned_users": planned_users} if planned_users else {})},
     }  # fmt: skip

@@ -19,6 +19,7 @@ from event_logging.config import ClickHouseConfig, KafkaConfig
 from event_logging.consumer import Ingestor
 from event_logging.factory import open_store
 from event_logging.topics import ensure_topic
+from experiments.validate import KnownNames
 from search_core.catalog import Catalog
 from serving.app import create_app
 from serving.config import ServingConfig
@@ -39,7 +40,9 @@ class Backend:
     spool_dir: Path
 
 
-def serving_config(artifacts_dir: Path, experiments_dir: Path, catalog: Catalog, backend: Backend) -> ServingConfig:
+def serving_config(
+    artifacts_dir: Path, experiments_dir: Path, catalog: Catalog, backend: Backend, known: KnownNames | None = None
+) -> ServingConfig:
     """The app configuration for simulated traffic: the simulator's clock is trusted (`X-Vsx-Time`)."""
     return ServingConfig(
         artifacts_dir=artifacts_dir,
@@ -50,6 +53,7 @@ def serving_config(artifacts_dir: Path, experiments_dir: Path, catalog: Catalog,
         chdb_path=backend.chdb_path,
         spool_dir=backend.spool_dir,
         trust_client_time=True,
+        known_names=known,
     )
 
 

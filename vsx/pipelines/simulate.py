@@ -9,6 +9,10 @@ ids (`X-Vsx-Request-Id`, honoured likewise) come from a seeded stream too, so in
 whose coin flips are seeded by the request id, repeat exactly; a second simulation with the same seed and
 user prefix into the same store would reuse them — give it another seed.
 
+Users have attributes (platform, country), drawn from a stream of their own and sent as `X-Attr-*` headers as a
+browser would, so serving logs them on searches and analyses can segment by them; the click model may make a
+variant's effect depend on the platform (`ClickModel.variant_effects`).
+
 Queries are drawn from `traffic_ids` only — for Fashion-MNIST the gallery (train split) — so the offline
 evaluation queries (test split) never appear in traffic and click pairs cannot leak them into training.
 """
@@ -31,6 +35,23 @@ from vsx.errors import VsxError
 from vsx.pipelines.click_model import ClickModel, TrafficPlan
 
 logger = logging.getLogger(__name__)
+
+
+PLATFORMS = {"web": 0.5, "ios": 0.3, "android": 0.2}
+COUNTRIES = {"us": 0.4, "de": 0.2, "fr": 0.15, "jp": 0.15, "br": 0.1}
+
+
+def user_attributes(users: int, seed: int, user_prefix: str) -> list[dict[str, str]]:
+    """Each simulated user's platform and country, from a stream of their own: the other draws (schedule, queries,
+    clicks) stay as they were without attributes, so earlier simulations repeat."""
+    rng = random.Random(f"attributes/{seed}/{user_prefix}")
+    return [
+        {
+            "platform": rng.choices(list(PLATFORMS), weights=list(PLATFORMS.values()))[0],
+            "country": rng.choices(list(COUNTRIES), weights=list(COUNTRIES.values()))[0],
+        }
+        for _ in range(users)
+    ]
 
 
 class SimulationError(VsxError, RuntimeError):
@@ -112,6 +133,7 @@ def simulate(
     # Users have tastes: each prefers a few classes (Dirichlet), so their queries are not uniform.
     taste = rng.dirichlet(np.full(len(classes), 0.5), size=plan.users)
     user_bias = rng.normal(0.0, model.user_bias_sd, size=plan.users)
+    attributes = user_attributes(plan.users, plan.seed, user_prefix)
     summary = SimulationSummary()
     seen_users: set[int] = set()
     for search in tqdm(schedule(plan, start, rng), desc="simulating searches", unit="search", mininterval=1.0):
@@ -123,7 +145,11 @@ def simulate(
             body["k"] = k
         headers = {"X-User-Id": user_id, CLIENT_TIME_HEADER: search.ts.isoformat()}
         request_id = uuid.UUID(int=request_ids.getrandbits(128), version=4)
-        resp = client.post("/v1/search", json=body, headers={**headers, CLIENT_REQUEST_ID_HEADER: str(request_id)})
+        attrs = attributes[search.user]
+        user_headers = {f"X-Attr-{name.title()}": value for name, value in attrs.items()}
+        resp = client.post(
+            "/v1/search", json=body, headers={**headers, **user_headers, CLIENT_REQUEST_ID_HEADER: str(request_id)}
+        )
         if resp.status_code != 200:
             summary.failed_requests += 1
             if summary.failed_requests > 10:
@@ -138,7 +164,8 @@ def simulate(
         summary.count(data["variant"], "searches")
         summary.count(data["variant"], "impressions", len(results))
         relevant = np.array([label_of(r["image_id"]) == label_of(query_id) for r in results], dtype=bool)
-        clicked = model.clicks(relevant, float(user_bias[search.user]), rng) if len(results) else []
+        effect = model.effect(data["variant"], attrs["platform"])
+        clicked = model.clicks(relevant, float(user_bias[search.user]), rng, effect) if len(results) else []
         events = []
         at = search.ts
         for result, rel, hit in zip(results, relevant, clicked, strict=True):

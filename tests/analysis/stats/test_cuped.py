@@ -104,6 +104,7 @@ def test_means_fixed_numbers(cuped_arms):
     result = dataclasses.asdict(
         compare_cuped(CovariateMeanStats.from_values(yc, zc), CovariateMeanStats.from_values(yt, zt))
     )
+    assert [result.pop(k) for k in ("chance_to_win", "risk_control", "risk_treatment")] == [None] * 3
     assert result.pop("inference") == "relative"
     assert result == pytest.approx(expected, abs=1e-5)
 

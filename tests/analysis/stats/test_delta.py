@@ -59,6 +59,7 @@ def test_fixed_numbers(click_arms):
         "note": None,
     }
     result = dataclasses.asdict(compare_ratios(RatioStats.from_values(xc, yc), RatioStats.from_values(xt, yt)))
+    assert [result.pop(k) for k in ("chance_to_win", "risk_control", "risk_treatment")] == [None] * 3
     assert result.pop("inference") == "relative"
     assert result == pytest.approx(expected, abs=1e-5)
 

@@ -11,6 +11,7 @@ from scipy import stats as sps
 
 from analysis.errors import StatsInputError
 from analysis.results import MetricResult
+from analysis.rows import make_row
 from analysis.stats import (
     NOT_ENOUGH_DATA,
     ZERO_VARIANCE,
@@ -63,6 +64,7 @@ def test_fixed_numbers(user_outcomes):
         "note": None,
     }
     result = dataclasses.asdict(compare_interleaving(InterleavingStats.from_values(*user_outcomes)))
+    assert [result.pop(k) for k in ("chance_to_win", "risk_control", "risk_treatment")] == [None] * 3
     assert result.pop("inference") == "absolute"
     assert result == pytest.approx(expected, abs=1e-5)
 
@@ -110,9 +112,7 @@ def test_pooling_is_addition(user_outcomes):
 
 def test_fits_the_results_contract(user_outcomes):
     result = compare_interleaving(InterleavingStats.from_values(*user_outcomes))
-    row = MetricResult(
-        metric="interleaving_preference", variant="ranker_b", method="interleaving", **dataclasses.asdict(result)
-    )
+    row = make_row(MetricResult, "interleaving_preference", "ranker_b", "interleaving", "primary", result)
     assert row.rel_lift == row.abs_lift
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from statistics import NormalDist
 
+import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
@@ -50,3 +51,11 @@ def test_adjusted_interval_is_growthbooks_and_agrees_with_the_adjusted_p_value()
         assert (adj_low > 0) == (p_adjusted < 0.05)
     assert adjusted_interval(lift, low, high, 0.9999995, 0.05) is None  # no finite interval agrees with p ≈ 1
     assert adjusted_interval(0.0, -0.02, 0.02, 0.5, 0.05) == (-0.02, 0.02)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize(("method", "reference"), [("holm", "holm"), ("bh", "fdr_bh")])
+def test_matches_statsmodels_on_random_families_with_ties(seed, method, reference):
+    rng = np.random.default_rng(seed)
+    p = np.round(rng.uniform(0, 0.2, 12) ** 2, 3).tolist()  # rounded: ties
+    assert adjust_p_values(p, method) == pytest.approx(list(multipletests(p, method=reference)[1]), abs=1e-12)

@@ -33,6 +33,7 @@ def test_fixed_numbers(normal_arms):
         "note": None,
     }
     result = dataclasses.asdict(compare_sequential(*_arms(normal_arms), tuning=700))
+    assert [result.pop(k) for k in ("chance_to_win", "risk_control", "risk_treatment")] == [None] * 3
     assert result.pop("inference") == "relative"
     assert result == pytest.approx(expected, abs=1e-5)
 

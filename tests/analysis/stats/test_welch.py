@@ -76,6 +76,7 @@ def test_fixed_numbers(normal_arms):
         "note": None,
     }
     result = dataclasses.asdict(compare_means(*_stats(normal_arms)))
+    assert [result.pop(k) for k in ("chance_to_win", "risk_control", "risk_treatment")] == [None] * 3
     assert result.pop("inference") == "relative"
     assert result == pytest.approx(expected, abs=1e-5)
 
