@@ -27,20 +27,28 @@ PREFIX = "validation_"
 
 def validation_metrics(catalog: Catalog, embed: Callable[[Sequence[str]], np.ndarray]) -> dict[str, float]:
     """`validation_precision@10`, `validation_mrr@10`, `validation_ndcg@10` of `embed` (ids → unit rows)."""
-    queries = [i for i, label in zip(catalog.validation_ids, catalog.labels_for(catalog.validation_ids), strict=True)
-               if label >= 0]  # fmt: skip
-    if not queries or not catalog.train_ids:
-        raise EvaluationError(f"catalog {catalog.name!r} has no labelled validation split to evaluate on")
-    gallery = np.ascontiguousarray(embed(catalog.train_ids), dtype=np.float32)
-    index = faiss.IndexFlatIP(gallery.shape[1])
-    index.add(gallery)
+    if not catalog.validation_ids or not catalog.train_ids:
+        raise EvaluationError(f"catalog {catalog.name!r} has no validation split to evaluate on")
+    metrics = exact_metrics(catalog, embed, catalog.validation_ids, catalog.train_ids)
+    return {PREFIX + name: value for name, value in metrics.items()}
+
+
+def exact_metrics(
+    catalog: Catalog, embed: Callable[[Sequence[str]], np.ndarray], queries: Sequence[str], gallery: Sequence[str]
+) -> dict[str, float]:
+    """P@10, MRR@10, nDCG@10 of the labelled `queries` against `gallery` (disjoint), exact cosine search."""
+    queries = [i for i, label in zip(queries, catalog.labels_for(queries), strict=True) if label >= 0]
+    if not queries or not gallery:
+        raise EvaluationError(f"catalog {catalog.name!r}: no labelled queries or no gallery to evaluate")
+    vectors = np.ascontiguousarray(embed(gallery), dtype=np.float32)
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
     _, found = index.search(np.ascontiguousarray(embed(queries), dtype=np.float32), 10)
-    gallery_labels = catalog.labels_for(catalog.train_ids)
+    gallery_labels = catalog.labels_for(gallery)
     query_labels = catalog.labels_for(queries)
     relevant = gallery_labels[found] == query_labels[:, None]
     per_label = np.bincount(gallery_labels[gallery_labels >= 0], minlength=query_labels.max() + 1)
-    judgements = Judgements.binary(queries, relevant, per_label[query_labels])
-    return {PREFIX + name: value for name, value in mean_metrics(judgements, VALIDATION_METRICS).items()}
+    return mean_metrics(Judgements.binary(queries, relevant, per_label[query_labels]), VALIDATION_METRICS)
 
 
 def embed_ids(module: nn.Module, catalog: Catalog, ids: Sequence[str], batch_size: int = 4096) -> np.ndarray:

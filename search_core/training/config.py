@@ -76,10 +76,6 @@ class TrainConfig:
     neighbours: int = 5
     neighbour_refresh: int = 2
     """Re-mine neighbours with the model being trained every this many epochs (0: keep the initial ones)."""
-    pair_fraction: float = 0.5
-    """Share of each batch given to click pairs when a pairs file is used."""
-    pair_weight: float = 2.0
-    """Loss weight of a click-pair positive relative to an augmentation or neighbour positive."""
     seed: int = 0
     threads: int | None = None
     """torch CPU threads; None = all cores."""
@@ -117,3 +113,44 @@ def train_config(name: str) -> TrainConfig:
     if name not in TRAIN_CONFIGS:
         raise TrainingError(f"unknown training config {name!r}; known: {', '.join(sorted(TRAIN_CONFIGS))}")
     return TRAIN_CONFIGS[name]
+
+
+@dataclass(frozen=True)
+class FineTuneConfig:
+    """A fine-tune of a parent encoder on click groups (`fine_tune_encoder`); chosen on the validation split.
+
+    Batches hold `groups_per_batch` groups × `per_group` images (one view each; a group smaller than that
+    is drawn with replacement, so its repeats are augmentation positives) plus `anchors` random training
+    images with two views each, whose only positive is their other view; their terms weigh
+    `anchor_weight` (they keep the embedding smooth where no one clicked). The supervised-contrastive
+    loss (Khosla et al. 2020, pytorch-metric-learning's `SupConLoss`) sees the 128-d search layer itself,
+    initialised from the parent, so nothing it learns is thrown away with a training-only head.
+    """
+
+    epochs: int = 4
+    """Passes over the grouped images (each batch draws groups with probability ∝ their size)."""
+    groups_per_batch: int = 96
+    per_group: int = 4
+    anchors: int = 64
+    anchor_weight: float = 0.2
+    lr_backbone: float = 3e-4
+    lr_head: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_fraction: float = 0.05
+    temperature: float = 0.1
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    projection: str = "learned"
+    """"learned": the search layer as trained; "whitened": then whitened by the groups' within-group spread;
+    "discriminant": replaced by the groups' discriminant projection of the backbone features."""
+    whitening_shrinkage: float = 0.1
+    discriminant_pca: int = 512
+    """"discriminant" projection: backbone features are first reduced to this many principal components."""
+    community_above: int = 1000
+    """Click-graph components larger than this are split into Louvain communities (`click_groups`)."""
+    seed: int = 0
+    threads: int | None = None
+    device: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-shaped (tuples as lists): equal to what a manifest's `training.config` reads back."""
+        return json.loads(json.dumps(asdict(self), default=dict))

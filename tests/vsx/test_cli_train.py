@@ -56,10 +56,12 @@ def test_train_fine_tune_with_pairs_and_list(env: Path) -> None:
     assert "encoder cnn@1: small_cnn dim 128, from scratch, 1 epoch(s)" in out
     catalog = load_catalog(shop)
     pairs = env / "pairs.jsonl"
-    rows = [{"query_image_id": q, "result_image_id": catalog.gallery_ids[0], "weight": 2} for q in catalog.query_ids]
+    train = catalog.train_ids
+    rows = [{"query_image_id": q, "result_image_id": train[0], "weight": 2} for q in train[1:6]]
+    rows.append({"query_image_id": catalog.query_ids[0], "result_image_id": train[0]})  # a test image: held out
     pairs.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    out = _invoke("train", "--config", "quick", "--epochs", "1", "--from", "cnn@1", "--pairs", str(pairs))
-    assert f"encoder cnn@2: small_cnn dim 128, from cnn@1, {len(rows)} click pairs" in out
+    out = _invoke("train", "--epochs", "1", "--from", "cnn@1", "--pairs", str(pairs))
+    assert "encoder cnn@2: small_cnn dim 128, from cnn@1, 5 click pairs (1 held out) in 1 groups of 6 images" in out
     listing = _invoke("artifacts", "list", "--kind", "encoder")
     assert "cnn@2" in listing and "cnn@1" in listing and "px@1" in listing
     row = next(line for line in listing.splitlines() if "cnn@2" in line)
@@ -86,7 +88,7 @@ def test_bad_input_exits_2_with_one_line(
             ["--encoder", "resnet18", "--weights", str(env / "r18.pt")],
             f"error: weights file {env / 'r18.pt'} not found",
         ),
-        (["--pairs", str(env / "none.jsonl")], f"error: pairs file {env / 'none.jsonl'} not found"),
+        (["--pairs", str(env / "none.jsonl")], "error: --pairs fine-tunes an encoder: name it with --from NAME@V"),
         (
             ["--encoder", "pixels", "--catalog", str(env / "nowhere")],
             "is neither 'fashion-mnist' nor an existing folder",

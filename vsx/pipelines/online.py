@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -61,8 +62,10 @@ def run_traffic(
     start: datetime,
     model: ClickModel | None = None,
     user_prefix: str = "sim-user",
+    traffic_ids: Sequence[str] | None = None,
 ) -> SimulationSummary:
-    """Serve `config` in-process and simulate `plan`; the app's sink is flushed and closed on exit."""
+    """Serve `config` in-process and simulate `plan` with queries from `traffic_ids` (default: the catalog's
+    training images, never its test or validation split); the app's sink is flushed and closed on exit."""
     if not config.embedded:
         ensure_topic(config.kafka)
     with warnings.catch_warnings():
@@ -74,7 +77,8 @@ def run_traffic(
     app = create_app(config)
     with TestClient(app, raise_server_exceptions=True) as client:
         summary = simulate(
-            client, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan, start=start, model=model,
+            client, traffic_ids=catalog.train_ids if traffic_ids is None else traffic_ids, label_of=catalog.label,
+            plan=plan, start=start, model=model,
             user_prefix=user_prefix,
         )  # fmt: skip
     return summary
