@@ -19,6 +19,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from search_core.artifacts import ArtifactStore
@@ -57,6 +58,15 @@ def oracle_groups(groups: ClickGroups, catalog: Catalog) -> tuple[tuple[str, ...
     return tuple(tuple(members) for members in by_class.values() if len(members) >= 2)
 
 
+def describe(groups: ClickGroups, catalog: Catalog) -> str:
+    """Groups, images, the largest sizes and the purity (share of each group's images in its majority class,
+    image-weighted): a diagnostic that reads the labels, never an input to training."""
+    majority = sum(int(np.bincount(catalog.labels_for(list(g))).max()) for g in groups.groups)
+    sizes = sorted((len(g) for g in groups.groups), reverse=True)
+    return (f"{len(groups)} groups over {groups.images} images (largest {sizes[:5]}), "
+            f"purity {majority / max(groups.images, 1):.3f}, {groups.split_components} components split")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("artifacts", type=Path)
@@ -90,6 +100,7 @@ def main() -> None:
             if oracle:
                 groups = dataclasses.replace(groups, groups=oracle_groups(groups, catalog))
             group_rows = [torch.tensor([row[i] for i in g]) for g in groups.groups]
+            print(f"{name}: {describe(groups, catalog)}", flush=True)
             for seed in args.seeds:
                 torch.manual_seed(seed)
                 module, _ = parent_module(store, parent)

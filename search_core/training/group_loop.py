@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from search_core.training.config import FineTuneConfig
 from search_core.training.group_batches import GroupBatch, GroupSampler
-from search_core.training.group_whitening import fold_into_linear, group_discriminant, within_group_whitening
+from search_core.training.group_whitening import fold_into_linear, within_group_whitening
 from search_core.training.loop import FitResult, run_rows
 from search_core.training.views import augmented_views, warmup_cosine
 
@@ -74,8 +74,6 @@ def fit_groups(
     module.eval()
     if config.projection == "whitened":
         whiten_by_groups(module, images, groups, config.whitening_shrinkage, device)
-    elif config.projection == "discriminant":
-        project_by_groups(module, images, groups, config, device)
     return FitResult(losses, time.perf_counter() - started, views / max(step_seconds, 1e-9))
 
 
@@ -95,21 +93,3 @@ def whiten_by_groups(
     outputs = run_rows(module, images, module.input_size, device)
     whitening = within_group_whitening(outputs, [g.numpy() for g in groups], shrinkage)
     fold_into_linear(module.embedding, whitening, outputs.mean(axis=0, dtype=np.float64))
-
-
-def project_by_groups(
-    module: nn.Module,
-    images: torch.Tensor,
-    groups: Sequence[torch.Tensor],
-    config: FineTuneConfig,
-    device: torch.device,
-) -> None:
-    """Replace `module.embedding` by the groups' discriminant projection of the backbone features."""
-    features = run_rows(module.features, images, module.input_size, device)
-    weight, mean = group_discriminant(
-        features, [g.numpy() for g in groups], module.embedding.out_features, config.discriminant_pca,
-        config.whitening_shrinkage,
-    )  # fmt: skip
-    with torch.no_grad():
-        module.embedding.weight.copy_(torch.from_numpy(weight))
-        module.embedding.bias.copy_(torch.from_numpy(-weight @ mean))

@@ -17,8 +17,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from search_core.encoders.pca import principal_components
-
 
 def within_group_whitening(outputs: np.ndarray, groups: Sequence[np.ndarray], shrinkage: float) -> np.ndarray:
     """`outputs (N, d)` and groups of row numbers into it → the whitening matrix `(d, d)`, symmetric.
@@ -52,19 +50,3 @@ def fold_into_linear(layer: nn.Linear, whitening: np.ndarray, mean: np.ndarray) 
     with torch.no_grad():
         layer.weight.copy_(a @ layer.weight)
         layer.bias.copy_(a @ (layer.bias - shift))
-
-
-def group_discriminant(
-    features: np.ndarray, groups: Sequence[np.ndarray], dim: int, pca_dim: int, shrinkage: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """`features (N, F)` → (`weight (dim, F)`, `mean (F,)`): the directions that separate groups most
-    relative to their spread within groups (multi-class LDA with groups as classes, Radenović's learned
-    whitening with a projection), after a PCA to `pca_dim` that keeps the within-group covariance estimable.
-    """
-    mean, components = principal_components(features, min(pca_dim, features.shape[1]))
-    reduced = (features - mean) @ components.T
-    whitening = within_group_whitening(reduced, groups, shrinkage)
-    whitened = reduced @ whitening.T
-    values, vectors = np.linalg.eigh(np.cov(whitened.T))
-    top = vectors[:, ::-1][:, :dim]
-    return top.T @ whitening @ components, mean

@@ -1,6 +1,6 @@
 """The web page at `/`: pick a sample catalog image (a training image) or upload one, see results, click through
-(clicks and dwell are logged by the page's script through `/v1/events`). The user id lives in the `vsx_uid` cookie, readable by the
-script (it sends it as `X-User-Id`), so a browser keeps its variant across visits.
+(clicks and dwell are logged by the page's script through `/v1/events`). The user id lives in the `vsx_uid`
+cookie, readable by the script (it sends it as `X-User-Id`), so a browser keeps its variant across visits.
 """
 
 from __future__ import annotations

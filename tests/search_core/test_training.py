@@ -247,6 +247,8 @@ def test_presets() -> None:
     assert set(TRAIN_CONFIGS) == {"cpu", "quick", "gpu"}
     assert TRAIN_CONFIGS["gpu"].device == "cuda" and TRAIN_CONFIGS["gpu"].autocast_bf16
     assert TRAIN_CONFIGS["quick"].epochs < TRAIN_CONFIGS["cpu"].epochs
+    with pytest.raises(TrainingError, match="unknown projection 'pca'; known: learned, whitened"):
+        FineTuneConfig(projection="pca")
 
 
 @pytest.mark.slow
