@@ -3,3 +3,7 @@
 
 class VsxError(Exception):
     """Base of every expected error raised by the `vsx` command line and its pipelines."""
+
+
+class CommandInputError(VsxError, ValueError):
+    """Options of a command that cannot go together (or one that is missing where another needs it)."""

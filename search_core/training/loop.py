@@ -29,6 +29,14 @@ class FitResult:
     views_per_second: float
     """Augmented views through forward and backward per second of optimisation steps (refreshes excluded)."""
 
+    def record(self) -> dict[str, object]:
+        """What an encoder manifest's `training` keeps of a run."""
+        return {
+            "seconds": round(self.seconds, 1),
+            "views_per_second": round(self.views_per_second, 1),
+            "epoch_losses": [round(loss, 5) for loss in self.epoch_losses],
+        }
+
 
 def projection_head(features: int, out: int | None, hidden: int = 512) -> nn.Module:
     """SimCLR's training-only MLP (Chen et al. 2020): the loss sees its output, search uses the features before it."""

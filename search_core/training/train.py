@@ -64,9 +64,7 @@ def train_encoder(
         "config": config.to_dict(),
         "parent": str(parent_manifest.ref) if parent_manifest else None,
         "init_weights": {"path": str(weights), "sha256": sha256_file(Path(weights))} if weights else None,
-        "seconds": round(result.seconds, 1),
-        "views_per_second": round(result.views_per_second, 1),
-        "epoch_losses": [round(loss, 5) for loss in result.epoch_losses],
+        **result.record(),
         "gallery_images": len(images),
     }
     return save_encoder(

@@ -68,6 +68,11 @@ def test_train_fine_tune_with_pairs_and_list(env: Path) -> None:
     assert "cnn@1" in row and str(len(rows)) in row
     shown = orjson.loads(_invoke("artifacts", "show", "cnn@2"))
     assert shown["parent_version"] == 1 and shown["pairs"]["count"] == len(rows)
+    out = _invoke("retrain", "--from", "cnn@2", "--pairs", str(pairs), "--epochs", "1", "--factory", "Flat",
+                  "--eval-queries", "0")  # fmt: skip
+    assert "cnn@3: fine-tuned from cnn@2 on the click groups of" in " ".join(out.split())
+    assert "cnn@2" in out and "validation_precision@10" in " ".join(out.split())
+    assert orjson.loads(_invoke("artifacts", "show", "cnn@3"))["parent_version"] == 2
 
 
 def test_catalog_info_counts_and_skipped(env: Path) -> None:
@@ -98,3 +103,10 @@ def test_bad_input_exits_2_with_one_line(
         code, err = _run_main(monkeypatch, capsys, "train", "--catalog", shop, *extra)
         last = err.strip().splitlines()[-1]  # warnings about the broken file come first
         assert code == 2 and last.startswith("error: ") and message in last, (extra, err)
+    for extra, message in [
+        ([], "give either --pairs FILE or one or more --experiment NAME"),
+        (["--pairs", str(env / "p.jsonl"), "--experiment", "e"], "give either --pairs FILE or one or more"),
+    ]:
+        (env / "p.jsonl").write_text("")
+        code, err = _run_main(monkeypatch, capsys, "retrain", "--from", "nope@1", *extra)
+        assert code == 2 and message in " ".join(err.split()), (extra, err)

@@ -15,6 +15,7 @@ from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import load_catalog
 from search_core.training import FineTuneConfig
 from vsx.commands.analyze import SourceOption
+from vsx.errors import CommandInputError
 from vsx.pipelines.artifacts import (
     OFFLINE_KEYS,
     ensure_fine_tuned,
@@ -107,7 +108,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fine-tune ENCODER@V on click groups into ENCODER@V+1, index it, evaluate it beside its parent."""
         if (pairs is None) == (not experiments):
-            raise typer.BadParameter("give either --pairs FILE or one or more --experiment NAME", param_hint="--pairs")
+            raise CommandInputError("vsx retrain: give either --pairs FILE or one or more --experiment NAME")
         settings = get_settings()
         store = ArtifactStore(settings.artifacts_dir)
         parent_ref = ArtifactRef.parse(parent)
