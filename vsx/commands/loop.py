@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulated users search, click and dwell (position-biased click model) against the serving app.
 
-        Queries come from the catalog's gallery split only, never from the offline test queries. In-process
+        Queries come from the catalog's training images only, never from the test or validation split. In-process
         (default) the app is served from the settings' experiments and artifacts; events go to the embedded
         store, or with VSX_EMBEDDED=false to Kafka and on into ClickHouse.
         """

@@ -9,8 +9,9 @@ ids (`X-Vsx-Request-Id`, honoured likewise) come from a seeded stream too, so in
 whose coin flips are seeded by the request id, repeat exactly; a second simulation with the same seed and
 user prefix into the same store would reuse them — give it another seed.
 
-Queries are drawn from `traffic_ids` only — for Fashion-MNIST the gallery (train split) — so the offline
-evaluation queries (test split) never appear in traffic and click pairs cannot leak them into training.
+Queries are drawn from `traffic_ids` only — the catalog's training images (the gallery minus its validation
+split), less any image an encoder under test was fine-tuned on — so neither the offline evaluation queries (test
+split) nor the validation images ever appear in traffic, and click pairs cannot leak them into training.
 """
 
 from __future__ import annotations
