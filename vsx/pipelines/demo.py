@@ -183,13 +183,16 @@ class _Runner:
             config = serving_config(self.settings.artifacts_dir, folder, self.catalog, self.backend)
             taught = set().union(*(trained_images(self.store, a.encoder) for a in arms))
             traffic = [i for i in self.catalog.train_ids if i not in taught]
+            logger.info("experiment %s: queries from %d training images (%d taught to its encoders left out)", name,
+                        len(traffic), len(self.catalog.train_ids) - len(traffic))  # fmt: skip
             summary = run_traffic(config, self.catalog, plan=plan, start=self.clock, traffic_ids=traffic)
             events = summary.events
             if not self.backend.embedded:
                 ingest(self.backend.kafka, self.backend.clickhouse, events)
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(json.dumps({"yaml_sha256": checksum, "events": events, "searches": summary.searches,
-                                          "clicks": summary.clicks, "users": summary.users}))  # fmt: skip
+                                          "clicks": summary.clicks, "users": summary.users,
+                                          "query_pool": len(traffic)}))  # fmt: skip
         set_status(folder, name, "stopped")
         results, report = analyze_experiment(self.settings, name, source=self.source)
         self.clock = end
