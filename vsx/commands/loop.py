@@ -24,7 +24,7 @@ from vsx.pipelines.artifacts import (
     validation_metrics_of,
 )
 from vsx.pipelines.click_model import TrafficPlan
-from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config
+from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config, unseen_traffic
 from vsx.pipelines.reporting import export_pooled_pairs
 from vsx.pipelines.simulate import SimulationSummary, simulate
 from vsx.settings import get_settings
@@ -60,10 +60,17 @@ def register(app: typer.Typer) -> None:
         user_prefix: str = typer.Option(
             "sim-user", help="User ids are PREFIX-000000, …: simulators running side by side need different ones."
         ),
+        unseen_by: list[str] = typer.Option(
+            [],
+            "--unseen-by",
+            metavar="ENCODER@V",
+            help="Leave out query images this encoder (or an ancestor) was fine-tuned on (repeatable).",
+        ),  # fmt: skip
     ) -> None:
         """Simulated users search, click and dwell (position-biased click model) against the serving app.
 
-        Queries come from the catalog's training images only, never from the test or validation split. In-process
+        Queries come from the catalog's training images only, never from the test or validation split, and with
+        --unseen-by only from those the named encoders were never taught with by clicks. In-process
         (default) the app is served from the settings' experiments and artifacts; events go to the embedded
         store, or with VSX_EMBEDDED=false to Kafka and on into ClickHouse.
         """
@@ -72,9 +79,10 @@ def register(app: typer.Typer) -> None:
         begin = start.replace(tzinfo=UTC)
         plan = TrafficPlan(users=users, days=days, pre_days=pre_days, seed=seed)
         first = begin - timedelta(days=pre_days)
+        traffic = unseen_traffic(ArtifactStore(settings.artifacts_dir), catalog, unseen_by)
         if url:
             with httpx.Client(base_url=url, timeout=30) as client:
-                summary = simulate(client, traffic_ids=catalog.train_ids, label_of=catalog.label, plan=plan,
+                summary = simulate(client, traffic_ids=traffic, label_of=catalog.label, plan=plan,
                                    start=first, user_prefix=user_prefix)  # fmt: skip
         else:
             backend = Backend(
@@ -82,7 +90,7 @@ def register(app: typer.Typer) -> None:
                 clickhouse=settings.clickhouse, spool_dir=settings.data_dir / "spool",
             )  # fmt: skip
             config = serving_config(settings.artifacts_dir, settings.experiments_dir, catalog, backend)
-            summary = run_traffic(config, catalog, plan=plan, start=first, user_prefix=user_prefix)
+            summary = run_traffic(config, catalog, plan=plan, start=first, user_prefix=user_prefix, traffic_ids=traffic)
             if not settings.embedded:
                 ingest(settings.kafka, settings.clickhouse, summary.events)
         _print_events(summary)

@@ -37,7 +37,7 @@ from analysis.sensitivity import users_for_power
 from dashboards import render_history
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import Catalog, load_catalog
-from search_core.training import FineTuneConfig, trained_images
+from search_core.training import FineTuneConfig
 from vsx.pipelines.artifacts import (
     ensure_fine_tuned,
     ensure_index,
@@ -50,7 +50,7 @@ from vsx.pipelines.artifacts import (
 from vsx.pipelines.catalog_subset import fashion_subset_folder
 from vsx.pipelines.click_model import TrafficPlan
 from vsx.pipelines.experiment_files import Arm, set_status, validated, write_experiment, write_platform
-from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config
+from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config, unseen_traffic
 from vsx.pipelines.reporting import analyze_experiment, export_pooled_pairs
 from vsx.settings import Settings
 
@@ -181,8 +181,7 @@ class _Runner:
             events = done["events"]
         else:
             config = serving_config(self.settings.artifacts_dir, folder, self.catalog, self.backend)
-            taught = set().union(*(trained_images(self.store, a.encoder) for a in arms))
-            traffic = [i for i in self.catalog.train_ids if i not in taught]
+            traffic = unseen_traffic(self.store, self.catalog, [a.encoder for a in arms])
             logger.info("experiment %s: queries from %d training images (%d taught to its encoders left out)", name,
                         len(traffic), len(self.catalog.train_ids) - len(traffic))  # fmt: skip
             summary = run_traffic(config, self.catalog, plan=plan, start=self.clock, traffic_ids=traffic)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +20,9 @@ from event_logging.config import ClickHouseConfig, KafkaConfig
 from event_logging.consumer import Ingestor
 from event_logging.factory import open_store
 from event_logging.topics import ensure_topic
+from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import Catalog
+from search_core.training import trained_images
 from serving.app import create_app
 from serving.config import ServingConfig
 from vsx.pipelines.click_model import ClickModel, TrafficPlan
@@ -52,6 +54,13 @@ def serving_config(artifacts_dir: Path, experiments_dir: Path, catalog: Catalog,
         spool_dir=backend.spool_dir,
         trust_client_time=True,
     )
+
+
+def unseen_traffic(store: ArtifactStore, catalog: Catalog, encoders: Iterable[ArtifactRef | str]) -> list[str]:
+    """The catalog's training images that none of `encoders` (nor an ancestor) was fine-tuned on by clicks: the
+    query pool of an experiment that should measure how encoders generalise, not pairs they memorised."""
+    taught = set().union(*(trained_images(store, ref) for ref in encoders))
+    return [i for i in catalog.train_ids if i not in taught]
 
 
 def run_traffic(
