@@ -35,8 +35,9 @@ class ClickGroups:
     """Groups of image ids (each of ≥ 2 images, largest first) and where their clicks came from."""
 
     groups: tuple[tuple[str, ...], ...]
+    community_above: int
     split_components: int
-    """Components large enough to be split into communities (0: the groups are the connected components)."""
+    """Components larger than `community_above`, split into communities (0: the groups are the components)."""
     pairs: int
     clicks: int
     lineage: dict[str, dict[str, int]]
@@ -54,7 +55,7 @@ class ClickGroups:
         sizes = sorted((len(g) for g in self.groups), reverse=True)
         return {
             "method": "louvain communities" if self.split_components else "connected components",
-            "community_above": COMMUNITY_ABOVE,
+            "community_above": self.community_above,
             "groups": len(sizes),
             "images": sum(sizes),
             "largest": sizes[:5],
@@ -89,6 +90,7 @@ def click_groups(pairs: Sequence[ClickPair], *, community_above: int = COMMUNITY
     groups.sort(key=lambda g: (-len(g), g))
     result = ClickGroups(
         groups=tuple(groups),
+        community_above=community_above,
         split_components=split,
         pairs=sum(s["pairs"] for s in lineage.values()),
         clicks=sum(s["clicks"] for s in lineage.values()),

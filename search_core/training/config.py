@@ -22,6 +22,7 @@ from typing import Any
 
 from search_core.errors import TrainingError
 from search_core.training.augment import AugmentConfig
+from search_core.training.click_groups import COMMUNITY_ABOVE
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class FineTuneConfig:
     projection: str = "whitened"
     """"whitened": the trained search layer whitened by the groups' within-group spread; "learned": as trained."""
     whitening_shrinkage: float = 0.1
-    community_above: int = 1000
+    community_above: int = COMMUNITY_ABOVE
     """Click-graph components larger than this are split into Louvain communities (`click_groups`)."""
     seed: int = 0
     threads: int | None = None
