@@ -36,6 +36,7 @@ def test_a_large_component_is_split_at_its_thin_bridge() -> None:
     assert len(click_groups(pairs)) == 1  # small: the component is the group
     split = click_groups(pairs, community_above=20)
     assert split.split_components == 1 and split.summary()["method"] == "louvain communities"
+    assert split.summary()["community_above"] == 20
     assert {frozenset(g) for g in split.groups} == {frozenset(f"shoe{i}" for i in range(12)),
                                                     frozenset(f"bag{i}" for i in range(12))}  # fmt: skip
     assert split.groups == click_groups(pairs, community_above=20).groups  # seeded: the same split every run
