@@ -1,4 +1,4 @@
-"""Click pairs: (query image, clicked result image, weight) rows that training uses as extra positives.
+"""Click pairs: (query image, clicked result image, weight) rows that fine-tuning groups into click groups.
 
 The file is JSONL (one object per line) or Parquet, chosen by suffix, with columns `query_image_id`,
 `result_image_id` and `weight` (optional, default 1.0; e.g. an inverse-propensity-weighted click count),

@@ -4,7 +4,7 @@ from search_core.training.augment import AugmentConfig, augment
 from search_core.training.click_groups import ClickGroups, click_groups
 from search_core.training.config import TRAIN_CONFIGS, FineTuneConfig, TrainConfig, train_config
 from search_core.training.fine_tune import fine_tune_encoder, trained_images
-from search_core.training.ntxent_loss import WeightedNTXentLoss
+from search_core.training.matrix_ntxent_loss import MatrixNTXentLoss
 from search_core.training.train import build_pixels_encoder, train_encoder
 
 __all__ = [
@@ -13,7 +13,7 @@ __all__ = [
     "ClickGroups",
     "FineTuneConfig",
     "TrainConfig",
-    "WeightedNTXentLoss",
+    "MatrixNTXentLoss",
     "augment",
     "build_pixels_encoder",
     "click_groups",

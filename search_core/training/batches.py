@@ -4,7 +4,7 @@ A batch of `batch_size` anchors (twice as many views): training images in a fres
 second view that is the same image (SimCLR) or, with probability `neighbour_prob`, one of its mined
 nearest neighbours (NNCLR-style, Dwibedi et al. 2021: a neighbour is a different photo of most likely
 the same kind of thing, a positive no augmentation can make). Each anchor is one label for
-`WeightedNTXentLoss`; everything else in the batch is a negative. (Click groups have their own sampler:
+`MatrixNTXentLoss`; everything else in the batch is a negative. (Click groups have their own sampler:
 `group_batches`.)
 """
 

@@ -1,4 +1,4 @@
-"""The contrastive training loop: views, forward, weighted NT-Xent, AdamW with warmup and cosine decay."""
+"""The contrastive training loop: views, forward, NT-Xent, AdamW with warmup and cosine decay."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from search_core.training.batches import Batch, BatchSampler
 from search_core.training.config import TrainConfig
 from search_core.training.data import mine_neighbours
 from search_core.training.embedding_pca import PCA_SAMPLE, fit_embedding_pca
-from search_core.training.ntxent_loss import WeightedNTXentLoss
+from search_core.training.matrix_ntxent_loss import MatrixNTXentLoss
 from search_core.training.views import augmented_views, warmup_cosine
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def fit(
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     total_steps = config.epochs * len(sampler)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(total_steps, config.warmup_fraction))
-    step = _Step(features, head, optimizer, scheduler, WeightedNTXentLoss(config.temperature), config, generator)
+    step = _Step(features, head, optimizer, scheduler, MatrixNTXentLoss(config.temperature), config, generator)
     started, step_seconds, views, losses = time.perf_counter(), 0.0, 0, []
     for epoch in range(config.epochs):
         if epoch and config.neighbour_refresh and epoch % config.neighbour_refresh == 0 and config.neighbour_prob > 0:
@@ -100,7 +100,7 @@ class _Step:
     head: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
-    loss_fn: WeightedNTXentLoss
+    loss_fn: MatrixNTXentLoss
     config: TrainConfig
     generator: torch.Generator
 

@@ -19,8 +19,8 @@ from search_core.training import (
     TRAIN_CONFIGS,
     AugmentConfig,
     FineTuneConfig,
+    MatrixNTXentLoss,
     TrainConfig,
-    WeightedNTXentLoss,
     augment,
     build_pixels_encoder,
     fine_tune_encoder,
@@ -55,17 +55,12 @@ def test_loss_equals_pytorch_metric_learning_ntxent() -> None:
     z = torch.randn(24, 8, generator=g)
     labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3, 3, 3, 4, 5, 6, 6, 7, 7, 8, 8, 9, 9, 9, 10, 11, 11])
     expected = NTXentLoss(temperature=0.2)(z, labels)
-    torch.testing.assert_close(WeightedNTXentLoss(0.2)(z, labels), expected)
-    torch.testing.assert_close(WeightedNTXentLoss(0.2)(z, labels, torch.full((24,), 3.0)), expected)
+    torch.testing.assert_close(MatrixNTXentLoss(0.2)(z, labels), expected)
 
 
-def test_weights_shift_the_loss_towards_heavy_anchors() -> None:
+def test_a_batch_without_negatives_has_nothing_to_contrast() -> None:
     z = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [1.0, 0.2]])
-    labels = torch.tensor([0, 0, 1, 1])  # pair 0 agrees, pair 1 does not
-    loss = WeightedNTXentLoss(0.5)
-    light, heavy = torch.tensor([1.0, 1, 0.1, 0.1]), torch.tensor([0.1, 0.1, 1, 1])
-    assert loss(z, labels, light) < loss(z, labels) < loss(z, labels, heavy)
-    assert loss(z, torch.zeros(4, dtype=torch.long)).item() == 0.0  # no negatives: nothing to contrast
+    assert MatrixNTXentLoss(0.5)(z, torch.zeros(4, dtype=torch.long)).item() == 0.0
 
 
 def test_augment_keeps_shape_and_range_and_is_seeded() -> None:
