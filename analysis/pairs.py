@@ -7,14 +7,18 @@ inverse of its position's examination propensity, estimated from the same logs a
 relative to position 1 (Joachims et al. 2017, "Unbiased Learning-to-Rank with Biased Feedback", with
 this simple estimator), clipped so rare deep clicks cannot dominate. Output files are what
 `search_core`'s `read_pairs` reads: JSONL or Parquet with query_image_id, result_image_id, weight
-(plus clicks, position, dwell_ms).
+(plus clicks, position, dwell_ms, and the experiment the clicks were logged in).
+
+`pooled_click_pairs` pools several experiments (each with its own position propensities: layouts and
+rankers differ) and drops every pair that touches a held-out image — the catalog's query (test) and
+validation splits, which no click may carry into training — counting what it dropped per experiment.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,7 +39,7 @@ DEFAULT_PROPENSITY_CLIP = 0.1
 
 @dataclass(frozen=True)
 class ClickPairRow:
-    """One (query image, result image) pair: summed weight, click count, mean position and dwell."""
+    """One (query image, result image) pair of one experiment: summed weight, click count, mean position and dwell."""
 
     query_image_id: str
     result_image_id: str
@@ -43,6 +47,18 @@ class ClickPairRow:
     clicks: int
     position: float
     dwell_ms: float
+    experiment: str | None = None
+
+
+@dataclass(frozen=True)
+class PooledPairs:
+    """Pairs of several experiments (one row per experiment and pair) and what was held out of them."""
+
+    pairs: list[ClickPairRow]
+    held_out: dict[str, int]
+    """Per experiment: pairs dropped because their query or result is a held-out (test or validation) image."""
+    empty: list[str]
+    """Experiments without a satisfied click (nothing to pool)."""
 
 
 def position_propensities(
@@ -93,9 +109,45 @@ def click_pairs(
     if not rows:
         raise NoDataError(f"experiment {experiment!r} has no clicks with dwell >= {min_dwell_ms:g} ms to export")
     return [
-        ClickPairRow(str(q), str(r), float(weight), int(clicks), float(position), float(dwell))
+        ClickPairRow(str(q), str(r), float(weight), int(clicks), float(position), float(dwell), experiment)
         for q, r, clicks, weight, position, dwell in rows
     ]
+
+
+def pooled_click_pairs(
+    store: QueryStore,
+    experiments: Sequence[str],
+    *,
+    held_out_images: Collection[str] = frozenset(),
+    min_dwell_ms: float = DEFAULT_MIN_DWELL_MS,
+    ipw: bool = False,
+    clip: float = DEFAULT_PROPENSITY_CLIP,
+) -> PooledPairs:
+    """`click_pairs` of every experiment in turn, without pairs touching `held_out_images` (counted).
+
+    An experiment without satisfied clicks is listed in `empty`; `NoDataError` when none has any.
+    """
+    if not experiments:
+        raise AnalysisPlanError("pooling click pairs needs at least one experiment")
+    held = frozenset(held_out_images)
+    pairs: list[ClickPairRow] = []
+    held_out: dict[str, int] = {}
+    empty: list[str] = []
+    for experiment in dict.fromkeys(experiments):  # each once, in the order given
+        try:
+            rows = click_pairs(store, experiment, min_dwell_ms=min_dwell_ms, ipw=ipw, clip=clip)
+        except NoDataError as exc:
+            logger.warning("pooling click pairs: %s", exc)
+            empty.append(experiment)
+            continue
+        kept = [p for p in rows if p.query_image_id not in held and p.result_image_id not in held]
+        held_out[experiment] = len(rows) - len(kept)
+        pairs += kept
+    if not pairs:
+        raise NoDataError(f"no satisfied click pairs on training images in {', '.join(experiments)}")
+    logger.info("pooled %d click pairs from %d experiments; held out %d touching test or validation images",
+                len(pairs), len(held_out), sum(held_out.values()))  # fmt: skip
+    return PooledPairs(pairs, held_out, empty)
 
 
 def check_pairs_path(path: Path) -> Path:
@@ -130,5 +182,6 @@ _SCHEMA = pa.schema(
         ("clicks", pa.int64()),
         ("position", pa.float64()),
         ("dwell_ms", pa.float64()),
+        ("experiment", pa.string()),
     ]
 )

@@ -13,8 +13,9 @@
 #   benchmarks/interleaving_outcome.sh /tmp/large cnn@1 cnn@2        # v2 over v1
 #   benchmarks/interleaving_outcome.sh /tmp/large pixels@1 cnn@1     # v1 over raw pixels
 #
-# LARGE_DIR: the folder whose art/ holds `vsx demo --large`'s artifacts (VSX_ARTIFACTS_DIR of that run).
+# LARGE_DIR: the folder whose art/ (or artifacts/) holds the demo's artifacts (VSX_ARTIFACTS_DIR of that run).
 # Writes LARGE_DIR/outcome/EXPERIMENT/{exp,data,rep}, EXPERIMENT = il-TREATMENT-vs-CONTROL-hnsw (no '@').
+# Queries are unseen: no image either encoder (or an ancestor) was fine-tuned on (`vsx simulate --unseen-by`).
 set -euo pipefail
 large=$(realpath "$1")
 control=$2
@@ -25,20 +26,22 @@ index_of() { echo "${1%@*}-v${1#*@}-hnsw32@1"; }  # cnn@2 -> cnn-v2-hnsw32@1
 name="il-${treatment/@/}-vs-${control/@/}-hnsw"
 out=$large/outcome/$name
 mkdir -p "$out/exp" "$out/data" "$out/rep"
-export VSX_ARTIFACTS_DIR=$large/art VSX_DATA_DIR=$out/data VSX_EXPERIMENTS_DIR=$out/exp VSX_REPORTS_DIR=$out/rep
+art=$large/art
+[ -d "$art" ] || art=$large/artifacts
+export VSX_ARTIFACTS_DIR=$art VSX_DATA_DIR=$out/data VSX_EXPERIMENTS_DIR=$out/exp VSX_REPORTS_DIR=$out/rep
 
 for encoder in "$control" "$treatment"; do
   index=$(index_of "$encoder")
   [ -d "$VSX_ARTIFACTS_DIR/index/${index%@*}/1" ] ||
     "$vsx" index build "$encoder" --factory HNSW32 --name "${index%@*}" --param efSearch=64
 done
-cat > "$out/exp/platform.yaml" <<'YAML'
+cat > "$out/exp/platform.yaml" <<YAML
 holdout:
   share: 0.0
   salt: global-holdout
 default:
-  encoder: pixels@1
-  index: pixels-v1-flat@1
+  encoder: $control
+  index: $(index_of "$control")
   index_params: {}
   rerank:
   - name: drop_query
@@ -109,7 +112,8 @@ done
 simulators=()
 for s in 1 2 3; do
   "$vsx" simulate --users "$per_simulator" --days 5 --pre-days 0 --start 2026-01-22 --seed "80$s" \
-    --user-prefix "out$s" --url "http://127.0.0.1:$port" > "$out/sim$s.log" 2>&1 &
+    --user-prefix "out$s" --url "http://127.0.0.1:$port" --unseen-by "$control" --unseen-by "$treatment" \
+    > "$out/sim$s.log" 2>&1 &
   simulators+=($!)
 done
 for pid in "${simulators[@]}"; do wait "$pid"; done

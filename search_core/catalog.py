@@ -9,6 +9,13 @@ Two kinds, chosen by `load_catalog(spec)`:
   `skipped`) rather than failing a search later. The query split is a holdout decided by a hash of
   each id (`QUERY_FRACTION` of the files): stable when files are added or removed, unlike a seeded
   shuffle, so an image never moves between gallery and queries as the folder grows.
+
+Both kinds also hold out a **validation** split of the gallery (`validation_ids`): images that stay in
+the index but never train an encoder and never appear in simulated traffic, so recipe choices (epochs,
+rates, which clicks to use) are made on them and the query split is looked at only to report a number.
+Fashion-MNIST holds out exactly `FASHION_MNIST_VALIDATION` training images, a folder `VALIDATION_FRACTION`
+of its gallery; both choose by a salted hash of the id, so the split never changes between runs.
+`train_ids` (gallery minus validation) is what training and traffic draw from.
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 QUERY_FRACTION = 0.1
+VALIDATION_FRACTION = 1 / 12
+"""Share of a folder's gallery held out for validation (5,000 of 60,000, as Fashion-MNIST's)."""
+FASHION_MNIST_VALIDATION = 5_000
 
 
 class Catalog(ABC):
@@ -54,6 +64,7 @@ class Catalog(ABC):
         query_mask: np.ndarray,
         grey: bool,
         image_size: int | None,
+        validation_mask: np.ndarray | None = None,
     ) -> None:
         self.name = name
         self.ids = ids
@@ -66,6 +77,12 @@ class Catalog(ABC):
         self._position = {image_id: i for i, image_id in enumerate(ids)}
         self.query_ids = [image_id for image_id, is_query in zip(ids, query_mask, strict=True) if is_query]
         self.gallery_ids = [image_id for image_id, is_query in zip(ids, query_mask, strict=True) if not is_query]
+        held_out = np.zeros(len(ids), dtype=bool) if validation_mask is None else validation_mask & ~query_mask
+        self.validation_ids = [image_id for image_id, held in zip(ids, held_out, strict=True) if held]
+        """Gallery images held out of training and traffic (indexed, searchable, used to choose recipes)."""
+        in_train = ~(query_mask | held_out)
+        self.train_ids = [image_id for image_id, train in zip(ids, in_train, strict=True) if train]
+        """Gallery images that train encoders and that simulated users search with."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -128,11 +145,11 @@ class ArrayCatalog(Catalog):
         labels: np.ndarray,
         class_names: list[str],
         query_mask: np.ndarray,
+        validation_mask: np.ndarray | None = None,
     ) -> None:
         square = pixels.shape[1] == pixels.shape[2]
-        super().__init__(
-            name, ids, labels, class_names, query_mask, pixels.ndim == 3, pixels.shape[1] if square else None
-        )
+        side = pixels.shape[1] if square else None
+        super().__init__(name, ids, labels, class_names, query_mask, pixels.ndim == 3, side, validation_mask)
         pixels.setflags(write=False)
         self.pixels = pixels
 
@@ -153,8 +170,9 @@ class FolderCatalog(Catalog):
         grey: bool,
         image_size: int | None,
         skipped: list[tuple[str, str]],
+        validation_mask: np.ndarray | None = None,
     ) -> None:
-        super().__init__(str(root), ids, labels, class_names, query_mask, grey, image_size)
+        super().__init__(str(root), ids, labels, class_names, query_mask, grey, image_size, validation_mask)
         self.root = root
         self.skipped = skipped
 
@@ -187,13 +205,18 @@ def load_fashion_mnist(directory: Path) -> ArrayCatalog:
         if labels.max(initial=0) >= len(FASHION_MNIST_CLASSES):
             raise CatalogError(f"Fashion-MNIST {split}: label {labels.max()} is not one of the 10 classes")
     ids = [f"fmnist-train-{i:06d}" for i in range(len(train))] + [f"fmnist-test-{i:06d}" for i in range(len(test))]
+    query_mask = np.arange(len(ids)) >= len(train)
+    position = np.where(query_mask, np.inf, _hash_position(ids, "validation/"))
+    validation_mask = np.zeros(len(ids), dtype=bool)
+    validation_mask[np.argsort(position, kind="stable")[: min(FASHION_MNIST_VALIDATION, len(train) // 2)]] = True
     return ArrayCatalog(
         FASHION_MNIST,
         ids,
         np.concatenate([train, test]),
         np.concatenate([train_labels, test_labels]),
         class_names=list(FASHION_MNIST_CLASSES),
-        query_mask=np.arange(len(ids)) >= len(train),
+        query_mask=query_mask,
+        validation_mask=validation_mask,
     )
 
 
@@ -243,7 +266,9 @@ def load_folder(root: Path, *, query_fraction: float = QUERY_FRACTION) -> Folder
     grey = all(len(shape) == 2 for shape in shapes)
     sides = {shape[0] for shape in shapes if shape[0] == shape[1]}
     image_size = sides.pop() if len(shapes) == 1 and sides else None
-    return FolderCatalog(root, ids, labels, classes, _holdout(ids, query_fraction), grey, image_size, skipped)
+    query_mask = _holdout(ids, query_fraction)
+    validation_mask = _hash_position(ids, "validation/") < VALIDATION_FRACTION
+    return FolderCatalog(root, ids, labels, classes, query_mask, grey, image_size, skipped, validation_mask)
 
 
 def _check_file(path: Path) -> tuple[tuple[int, ...], str | None]:
@@ -254,9 +279,14 @@ def _check_file(path: Path) -> tuple[tuple[int, ...], str | None]:
         return (), str(exc).removeprefix(f"{path}: ")
 
 
+def _hash_position(ids: Sequence[str], salt: str = "") -> np.ndarray:
+    """Each id's place in [0, 1) by the sha1 of `salt + id`: a split that never depends on the other ids."""
+    return np.array([int(hashlib.sha1((salt + i).encode()).hexdigest()[:12], 16) / 16**12 for i in ids])
+
+
 def _holdout(ids: list[str], fraction: float) -> np.ndarray:
     """Queries = ids whose sha1 falls below `fraction`; at least one query when there are two images or more."""
-    position = np.array([int(hashlib.sha1(i.encode()).hexdigest()[:12], 16) / 16**12 for i in ids])
+    position = _hash_position(ids)
     mask = position < fraction
     if not mask.any() and len(ids) >= 2:
         mask[int(position.argmin())] = True

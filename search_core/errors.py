@@ -107,6 +107,10 @@ class RerankSpecError(SearchCoreError, ValueError):
     """A re-ranking step with an unknown or invalid parameter."""
 
 
+class EvaluationError(SearchCoreError, ValueError):
+    """An evaluation that cannot run: e.g. a catalog without the (labelled) split it needs."""
+
+
 class UnknownMetricError(SearchCoreError, LookupError):
     """A metric name that is not in `METRICS` (or lacks a required `@k`)."""
 

@@ -1,8 +1,9 @@
-"""Click pairs: (query image, clicked result image, weight) rows that training uses as extra positives.
+"""Click pairs: (query image, clicked result image, weight) rows that fine-tuning groups into click groups.
 
 The file is JSONL (one object per line) or Parquet, chosen by suffix, with columns `query_image_id`,
-`result_image_id` and `weight` (optional, default 1.0; e.g. an inverse-propensity-weighted click count).
-Other columns (clicks, position, dwell) are ignored. A bad row is an error naming the file and row,
+`result_image_id` and `weight` (optional, default 1.0; e.g. an inverse-propensity-weighted click count),
+and optionally `experiment` (where the clicks were logged) and `clicks` (how many), which training records
+as the groups' lineage. Other columns (position, dwell) are ignored. A bad row is an error naming the file and row,
 not a silent skip: a pairs file is produced by our own export, so a bad row means a bug upstream.
 """
 
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 
 from search_core.errors import PairsFileError
 
-COLUMNS = ("query_image_id", "result_image_id", "weight")
+COLUMNS = ("query_image_id", "result_image_id", "weight", "experiment", "clicks")
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 
@@ -31,6 +32,9 @@ class ClickPair:
     query_image_id: str
     result_image_id: str
     weight: float = 1.0
+    experiment: str | None = None
+    """The experiment whose logs the clicks came from (None: not recorded)."""
+    clicks: int = 1
 
 
 def read_pairs(path: Path) -> list[ClickPair]:
@@ -82,4 +86,10 @@ def _pair(row: Any, path: Path, number: int) -> ClickPair:
     weight = row.get("weight", 1.0)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
         raise PairsFileError(f"{where}: weight must be a finite number >= 0, got {weight!r}")
-    return ClickPair(query, result, float(weight))
+    experiment = row.get("experiment")
+    if experiment is not None and (not isinstance(experiment, str) or not experiment):
+        raise PairsFileError(f"{where}: experiment must be a non-empty string when given, got {experiment!r}")
+    clicks = row.get("clicks", 1)
+    if isinstance(clicks, bool) or not isinstance(clicks, int) or clicks < 1:
+        raise PairsFileError(f"{where}: clicks must be an integer >= 1, got {clicks!r}")
+    return ClickPair(query, result, float(weight), experiment, clicks)

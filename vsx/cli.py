@@ -63,7 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "retrain": (
         "loop",
-        "Train ENCODER@V+1 with the click pairs as extra positives, index it, evaluate it beside its parent.",
+        "Fine-tune ENCODER@V on click groups into ENCODER@V+1, index it, evaluate it beside its parent.",
     ),
     "metrics": ("metrics", "Check metric definitions (YAML) and show the catalogue analyses read."),
     "power": (

@@ -25,6 +25,10 @@ class SettingsError(VsxError, ValueError):
     """A `VSX_*` variable or `vsx.toml` key has a value the settings refuse."""
 
 
+class CommandInputError(VsxError, ValueError):
+    """Options of a command that cannot go together (or one that is missing where another needs it)."""
+
+
 def is_a(exc: BaseException, module: str, name: str) -> bool:
     """Whether `exc` is an instance of `module.name`, looked up only if `module` is already imported."""
     loaded = sys.modules.get(module)

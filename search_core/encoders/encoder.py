@@ -82,11 +82,15 @@ def save_encoder(
     training: Mapping[str, Any],
     parent_version: int | None = None,
     pairs: PairsUsed | None = None,
+    files: Mapping[str, bytes] | None = None,
+    metrics: Mapping[str, float] | None = None,
 ) -> Manifest:
-    """Publish `module`'s weights as the next version of encoder `name`; returns the written manifest."""
+    """Publish `module`'s weights (and `files`, hashed alike) as the next version of encoder `name`."""
     ref = ArtifactRef(name, store.next_version("encoder", name))
     staging = store.staging_dir("encoder", ref)
     torch.save(module.state_dict(), staging / WEIGHTS_FILE)
+    for rel, content in (files or {}).items():
+        (staging / rel).write_bytes(content)
     manifest = Manifest(
         kind="encoder",
         name=ref.name,
@@ -96,6 +100,7 @@ def save_encoder(
         dim=module.dim,
         training={"architecture": spec.to_dict(), **training},
         pairs=pairs,
+        metrics=dict(metrics or {}),
     )
     store.write(manifest, staging)
     return store.manifest("encoder", ref)

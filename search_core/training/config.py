@@ -1,45 +1,16 @@
-"""Training configurations: one frozen dataclass, three presets (`TRAIN_CONFIGS`).
+"""Training configurations: `TrainConfig` (self-supervised, three presets) and `FineTuneConfig` (click groups).
 
-Measured on Fashion-MNIST (gallery = 60 000 train images, queries = 10 000 test images, relevant =
-same class, exact cosine search), 2 cores, idle machine:
-
-| encoder                                          | P@10   | MRR@10 | nDCG@10 | train wall |
-|--------------------------------------------------|--------|--------|---------|------------|
-| raw pixels                                       | 0.8126 | 0.8985 | 0.8212  | -          |
-| "quick" (1 epoch)                                | 0.8261 | 0.9026 | 0.8325  | 77 s       |
-| "cpu" (6 epochs)                                 | 0.8328 | 0.9083 | 0.8394  | 528 s      |
-| pure SimCLR, 6 epochs (neighbour_prob=0)         | 0.8270 | 0.9058 | 0.8340  | ~6 min     |
-| "cpu" + 2 epochs fine-tuning, no pairs           | 0.8283 | 0.9060 | 0.8350  |            |
-| "cpu" + 2 epochs fine-tuning with 20k click pairs| 0.8508 | 0.9185 | 0.8567  |            |
-| "cpu" + 2 epochs with 11k pairs (`demo --large`) | 0.8417 | 0.9129 | 0.8478  | 277 s      |
-| the same with 37k pairs (+ the interleaving run's)| 0.8415 | 0.9138 | 0.8479  |            |
-| 11k pairs, pair_weight 8                         | 0.8435 | 0.9147 | 0.8496  | 504 s      |
-| 11k pairs, pair_fraction 0.75, pair_weight 4     | 0.8445 | 0.9152 | 0.8510  | 733 s      |
-| 11k pairs, loss on the backbone (no head)        | 0.8031 | 0.8851 | 0.8093  | 451 s      |
-| 11k pairs, lr 5e-4                               | 0.8371 | 0.9095 | 0.8434  | 512 s      |
-| 11k oracle pairs (random same-class image)       | 0.8517 | 0.9194 | 0.8578  | 342 s      |
-| 11k hard pairs (same class, v1's ranks 11-100)   | 0.8371 | 0.9096 | 0.8433  | 325 s      |
-
-- "cpu": small CNN at 28 px, 6 epochs of 60 000 anchors: 528 s of training, 9 min 18 s with data
-  preparation and neighbour mining (`vsx train --config cpu`, 2026-12-05; earlier runs measured ~6 min
-  and, for 8 epochs, 458 s, no better). More epochs, more neighbour positives or a lower temperature all plateau at
-  P@10 ≈ 0.833 for this network; click pairs are what moves it further.
-- Fine-tuning with click pairs (the last rows; fifth session, wall times under other load) plateaus near
-  P@10 0.84-0.845 whatever the recipe: more pairs, heavier or more frequent pairs move it by less than 0.003,
-  a gentler rate loses 0.005. The pairs are 99.6 % same-class but easy: a user can only click what the parent
-  already ranked in its top 10, so they mostly confirm what it knows. Two ceilings (seventh session, same
-  queries and count as the click pairs): pairs with a *random* image of the query's class — what perfect
-  labels would give — reach 0.8517, so two epochs of this network cannot take much more from 11k pairs of
-  any kind; pairs with same-class results v1 itself ranked 11-100 — what exploration slots would let users
-  click — reach only 0.8371: such far-off same-class images are the atypical ones. Skips above a satisfied
-  click are no better as negatives: 90 % of them are same-class results the user simply did not pick
-  (`vsx demo --large`'s first experiment).
-- "quick": the same recipe for one epoch, a 1-2 minute demo run that still beats raw pixels.
-- "gpu": ResNet-50 at 224 px with bf16 autocast, `torch.compile` and a larger batch; for a CUDA
-  machine (written to run there, not exercised on CI).
-A preset is a starting point: `dataclasses.replace(config, epochs=3)` (or `vsx train --epochs 3`).
-On a small catalog an epoch is a few batches: give it proportionally more epochs.
-The whole config is stored in the encoder manifest, so a version can be retrained exactly.
+- "cpu": the small CNN at 28 px, 6 epochs of SimCLR-style NT-Xent with augmentation and mined-neighbour
+  positives (about 9 minutes on two quiet cores); self-supervision alone plateaus near P@10 0.833 on
+  Fashion-MNIST for this network, so what users click is what teaches it more.
+- "quick": the same recipe for one epoch, for the demo.
+- "gpu": ResNet-50 at 224 px with bf16 autocast, `torch.compile` and a larger batch; for a CUDA machine
+  (written to run there, not exercised on CI).
+A preset is a starting point: `dataclasses.replace(config, epochs=3)` (or `vsx train --epochs 3`). On a
+small catalog an epoch is a few batches: give it proportionally more epochs. `FineTuneConfig`'s defaults
+were chosen on the validation split (`benchmarks/fine_tune_recipes.py`); measurements of both are in
+BENCHMARKS.md, "The loop". The whole config is stored in the encoder manifest, so a version can be
+retrained exactly.
 """
 
 from __future__ import annotations
@@ -51,6 +22,7 @@ from typing import Any
 
 from search_core.errors import TrainingError
 from search_core.training.augment import AugmentConfig
+from search_core.training.click_groups import COMMUNITY_ABOVE
 
 
 @dataclass(frozen=True)
@@ -76,10 +48,6 @@ class TrainConfig:
     neighbours: int = 5
     neighbour_refresh: int = 2
     """Re-mine neighbours with the model being trained every this many epochs (0: keep the initial ones)."""
-    pair_fraction: float = 0.5
-    """Share of each batch given to click pairs when a pairs file is used."""
-    pair_weight: float = 2.0
-    """Loss weight of a click-pair positive relative to an augmentation or neighbour positive."""
     seed: int = 0
     threads: int | None = None
     """torch CPU threads; None = all cores."""
@@ -117,3 +85,51 @@ def train_config(name: str) -> TrainConfig:
     if name not in TRAIN_CONFIGS:
         raise TrainingError(f"unknown training config {name!r}; known: {', '.join(sorted(TRAIN_CONFIGS))}")
     return TRAIN_CONFIGS[name]
+
+
+@dataclass(frozen=True)
+class FineTuneConfig:
+    """A fine-tune of a parent encoder on click groups (`fine_tune_encoder`); chosen on the validation split.
+
+    Batches hold `groups_per_batch` groups × `per_group` images (one view each; a group smaller than that
+    is drawn with replacement, so its repeats are augmentation positives) plus `anchors` random training
+    images with two views each, whose only positive is their other view; their terms weigh
+    `anchor_weight` (they keep the embedding smooth where no one clicked). The supervised-contrastive
+    loss (Khosla et al. 2020, pytorch-metric-learning's `SupConLoss`) sees the 128-d search layer itself,
+    initialised from the parent, so nothing it learns is thrown away with a training-only head; the layer is
+    then whitened by the groups (`group_whitening`), which is most of the gain when groups are small. The
+    learning rates are about three times the usual fine-tuning rates (3e-4 / 1e-3): that scored better on the
+    validation split over two seeds (BENCHMARKS.md, "The loop").
+    """
+
+    epochs: int = 4
+    """Passes over the grouped images (each batch draws groups with probability ∝ their size)."""
+    groups_per_batch: int = 96
+    per_group: int = 4
+    anchors: int = 64
+    anchor_weight: float = 0.2
+    lr_backbone: float = 1e-3
+    lr_head: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup_fraction: float = 0.05
+    temperature: float = 0.1
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    projection: str = "whitened"
+    """"whitened": the trained search layer whitened by the groups' within-group spread; "learned": as trained."""
+    whitening_shrinkage: float = 0.1
+    community_above: int = COMMUNITY_ABOVE
+    """Click-graph components larger than this are split into Louvain communities (`click_groups`)."""
+    seed: int = 0
+    threads: int | None = None
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.projection not in PROJECTIONS:
+            raise TrainingError(f"unknown projection {self.projection!r}; known: {', '.join(PROJECTIONS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-shaped (tuples as lists): equal to what a manifest's `training.config` reads back."""
+        return json.loads(json.dumps(asdict(self), default=dict))
+
+
+PROJECTIONS = ("learned", "whitened")

@@ -1,11 +1,8 @@
-"""Training data: catalog images at the encoder's input size, click pairs resolved to rows, mined neighbours."""
+"""Training data: the catalog's training images at the encoder's input size, and mined neighbours."""
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import faiss
 import numpy as np
@@ -15,8 +12,6 @@ from tqdm import tqdm
 from search_core.catalog import Catalog
 from search_core.encoders.preprocess import resize_batch
 from search_core.errors import TrainingError
-from search_core.pairs import ClickPair
-from search_core.training.batches import PairTable
 
 logger = logging.getLogger(__name__)
 
@@ -24,53 +19,16 @@ CHUNK = 4096
 """Images decoded and resized at a time (bounds memory for folders of large photos)."""
 
 
-@dataclass(frozen=True)
-class TrainingData:
-    """uint8 images `(M, C, S, S)`: rows `0 .. n_anchors - 1` are the gallery, the rest pair-only images."""
-
-    images: torch.Tensor
-    n_anchors: int
-    pairs: PairTable | None
-    pairs_used: int
-    pairs_skipped: int
-
-
-def prepare_data(catalog: Catalog, pairs: Sequence[ClickPair], input_size: int, channels: int) -> TrainingData:
-    """Resize the gallery (and any query image a click pair mentions) once, up front.
-
-    Pairs naming an image outside the catalog are skipped with one warning (a pairs file from
-    another catalog or an old export); pairs of weight 0 carry nothing and are dropped.
-    """
-    if not catalog.gallery_ids:
+def training_images(catalog: Catalog, input_size: int, channels: int) -> torch.Tensor:
+    """uint8 `(N, C, S, S)`: the catalog's `train_ids` (gallery minus validation), resized once, up front."""
+    if not catalog.train_ids:
         raise TrainingError(f"catalog {catalog.name!r} has no gallery images to train on")
-    gallery = set(catalog.gallery_ids)
-    known = [p for p in pairs if p.query_image_id in catalog and p.result_image_id in catalog]
-    skipped = len(pairs) - len(known)
-    if skipped:
-        logger.warning(
-            "%d of %d click pairs name images outside catalog %s; skipped", skipped, len(pairs), catalog.name
-        )
-    extra = sorted({i for p in known for i in (p.query_image_id, p.result_image_id)} - gallery)
-    ids = list(catalog.gallery_ids) + extra
+    ids = catalog.train_ids
     images = torch.empty((len(ids), channels, input_size, input_size), dtype=torch.uint8)
     for start in tqdm(range(0, len(ids), CHUNK), desc="preparing images", unit="chunk", mininterval=1.0, leave=False):
         chunk = ids[start : start + CHUNK]
         images[start : start + len(chunk)] = resize_batch(catalog.images(chunk), input_size, channels)
-    table = _pair_table(known, {image_id: row for row, image_id in enumerate(ids)})
-    return TrainingData(images, len(catalog.gallery_ids), table, len(known), skipped)
-
-
-def _pair_table(pairs: Sequence[ClickPair], rows: dict[str, int]) -> PairTable | None:
-    """Duplicate pairs add up their weight; sampling probability is proportional to the total."""
-    weight: dict[tuple[int, int], float] = defaultdict(float)
-    for p in pairs:
-        weight[rows[p.query_image_id], rows[p.result_image_id]] += p.weight
-    weight = {key: w for key, w in weight.items() if w > 0}
-    if not weight:
-        return None
-    keys = torch.tensor(list(weight), dtype=torch.int64)
-    totals = torch.tensor(list(weight.values()), dtype=torch.float64)
-    return PairTable(keys[:, 0], keys[:, 1], totals / totals.sum())
+    return images
 
 
 def mine_neighbours(vectors: np.ndarray, k: int) -> torch.Tensor:

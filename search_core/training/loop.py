@@ -1,11 +1,9 @@
-"""The contrastive training loop: views, forward, weighted NT-Xent, AdamW with warmup and cosine decay."""
+"""The contrastive training loop: views, forward, NT-Xent, AdamW with warmup and cosine decay."""
 
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,12 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from search_core.training.augment import augment
 from search_core.training.batches import Batch, BatchSampler
 from search_core.training.config import TrainConfig
-from search_core.training.data import TrainingData, mine_neighbours
+from search_core.training.data import mine_neighbours
 from search_core.training.embedding_pca import PCA_SAMPLE, fit_embedding_pca
-from search_core.training.ntxent_loss import WeightedNTXentLoss
+from search_core.training.matrix_ntxent_loss import MatrixNTXentLoss
+from search_core.training.views import augmented_views, warmup_cosine
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +28,14 @@ class FitResult:
     seconds: float
     views_per_second: float
     """Augmented views through forward and backward per second of optimisation steps (refreshes excluded)."""
+
+    def record(self) -> dict[str, object]:
+        """What an encoder manifest's `training` keeps of a run."""
+        return {
+            "seconds": round(self.seconds, 1),
+            "views_per_second": round(self.views_per_second, 1),
+            "epoch_losses": [round(loss, 5) for loss in self.epoch_losses],
+        }
 
 
 def projection_head(features: int, out: int | None, hidden: int = 512) -> nn.Module:
@@ -44,7 +50,7 @@ def projection_head(features: int, out: int | None, hidden: int = 512) -> nn.Mod
 
 def fit(
     module: nn.Module,
-    data: TrainingData,
+    images: torch.Tensor,
     config: TrainConfig,
     neighbours: torch.Tensor | None,
     generator: torch.Generator,
@@ -55,25 +61,17 @@ def fit(
     module.to(device, memory_format=torch.channels_last)
     head.to(device)
     features = torch.compile(module.features) if config.compile else module.features
-    sampler = BatchSampler(
-        data.n_anchors,
-        config.batch_size,
-        pairs=data.pairs,
-        pair_fraction=config.pair_fraction,
-        pair_weight=config.pair_weight,
-        neighbour_prob=config.neighbour_prob,
-        generator=generator,
-    )
+    sampler = BatchSampler(len(images), config.batch_size, neighbour_prob=config.neighbour_prob, generator=generator)
     sampler.neighbours = neighbours
     params = [*module.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     total_steps = config.epochs * len(sampler)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(total_steps, config.warmup_fraction))
-    step = _Step(features, head, optimizer, scheduler, WeightedNTXentLoss(config.temperature), config, generator)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(total_steps, config.warmup_fraction))
+    step = _Step(features, head, optimizer, scheduler, MatrixNTXentLoss(config.temperature), config, generator)
     started, step_seconds, views, losses = time.perf_counter(), 0.0, 0, []
     for epoch in range(config.epochs):
         if epoch and config.neighbour_refresh and epoch % config.neighbour_refresh == 0 and config.neighbour_prob > 0:
-            gallery = refit_embedding(module, data.images[: data.n_anchors], device, generator)
+            gallery = refit_embedding(module, images, device, generator)
             sampler.neighbours = mine_neighbours(gallery, config.neighbours)
         module.train()
         head.train()
@@ -82,14 +80,14 @@ def fit(
         bar = tqdm(sampler.epoch(), total=len(sampler), desc=desc, unit="batch", mininterval=1.0)
         for batch in bar:
             tick = time.perf_counter()
-            loss = step(data.images[batch.rows], batch, module.input_size)
+            loss = step(images[batch.rows], batch, module.input_size)
             step_seconds += time.perf_counter() - tick
             total += loss
             views += len(batch.rows)
             bar.set_postfix(loss=f"{loss:.3f}", img_s=f"{views / step_seconds:.0f}")
         losses.append(total / len(sampler))
         logger.info("epoch %d/%d: mean loss %.4f", epoch + 1, config.epochs, losses[-1])
-    refit_embedding(module, data.images[: data.n_anchors], device, generator)
+    refit_embedding(module, images, device, generator)
     module.eval()
     return FitResult(losses, time.perf_counter() - started, views / max(step_seconds, 1e-9))
 
@@ -102,19 +100,16 @@ class _Step:
     head: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
-    loss_fn: WeightedNTXentLoss
+    loss_fn: MatrixNTXentLoss
     config: TrainConfig
     generator: torch.Generator
 
     def __call__(self, images: torch.Tensor, batch: Batch, input_size: int) -> float:
         device = torch.device(self.config.device)
-        x = augment(images.to(device, non_blocking=True).float().div_(255.0), self.config.augment, self.generator)
-        if x.shape[-1] != input_size:  # stored small (e.g. 28 px), trained large (e.g. 224 px)
-            x = F.interpolate(x, size=input_size, mode="bilinear", align_corners=False)
-        x = x.contiguous(memory_format=torch.channels_last)
+        x = augmented_views(images, self.config.augment, self.generator, input_size, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.config.autocast_bf16):
             z = self.head(self.features(x))
-        loss = self.loss_fn(z, batch.labels.to(device), batch.weights.to(device))
+        loss = self.loss_fn(z, batch.labels.to(device))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -149,15 +144,3 @@ def run_rows(
             out.append(fn(x.contiguous(memory_format=torch.channels_last)).float().cpu().numpy())
     fn.train(was_training)
     return np.concatenate(out)
-
-
-def _warmup_cosine(total_steps: int, warmup_fraction: float) -> Callable[[int], float]:
-    warmup = max(int(total_steps * warmup_fraction), 1)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(total_steps - warmup, 1)
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-    return factor

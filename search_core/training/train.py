@@ -1,4 +1,4 @@
-"""From a catalog (and click pairs) to a published encoder artifact: `train_encoder`, `build_pixels_encoder`."""
+"""From a catalog to a published encoder artifact: `train_encoder` (self-supervised), `build_pixels_encoder`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +15,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from search_core.artifacts import ArtifactRef, ArtifactStore, Manifest, PairsUsed, sha256_file
+from search_core.artifacts import ArtifactRef, ArtifactStore, Manifest, sha256_file
 from search_core.catalog import Catalog
 from search_core.encoders.encoder import WEIGHTS_FILE, build_from_manifest, save_encoder
 from search_core.encoders.pixels import PixelsEncoder
 from search_core.encoders.registry import ENCODERS, EncoderSpec
 from search_core.errors import TrainingError, UnknownEncoderError
-from search_core.pairs import read_pairs
 from search_core.training.config import TrainConfig
-from search_core.training.data import TrainingData, mine_neighbours, prepare_data
+from search_core.training.data import mine_neighbours, training_images
 from search_core.training.loop import fit, run_rows
+from search_core.validation import embed_ids, validation_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -39,41 +40,33 @@ def train_encoder(
     catalog: Catalog,
     config: TrainConfig,
     parent: ArtifactRef | str | None = None,
-    pairs_path: Path | None = None,
 ) -> Manifest:
-    """Contrastive training (augmentation, mined-neighbour and click-pair positives); publishes `name@next`.
+    """Self-supervised contrastive training (augmentation and mined-neighbour positives); publishes `name@next`.
 
-    With `parent`, training starts from that encoder's weights and architecture (`config.encoder`
+    With `parent`, training continues from that encoder's weights and architecture (`config.encoder`
     must name the same architecture; its other architecture fields are ignored) and its embedding
     supplies the initial neighbours; the manifest records it as `parent_version` and `training.parent`.
     Without, weights are random (or `encoder_kwargs["weights"]`, a local file) and initial
-    neighbours come from pixel PCA.
+    neighbours come from pixel PCA. Click pairs fine-tune through `fine_tune_encoder` instead.
     """
     parent_manifest = store.manifest("encoder", parent) if parent is not None else None
-    pairs = read_pairs(pairs_path) if pairs_path is not None else []
-    with _threads(config.threads):
+    with torch_threads(config.threads):
         torch.manual_seed(config.seed)
         generator = torch.Generator().manual_seed(config.seed)
         module, spec = _initial_module(store, parent_manifest, catalog, config)
-        data = prepare_data(catalog, pairs, _storage_size(catalog, module.input_size), module.channels)
-        neighbours = _initial_neighbours(module, data, parent_manifest is not None, config)
-        result = fit(module, data, config, neighbours, generator)
-    logger.info("trained %s in %.0f s (%.0f views/s)", name, result.seconds, result.views_per_second)
+        images = training_images(catalog, storage_size(catalog, module.input_size), module.channels)
+        neighbours = _initial_neighbours(module, images, parent_manifest is not None, config)
+        result = fit(module, images, config, neighbours, generator)
+        validation = validation_metrics(catalog, partial(embed_ids, module.cpu(), catalog))
+    logger.info("trained %s in %.0f s (%.0f views/s): %s", name, result.seconds, result.views_per_second, validation)
     weights = config.encoder_kwargs.get("weights")
     training: dict[str, Any] = {
         "config": config.to_dict(),
         "parent": str(parent_manifest.ref) if parent_manifest else None,
         "init_weights": {"path": str(weights), "sha256": sha256_file(Path(weights))} if weights else None,
-        "seconds": round(result.seconds, 1),
-        "views_per_second": round(result.views_per_second, 1),
-        "epoch_losses": [round(loss, 5) for loss in result.epoch_losses],
-        "gallery_images": data.n_anchors,
-        "pairs_used": data.pairs_used,
-        "pairs_skipped": data.pairs_skipped,
+        **result.record(),
+        "gallery_images": len(images),
     }
-    pairs_record = None
-    if pairs_path is not None:
-        pairs_record = PairsUsed(path=str(pairs_path), sha256=sha256_file(Path(pairs_path)), count=len(pairs))
     return save_encoder(
         store,
         module,
@@ -82,7 +75,7 @@ def train_encoder(
         catalog=catalog.name,
         training=training,
         parent_version=parent_manifest.version if parent_manifest else None,
-        pairs=pairs_record,
+        metrics=validation,
     )
 
 
@@ -100,25 +93,30 @@ def build_pixels_encoder(
     )
     module = spec.build()
     if pca_dim:
-        data = prepare_data(catalog, [], module.input_size, module.channels)
-        module.fit_pca(data.images.float().div_(255.0))
+        module.fit_pca(training_images(catalog, module.input_size, module.channels).float().div_(255.0))
     return save_encoder(store, module, spec, name=name, catalog=catalog.name, training={"pca_dim": pca_dim})
+
+
+def parent_module(store: ArtifactStore, parent: Manifest) -> tuple[nn.Module, EncoderSpec]:
+    """The parent encoder's module with its weights, and its architecture, to continue training from."""
+    spec = EncoderSpec.from_dict(parent.training["architecture"])
+    if spec.name == "pixels":
+        raise TrainingError(f"encoder {parent.ref} is the pixels baseline; it has nothing to fine-tune")
+    module = build_from_manifest(parent)
+    path = store.path("encoder", parent.ref) / WEIGHTS_FILE
+    module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return module, spec
 
 
 def _initial_module(
     store: ArtifactStore, parent: Manifest | None, catalog: Catalog, config: TrainConfig
 ) -> tuple[nn.Module, EncoderSpec]:
     if parent is not None:
-        spec = EncoderSpec.from_dict(parent.training["architecture"])
-        if spec.name == "pixels":
-            raise TrainingError(f"encoder {parent.ref} is the pixels baseline; it has nothing to fine-tune")
+        module, spec = parent_module(store, parent)
         if spec.name != config.encoder:
             logger.info(
                 "fine-tuning %s: architecture %s from the parent, not %s", parent.ref, spec.name, config.encoder
             )
-        module = build_from_manifest(parent)
-        path = store.path("encoder", parent.ref) / WEIGHTS_FILE
-        module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return module, spec
     if config.encoder not in ENCODERS:
         raise UnknownEncoderError(f"unknown encoder {config.encoder!r}; known: {', '.join(sorted(ENCODERS))}")
@@ -132,22 +130,22 @@ def _initial_module(
     return module, EncoderSpec(config.encoder, kwargs)
 
 
-def _storage_size(catalog: Catalog, input_size: int) -> int:
+def storage_size(catalog: Catalog, input_size: int) -> int:
     """Keep training images at native size when smaller than the input: 60 000 images at 224 px would be 9 GB."""
     return min(input_size, catalog.image_size) if catalog.image_size else input_size
 
 
 def _initial_neighbours(
-    module: nn.Module, data: TrainingData, from_parent: bool, config: TrainConfig
+    module: nn.Module, images: torch.Tensor, from_parent: bool, config: TrainConfig
 ) -> torch.Tensor | None:
     """The first mined positives: neighbours in the parent's embedding, else in a PCA of (small) pixels.
 
     Pixel neighbours are a fair start on product shots (raw-pixel P@10 is 0.81 on Fashion-MNIST), and
     each refresh then mines with the model being trained, whose neighbours are better.
     """
-    if config.neighbour_prob <= 0 or data.n_anchors < 2:
+    if config.neighbour_prob <= 0 or len(images) < 2:
         return None
-    gallery = data.images[: data.n_anchors]
+    gallery = images
     if from_parent:
         vectors = torch.from_numpy(run_rows(module, gallery, module.input_size, torch.device(config.device)))
     else:
@@ -159,11 +157,11 @@ def _initial_neighbours(
         pixels.fit_pca(x)
         with torch.inference_mode():
             vectors = pixels(x)
-    return mine_neighbours(F.normalize(vectors, dim=1).numpy(), min(config.neighbours, data.n_anchors - 1))
+    return mine_neighbours(F.normalize(vectors, dim=1).numpy(), min(config.neighbours, len(images) - 1))
 
 
 @contextmanager
-def _threads(threads: int | None) -> Iterator[None]:
+def torch_threads(threads: int | None) -> Iterator[None]:
     """Train on all cores by default; restore the caller's thread count afterwards."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or os.cpu_count() or 1)

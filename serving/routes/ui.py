@@ -1,6 +1,6 @@
-"""The web page at `/`: pick a sample catalog image or upload one, see results, click through (clicks and dwell
-are logged by the page's script through `/v1/events`). The user id lives in the `vsx_uid` cookie, readable by the
-script (it sends it as `X-User-Id`), so a browser keeps its variant across visits.
+"""The web page at `/`: pick a sample catalog image (a training image) or upload one, see results, click through
+(clicks and dwell are logged by the page's script through `/v1/events`). The user id lives in the `vsx_uid`
+cookie, readable by the script (it sends it as `X-User-Id`), so a browser keeps its variant across visits.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ def index(
     service: ServiceDep,
     vsx_uid: Annotated[str | None, Cookie()] = None,
 ) -> HTMLResponse:
-    query_ids = state.catalog.query_ids
-    sample = random.sample(query_ids, min(request.app.state.config.ui_sample_size, len(query_ids)))
+    # Training images only: a click on a sample becomes a click pair, and pairs must never carry the test
+    # (query) or validation split into training.
+    pool = state.catalog.train_ids
+    sample = random.sample(pool, min(request.app.state.config.ui_sample_size, len(pool)))
     user_id = vsx_uid if vsx_uid and _VALID_UID.match(vsx_uid) else uuid.uuid4().hex
     response = templates.TemplateResponse(
         request,

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis import AnalysisPlanError, ClickPairRow, NoDataError, click_pairs, position_propensities, write_pairs
+from analysis.pairs import pooled_click_pairs
 from event_logging.schema import BaseEvent, ClickEvent, DwellEvent, ImpressionEvent
 from event_logging.store import EventStore
 from tests.analysis.conftest import EXPERIMENT
@@ -21,12 +22,27 @@ def test_satisfied_clicks_without_self_pairs(loaded_store: EventStore) -> None:
     carol's q2→q2 is a self-click."""
     pairs = click_pairs(loaded_store, EXPERIMENT, min_dwell_ms=2000)
     assert pairs == [
-        ClickPairRow("q1", "r1", weight=1.0, clicks=1, position=1.0, dwell_ms=3000.0),
-        ClickPairRow("q1", "r2", weight=1.0, clicks=1, position=2.0, dwell_ms=5000.0),
+        ClickPairRow("q1", "r1", weight=1.0, clicks=1, position=1.0, dwell_ms=3000.0, experiment=EXPERIMENT),
+        ClickPairRow("q1", "r2", weight=1.0, clicks=1, position=2.0, dwell_ms=5000.0, experiment=EXPERIMENT),
     ]
     everything = click_pairs(loaded_store, EXPERIMENT, min_dwell_ms=0)
-    assert everything[0] == ClickPairRow("q1", "r2", weight=2.0, clicks=2, position=2.0, dwell_ms=3000.0)
+    assert everything[0] == ClickPairRow(
+        "q1", "r2", 2.0, clicks=2, position=2.0, dwell_ms=3000.0, experiment=EXPERIMENT
+    )
     assert [(p.query_image_id, p.result_image_id) for p in everything] == [("q1", "r2"), ("q1", "r1")]
+
+
+@pytest.mark.integration
+def test_pooled_pairs_drop_and_count_held_out_images(loaded_store: EventStore) -> None:
+    """A test or validation image in a pair, query or result, keeps the pair out of training."""
+    pooled = pooled_click_pairs(loaded_store, [EXPERIMENT, "no-traffic", EXPERIMENT], held_out_images={"r1"},
+                                min_dwell_ms=2000)  # fmt: skip
+    assert [(p.query_image_id, p.result_image_id, p.experiment) for p in pooled.pairs] == [("q1", "r2", EXPERIMENT)]
+    assert (pooled.held_out, pooled.empty) == ({EXPERIMENT: 1}, ["no-traffic"])
+    with pytest.raises(NoDataError, match="no satisfied click pairs on training images"):
+        pooled_click_pairs(loaded_store, [EXPERIMENT], held_out_images={"q1"}, min_dwell_ms=2000)
+    with pytest.raises(AnalysisPlanError, match="at least one experiment"):
+        pooled_click_pairs(loaded_store, [])
 
 
 @pytest.mark.integration
@@ -67,17 +83,19 @@ def test_propensities_are_clipped(loaded_store: EventStore) -> None:
     assert position_propensities(loaded_store, EXPERIMENT) == {1: 1.0, 2: 1.0, 3: 0.1}
 
 
-PAIRS = [ClickPairRow("q1", "r2", 2.5, 2, 1.5, 2500.0), ClickPairRow("q2", "r9", 1.0, 1, 3.0, 4000.0)]
+PAIRS = [ClickPairRow("q1", "r2", 2.5, 2, 1.5, 2500.0, "exp1"), ClickPairRow("q2", "r9", 1.0, 1, 3.0, 4000.0)]
 
 
 def test_write_jsonl_and_parquet(tmp_path: Path) -> None:
     jsonl = write_pairs(PAIRS, tmp_path / "out" / "pairs.jsonl")
     lines = [orjson.loads(line) for line in jsonl.read_bytes().splitlines()]
     assert lines[0] == {"query_image_id": "q1", "result_image_id": "r2", "weight": 2.5, "clicks": 2,
-                        "position": 1.5, "dwell_ms": 2500.0}  # fmt: skip
+                        "position": 1.5, "dwell_ms": 2500.0, "experiment": "exp1"}  # fmt: skip
     parquet = write_pairs(PAIRS, tmp_path / "pairs.parquet")
     table = pq.read_table(parquet)
-    assert table.column_names == ["query_image_id", "result_image_id", "weight", "clicks", "position", "dwell_ms"]
+    assert table.column_names == [
+        "query_image_id", "result_image_id", "weight", "clicks", "position", "dwell_ms", "experiment"
+    ]  # fmt: skip
     assert table.to_pylist()[1] == lines[1] | {"query_image_id": "q2"}
     assert not list(tmp_path.glob("**/*.tmp"))
 

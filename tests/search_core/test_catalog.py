@@ -34,6 +34,16 @@ def test_fashion_mnist_splits_ids_and_labels(fmnist) -> None:
     assert fmnist.grey and fmnist.image_size == 28
 
 
+def test_fashion_mnist_holds_out_a_validation_split(fmnist) -> None:
+    validation, train = set(fmnist.validation_ids), set(fmnist.train_ids)
+    assert (len(validation), len(train)) == (5_000, 55_000)
+    assert validation | train == set(fmnist.gallery_ids) and not validation & train
+    assert all(i.startswith("fmnist-train-") for i in validation)  # never a test image
+    assert np.bincount(fmnist.labels_for(fmnist.validation_ids)).min() > 400  # every class is validated
+    assert fmnist.validation_ids == load_catalog("fashion-mnist").validation_ids  # the same split every load
+    assert fmnist.train_ids == [i for i in fmnist.gallery_ids if i not in validation]  # gallery order
+
+
 def test_fashion_mnist_images_and_png(fmnist) -> None:
     image = fmnist.image("fmnist-test-000042")
     assert image.shape == (28, 28) and image.dtype == np.uint8
@@ -130,10 +140,20 @@ def test_folder_split_is_a_stable_disjoint_holdout(folder: Path) -> None:
     catalog = load_catalog(str(folder))
     assert catalog.query_ids and set(catalog.query_ids).isdisjoint(catalog.gallery_ids)
     assert sorted(catalog.query_ids + catalog.gallery_ids) == sorted(catalog.ids)
+    assert set(catalog.validation_ids) <= set(catalog.gallery_ids)
+    assert sorted(catalog.validation_ids + catalog.train_ids) == sorted(catalog.gallery_ids)
     _save(folder / "shoes" / "new.png", Image.new("L", (20, 30)), "PNG")
     grown = load_catalog(str(folder))
     assert set(catalog.query_ids) <= set(grown.query_ids)  # adding a file moves no existing image
     assert set(catalog.gallery_ids) <= set(grown.gallery_ids)
+    assert set(catalog.validation_ids) <= set(grown.validation_ids)
+
+
+def test_folder_validation_is_about_a_twelfth_of_the_gallery(tmp_path: Path) -> None:
+    for n in range(600):
+        _save(tmp_path / "c" / f"{n}.png", Image.new("L", (8, 8), n % 256), "PNG")
+    catalog = load_catalog(str(tmp_path))
+    assert 30 <= len(catalog.validation_ids) <= 70 and not set(catalog.validation_ids) & set(catalog.query_ids)
 
 
 def test_folder_without_class_folders(tmp_path: Path) -> None:

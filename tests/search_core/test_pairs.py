@@ -1,4 +1,5 @@
-"""Click-pairs files: JSONL and Parquet, optional weight, extra columns ignored, bad rows named."""
+"""Click-pairs files: JSONL and Parquet, optional weight, experiment and clicks, extra columns ignored, bad rows
+named."""
 
 from __future__ import annotations
 
@@ -22,12 +23,13 @@ def test_jsonl_with_extra_columns_blank_lines_and_default_weight(tmp_path: Path)
     path = _jsonl(
         tmp_path / "pairs.jsonl",
         [
-            {"query_image_id": "q1", "result_image_id": "r1", "weight": 2.5, "clicks": 3, "position": 1.5},
+            {"query_image_id": "q1", "result_image_id": "r1", "weight": 2.5, "clicks": 3, "position": 1.5,
+             "experiment": "exp1"},
             {"query_image_id": "q2", "result_image_id": "r2"},
         ],
-    )
+    )  # fmt: skip
     path.write_bytes(path.read_bytes() + b"\n  \n")
-    assert read_pairs(path) == [ClickPair("q1", "r1", 2.5), ClickPair("q2", "r2", 1.0)]
+    assert read_pairs(path) == [ClickPair("q1", "r1", 2.5, "exp1", 3), ClickPair("q2", "r2", 1.0, None, 1)]
 
 
 def test_parquet(tmp_path: Path) -> None:
@@ -48,6 +50,10 @@ def test_parquet(tmp_path: Path) -> None:
         ({"query_image_id": "q", "result_image_id": "r", "weight": True}, "row 2: weight must be"),
         ({"query_image_id": "q", "result_image_id": "r", "weight": "2"}, "row 2: weight must be"),
         (["q", "r", 1], "row 2: expected an object"),
+        ({"query_image_id": "q", "result_image_id": "r", "clicks": 0}, "row 2: clicks must be an integer >= 1"),
+        ({"query_image_id": "q", "result_image_id": "r", "clicks": 1.5}, "row 2: clicks must be an integer"),
+        ({"query_image_id": "q", "result_image_id": "r", "experiment": ""}, "row 2: experiment must be a non-empty"),
+        ({"query_image_id": "q", "result_image_id": "r", "experiment": 3}, "row 2: experiment must be"),
     ],
 )
 def test_invalid_rows_are_named(tmp_path: Path, row: object, message: str) -> None:

@@ -56,16 +56,23 @@ def test_train_fine_tune_with_pairs_and_list(env: Path) -> None:
     assert "encoder cnn@1: small_cnn dim 128, from scratch, 1 epoch(s)" in out
     catalog = load_catalog(shop)
     pairs = env / "pairs.jsonl"
-    rows = [{"query_image_id": q, "result_image_id": catalog.gallery_ids[0], "weight": 2} for q in catalog.query_ids]
+    train = catalog.train_ids
+    rows = [{"query_image_id": q, "result_image_id": train[0], "weight": 2} for q in train[1:6]]
+    rows.append({"query_image_id": catalog.query_ids[0], "result_image_id": train[0]})  # a test image: held out
     pairs.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    out = _invoke("train", "--config", "quick", "--epochs", "1", "--from", "cnn@1", "--pairs", str(pairs))
-    assert f"encoder cnn@2: small_cnn dim 128, from cnn@1, {len(rows)} click pairs" in out
+    out = _invoke("train", "--epochs", "1", "--from", "cnn@1", "--pairs", str(pairs))
+    assert "encoder cnn@2: small_cnn dim 128, from cnn@1, 5 click pairs (1 held out) in 1 groups of 6 images" in out
     listing = _invoke("artifacts", "list", "--kind", "encoder")
     assert "cnn@2" in listing and "cnn@1" in listing and "px@1" in listing
     row = next(line for line in listing.splitlines() if "cnn@2" in line)
     assert "cnn@1" in row and str(len(rows)) in row
     shown = orjson.loads(_invoke("artifacts", "show", "cnn@2"))
     assert shown["parent_version"] == 1 and shown["pairs"]["count"] == len(rows)
+    out = _invoke("retrain", "--from", "cnn@2", "--pairs", str(pairs), "--epochs", "1", "--factory", "Flat",
+                  "--eval-queries", "0")  # fmt: skip
+    assert "cnn@3: fine-tuned from cnn@2 on the click groups of" in " ".join(out.split())
+    assert "cnn@2" in out and "validation_precision@10" in " ".join(out.split())
+    assert orjson.loads(_invoke("artifacts", "show", "cnn@3"))["parent_version"] == 2
 
 
 def test_catalog_info_counts_and_skipped(env: Path) -> None:
@@ -86,7 +93,7 @@ def test_bad_input_exits_2_with_one_line(
             ["--encoder", "resnet18", "--weights", str(env / "r18.pt")],
             f"error: weights file {env / 'r18.pt'} not found",
         ),
-        (["--pairs", str(env / "none.jsonl")], f"error: pairs file {env / 'none.jsonl'} not found"),
+        (["--pairs", str(env / "none.jsonl")], "error: --pairs fine-tunes an encoder: name it with --from NAME@V"),
         (
             ["--encoder", "pixels", "--catalog", str(env / "nowhere")],
             "is neither 'fashion-mnist' nor an existing folder",
@@ -96,3 +103,10 @@ def test_bad_input_exits_2_with_one_line(
         code, err = _run_main(monkeypatch, capsys, "train", "--catalog", shop, *extra)
         last = err.strip().splitlines()[-1]  # warnings about the broken file come first
         assert code == 2 and last.startswith("error: ") and message in last, (extra, err)
+    for extra, message in [
+        ([], "give either --pairs FILE or one or more --experiment NAME"),
+        (["--pairs", str(env / "p.jsonl"), "--experiment", "e"], "give either --pairs FILE or one or more"),
+    ]:
+        (env / "p.jsonl").write_text("")
+        code, err = _run_main(monkeypatch, capsys, "retrain", "--from", "nope@1", *extra)
+        assert code == 2 and message in " ".join(err.split()), (extra, err)

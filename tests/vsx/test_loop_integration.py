@@ -2,7 +2,8 @@
 
 A tiny catalog (a Fashion-MNIST folder, 60 images per class) keeps training and indexing fast; everything
 else is the production path: YAML written and validated, the serving app assigning and logging to Kafka,
-`Ingestor` moving events into ClickHouse, SQL analysis, the HTML report, click-pair export, retraining.
+`Ingestor` moving events into ClickHouse, SQL analysis, the HTML report, click-pair export, fine-tuning
+v2 on experiment 1's click groups and v3 on the pooled clicks of every experiment before it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from event_logging.factory import open_store
 from event_logging.store import deduped_events_sql
 from search_core.artifacts import ArtifactStore, sha256_file
 from search_core.catalog import load_catalog
+from search_core.training import trained_images
 from tests.search_core.small_catalog import write_fashion_folder
 from vsx.pipelines.demo import SIZES, run_demo
 from vsx.pipelines.online import Backend
@@ -52,10 +54,11 @@ def test_small_loop_through_kafka_and_clickhouse(settings: Settings, tmp_path: P
     events = deduped_events_sql(store.database)
     # 1. every event the simulator caused arrived exactly once (after dedupe), none more
     assert store.query(f"SELECT count() FROM {events}")[0][0] == sum(exp.events for exp in summary.experiments)
-    # 2. the offline evaluation queries never appear in traffic
+    # 2. neither the offline evaluation queries nor the validation images ever appear in traffic
     catalog = load_catalog(str(catalog_dir))
     queried = {row[0] for row in store.query(f"SELECT DISTINCT query_image_id FROM {events}")}
-    assert queried and not queried & set(catalog.query_ids)
+    held_out = set(catalog.query_ids) | set(catalog.validation_ids)
+    assert queried and not queried & held_out
     # 3. the report exists and shows what results.json says
     for exp in (exp1, exp2):
         results = Results.read(exp.report.parent / "results.json")
@@ -64,15 +67,18 @@ def test_small_loop_through_kafka_and_clickhouse(settings: Settings, tmp_path: P
         for row in results.results:
             if row.rel_lift is not None:
                 assert pct(row.rel_lift) in html, (row.metric, row.method)
-    # 4. v2 names v1 as parent and records the pairs file it used
+    # 4. v2 names v1 as parent, v3 names v2; each records the pairs file it used and its groups' lineage
     artifacts = ArtifactStore(settings.artifacts_dir)
-    v2 = artifacts.manifest("encoder", summary.v2)
-    v1 = artifacts.manifest("encoder", exp1.encoders["treatment"])
-    assert v2.parent_version == v1.version and v2.name == v1.name
-    assert v2.pairs is not None and Path(v2.pairs.path) == summary.pairs
-    assert v2.pairs.sha256 == sha256_file(summary.pairs)
-    # 5. the exported pairs are exactly the satisfied clicked pairs of experiment 1
-    lines = summary.pairs.read_text().splitlines()
+    v1, v2, v3 = (artifacts.manifest("encoder", ref) for ref in summary.versions)
+    assert str(v1.ref) == exp1.encoders["treatment"] and v1.parent_version is None
+    assert (v2.parent_version, v3.parent_version) == (v1.version, v2.version) and v1.name == v2.name == v3.name
+    for version, pairs in zip((v2, v3), summary.pairs, strict=True):
+        assert version.pairs is not None and Path(version.pairs.path) == pairs
+        assert version.pairs.sha256 == sha256_file(pairs)
+    assert set(v2.training["click_groups"]["experiments"]) == {exp1.name}
+    assert set(v3.training["click_groups"]["experiments"]) <= {exp.name for exp in summary.experiments[:5]}
+    # 5. the pairs exported for v2 are exactly the satisfied clicked pairs of experiment 1 between training images
+    lines = summary.pairs[0].read_text().splitlines()
     exported = {(p["query_image_id"], p["result_image_id"]) for p in map(json.loads, lines)}
     clicked = set(store.query(
         f"SELECT c.query_image_id, c.result_image_id FROM {events} AS c "
@@ -80,9 +86,15 @@ def test_small_loop_through_kafka_and_clickhouse(settings: Settings, tmp_path: P
         "AND c.query_image_id != c.result_image_id",
         {"exp": exp1.name, "min": PAIRS_MIN_DWELL_MS},
     ))  # fmt: skip
-    assert exported == clicked
-    assert v2.pairs.count == len(exported)
-    # 6. interleaving experiments recorded teams, were analysed as preferences, and the history page has them all
+    assert exported == {(q, r) for q, r in clicked if q not in held_out and r not in held_out}
+    assert v2.pairs.count == len(exported) and v2.training["pairs_held_out"] == 0
+    # 6. experiments comparing click-trained encoders never query an image those encoders were taught with
+    for exp in summary.experiments[1:]:
+        taught = set().union(*(trained_images(artifacts, ref) for ref in exp.encoders.values()))
+        queries = {row[0] for row in store.query(
+            f"SELECT DISTINCT query_image_id FROM {events} WHERE experiment = %(exp)s", {"exp": exp.name})}  # fmt: skip
+        assert not queries & taught, exp.name
+    # 7. interleaving experiments recorded teams, were analysed as preferences, and the history page has them all
     il1 = summary.experiments[2]
     teams = {row[0] for row in store.query(
         f"SELECT DISTINCT team FROM {events} WHERE experiment = %(exp)s AND event_type = 'impression'",

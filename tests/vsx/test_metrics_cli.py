@@ -45,7 +45,7 @@ def test_validate_reports_every_problem_at_its_line_and_exits_2(settings_env: Pa
         f"{bad}:3 metrics[0].denominator: a ratio metric needs a denominator",
         f"{bad}:4 metrics[1].measure.column: click events have no column 'dwel_ms' (they have: event_id, "
         "schema_version, request_id, user_id, experiment, variant, query_image_id, result_image_id, position, "
-            "attribution)",
+        "attribution)",
         f"{bad}:5 metrics[2].capping.percentile: input should be less than or equal to 1",
     ]
 

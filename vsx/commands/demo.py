@@ -39,11 +39,15 @@ def print_summary(summary: DemoSummary) -> None:
     from analysis.sensitivity import compared_users
 
     out = console()
-    offline = Table(title="offline (Fashion-MNIST: 60k gallery, seeded test queries, relevance = same class)")
-    for column in ("encoder", "P@10", "MRR@10", "nDCG@10", "ANN recall@10"):
+    offline = Table(
+        title="offline (test queries, seeded, against the whole gallery; validation: held-out gallery images "
+        "against the training images, exact; relevance = same class)"
+    )
+    keys = ("precision@10", "mrr@10", "ndcg@10", "ann_recall@10", "validation_precision@10")
+    for column in ("encoder", "P@10", "MRR@10", "nDCG@10", "ANN recall@10", "validation P@10"):
         offline.add_column(column, justify="right" if column != "encoder" else "left")
     for ref, m in summary.offline.items():
-        offline.add_row(ref, *(_fmt(m.get(k), ".4f") for k in ("precision@10", "mrr@10", "ndcg@10", "ann_recall@10")))
+        offline.add_row(ref, *(_fmt(m.get(k), ".4f") for k in keys))
     out.print(offline)
     online = Table(title="online (simulated users; A/B: CTR as the decision reads it; interleaving: preference Δ)")
     columns = ("experiment", "control", "treatment", "control", "treatment", "lift / Δ", "95% CI", "p", "users")
@@ -87,7 +91,9 @@ def print_summary(summary: DemoSummary) -> None:
     out.print(needed)
     for exp in summary.experiments:
         out.print(f"report: {exp.report}")
-    out.print(f"history: {summary.history}\nclick pairs: {summary.pairs}\nretrained encoder: {summary.v2}")
+    out.print(f"history: {summary.history}")
+    for version, pairs in zip(summary.versions[1:], summary.pairs, strict=True):
+        out.print(f"{version}: fine-tuned on the click groups of {pairs}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,8 @@
-"""`vsx simulate` (simulated users against the serving app) and `vsx retrain` (next encoder from click pairs)."""
+"""`vsx simulate` (simulated users against the serving app) and `vsx retrain` (next encoder from click groups)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,8 +12,9 @@ from rich.table import Table
 
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import load_catalog
-from vsx.commands.help_values import TRAIN_PRESETS
+from vsx.commands.analyze import SourceOption
 from vsx.commands.output import console
+from vsx.errors import CommandInputError
 from vsx.settings import get_settings
 from vsx.store_owner import check_embedded_store
 
@@ -51,10 +53,17 @@ def register(app: typer.Typer) -> None:
         user_prefix: str = typer.Option(
             "sim-user", help="User ids are PREFIX-000000, …: simulators running side by side need different ones."
         ),
+        unseen_by: list[str] = typer.Option(
+            [],
+            "--unseen-by",
+            metavar="ENCODER@V",
+            help="Leave out query images this encoder (or an ancestor) was fine-tuned on (repeatable).",
+        ),  # fmt: skip
     ) -> None:
         """Simulated users search, click and dwell (position-biased click model) against the serving app.
 
-        Queries come from the catalog's gallery split only, never from the offline test queries. In-process
+        Queries come from the catalog's training images only, never from the test or validation split, and with
+        --unseen-by only from those the named encoders were never taught with by clicks. In-process
         (default) the app is served from the settings' experiments and artifacts; events go to the embedded
         store, or with VSX_EMBEDDED=false to Kafka and on into ClickHouse.
         """
@@ -62,17 +71,19 @@ def register(app: typer.Typer) -> None:
         if not url and settings.embedded:  # in-process serving logs into the embedded store: fail before loading
             check_embedded_store(settings)
         from vsx.pipelines.click_model import TrafficPlan
+        from vsx.pipelines.online import unseen_traffic
         from vsx.pipelines.simulate import simulate
 
         catalog = load_catalog("fashion-mnist")
         begin = start.replace(tzinfo=UTC)
         plan = TrafficPlan(users=users, days=days, pre_days=pre_days, seed=seed)
         first = begin - timedelta(days=pre_days)
+        traffic = unseen_traffic(ArtifactStore(settings.artifacts_dir), catalog, unseen_by)
         if url:
             import httpx
 
             with httpx.Client(base_url=url, timeout=30) as client:
-                summary = simulate(client, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan,
+                summary = simulate(client, traffic_ids=traffic, label_of=catalog.label, plan=plan,
                                    start=first, user_prefix=user_prefix)  # fmt: skip
         else:
             from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config
@@ -82,7 +93,7 @@ def register(app: typer.Typer) -> None:
                 clickhouse=settings.clickhouse, spool_dir=settings.spool_dir,
             )  # fmt: skip
             config = serving_config(settings.artifacts_dir, settings.experiments_dir, catalog, backend)
-            summary = run_traffic(config, catalog, plan=plan, start=first, user_prefix=user_prefix)
+            summary = run_traffic(config, catalog, plan=plan, start=first, user_prefix=user_prefix, traffic_ids=traffic)
             if not settings.embedded:
                 ingest(settings.kafka, settings.clickhouse, summary.events)
         _print_events(summary)
@@ -90,31 +101,62 @@ def register(app: typer.Typer) -> None:
     @app.command("retrain")
     def retrain_cmd(
         parent: str = typer.Option(..., "--from", metavar="ENCODER@V", help="Encoder to continue from."),
-        pairs: Path = typer.Option(..., "--pairs", exists=True, dir_okay=False, help="Click pairs (.jsonl/.parquet)."),
-        config: str = typer.Option("quick", help=f"Training schedule: {', '.join(TRAIN_PRESETS)}."),
-        epochs: int | None = typer.Option(None, min=1, help="Override the schedule's epochs."),
+        pairs: Path | None = typer.Option(
+            None, "--pairs", exists=True, dir_okay=False, help="Click pairs (.jsonl/.parquet) to fine-tune on."
+        ),
+        experiments: list[str] = typer.Option(
+            [],
+            "--experiment",
+            metavar="NAME",
+            help="Pool the satisfied clicks of this experiment (repeatable) instead of --pairs; pairs touching "
+            "test or validation images are dropped and counted.",
+        ),  # fmt: skip
+        source: str | None = SourceOption,
+        epochs: int | None = typer.Option(None, min=1, help="Fine-tuning epochs (default: FineTuneConfig's)."),
+        seed: int = typer.Option(0, help="Seed of the fine-tune."),
         factory: str = typer.Option("HNSW32", help="Faiss factory string of the new index."),
         eval_queries: int = typer.Option(2000, min=0, help="Seeded test queries for the offline eval (0 = all)."),
     ) -> None:
-        """Train ENCODER@V+1 with the click pairs as extra positives, index it, evaluate it beside its parent."""
-        from vsx.pipelines.artifacts import OFFLINE_KEYS, ensure_index, ensure_trained, offline_metrics, train_config
-
-        if config not in TRAIN_PRESETS:
-            raise typer.BadParameter(f"unknown schedule; known: {', '.join(TRAIN_PRESETS)}", param_hint="--config")
+        """Fine-tune ENCODER@V on click groups into ENCODER@V+1, index it, evaluate it beside its parent."""
+        if (pairs is None) == (not experiments):
+            raise CommandInputError("vsx retrain: give either --pairs FILE or one or more --experiment NAME")
         settings = get_settings()
+        source = source or ("embedded" if settings.embedded else "clickhouse")
+        if pairs is None and source == "embedded":
+            check_embedded_store(settings)
+        from search_core.training import FineTuneConfig
+        from vsx.pipelines.artifacts import (
+            OFFLINE_KEYS,
+            ensure_fine_tuned,
+            ensure_index,
+            offline_metrics,
+            validation_metrics_of,
+        )
+        from vsx.pipelines.reporting import export_pooled_pairs
+
         store = ArtifactStore(settings.artifacts_dir)
         parent_ref = ArtifactRef.parse(parent)
         catalog = load_catalog(store.manifest("encoder", parent_ref).catalog)
-        child = ensure_trained(store, catalog, name=parent_ref.name, config=train_config(config, epochs),
-                               parent=parent_ref, pairs_path=pairs)  # fmt: skip
+        if pairs is None:
+            pairs, pooled = export_pooled_pairs(
+                settings, experiments, held_out_images=set(catalog.query_ids) | set(catalog.validation_ids),
+                source=source, out_name=f"retrain-{parent_ref.name}{parent_ref.version}-{len(experiments)}-experiments",
+            )  # fmt: skip
+            console().print(f"{len(pooled.pairs)} click pairs pooled, {sum(pooled.held_out.values())} held out "
+                            f"(test or validation images) → {pairs}")  # fmt: skip
+        defaults = FineTuneConfig()
+        config = replace(defaults, epochs=epochs or defaults.epochs, seed=seed)
+        child = ensure_fine_tuned(store, catalog, name=parent_ref.name, config=config, parent=parent_ref,
+                                  pairs_path=pairs)  # fmt: skip
         rows = {}
         for ref in (parent_ref, child):
             index = ensure_index(store, catalog, ref, factory=factory, queries=eval_queries)
-            rows[str(ref)] = offline_metrics(store, index)
-        table = Table(title=f"{child}: retrained from {parent_ref} with {pairs}")
+            rows[str(ref)] = {**offline_metrics(store, index), **validation_metrics_of(store, ref)}
+        keys = (*OFFLINE_KEYS, "validation_precision@10")
+        table = Table(title=f"{child}: fine-tuned from {parent_ref} on the click groups of {pairs}")
         table.add_column("encoder")
-        for key in OFFLINE_KEYS:
+        for key in keys:
             table.add_column(key, justify="right")
         for ref, metrics in rows.items():
-            table.add_row(ref, *(f"{metrics[k]:.4f}" if k in metrics else "—" for k in OFFLINE_KEYS))
+            table.add_row(ref, *(f"{metrics[k]:.4f}" if k in metrics else "—" for k in keys))
         console().print(table)

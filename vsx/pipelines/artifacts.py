@@ -1,8 +1,8 @@
 """Reuse-or-build steps for encoder and index artifacts, shared by `vsx demo` and `vsx retrain`.
 
-"Reuse what is valid": an artifact is reused when the latest version of that name exists, its hashes
-verify, and it was built from the same inputs (same parent, same pairs file hash, same config); otherwise
-the next version is built. Offline metrics are measured once, on a fixed seeded query subset, and stored
+"Reuse what is valid": an artifact is reused when a version of that name (the newest such) was built from
+the same inputs (same parent, same pairs file hash, same config) and its hashes verify; otherwise the next
+version is built. Offline metrics are measured once, on a fixed seeded query subset, and stored
 in both the index manifest and its encoder's manifest (the encoder's offline quality *is* its index's).
 """
 
@@ -19,7 +19,15 @@ from search_core.encoders import load_encoder
 from search_core.evaluation import evaluate
 from search_core.index import load_index
 from search_core.index_artifact import build_index_artifact, sample_queries
-from search_core.training import TRAIN_CONFIGS, TrainConfig, build_pixels_encoder, train_encoder
+from search_core.training import (
+    TRAIN_CONFIGS,
+    FineTuneConfig,
+    TrainConfig,
+    build_pixels_encoder,
+    fine_tune_encoder,
+    train_encoder,
+)
+from search_core.validation import PREFIX as VALIDATION_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -58,24 +66,41 @@ def ensure_pixels(
 
 
 def ensure_trained(
+    store: ArtifactStore, catalog: Catalog, *, name: str, config: TrainConfig, parent: ArtifactRef | None = None
+) -> ArtifactRef:
+    """Train `name` self-supervised (from `parent`) unless a version was trained the same way."""
+    found = _matching(store, name, config=config.to_dict(), parent=str(parent) if parent else None, pairs=None)
+    if found is not None:
+        return found
+    return train_encoder(store, name=name, catalog=catalog, config=config, parent=parent).ref
+
+
+def ensure_fine_tuned(
     store: ArtifactStore,
     catalog: Catalog,
     *,
     name: str,
-    config: TrainConfig,
-    parent: ArtifactRef | None = None,
-    pairs_path: Path | None = None,
+    config: FineTuneConfig,
+    parent: ArtifactRef,
+    pairs_path: Path,
 ) -> ArtifactRef:
-    """Train `name` (from `parent`, with `pairs_path`) unless its latest version was trained the same way."""
-    latest = _reusable(store, _latest(store, "encoder", name), config=config.to_dict(),
-                       parent=str(parent) if parent else None)  # fmt: skip
-    if latest is not None:
-        recorded = latest.pairs.sha256 if latest.pairs else None
-        wanted = sha256_file(pairs_path) if pairs_path else None
-        if recorded == wanted:
-            logger.info("reusing encoder %s", latest.ref)
-            return latest.ref
-    return train_encoder(store, name=name, catalog=catalog, config=config, parent=parent, pairs_path=pairs_path).ref
+    """Fine-tune `parent` on the click groups of `pairs_path` unless a version of `name` was made the same way."""
+    found = _matching(store, name, config=config.to_dict(), parent=str(parent), pairs=sha256_file(pairs_path))
+    if found is not None:
+        return found
+    return fine_tune_encoder(store, name=name, catalog=catalog, config=config, parent=parent, pairs_path=pairs_path).ref
+
+
+def _matching(store: ArtifactStore, name: str, *, pairs: str | None, **training: Any) -> ArtifactRef | None:
+    """The newest valid version of encoder `name` with these training fields and pairs file hash."""
+    versions = sorted((m for m in store.list("encoder") if m.name == name), key=lambda m: -m.version)
+    for manifest in versions:
+        if (manifest.pairs.sha256 if manifest.pairs else None) != pairs:
+            continue
+        if _reusable(store, manifest, **training) is not None:
+            logger.info("reusing encoder %s", manifest.ref)
+            return manifest.ref
+    return None
 
 
 def ensure_index(
@@ -93,6 +118,12 @@ def ensure_index(
         found = store.update_metrics("index", found.ref, metrics)
         store.update_metrics("encoder", encoder, {k: v for k, v in metrics.items() if k != "ann_recall@10"})
     return found.ref
+
+
+def validation_metrics_of(store: ArtifactStore, encoder: ArtifactRef) -> dict[str, float]:
+    """The validation-split metrics recorded at training time (none for an untrained encoder such as pixels)."""
+    metrics = store.manifest("encoder", encoder, verify=False).metrics
+    return {k: v for k, v in metrics.items() if k.startswith(VALIDATION_PREFIX)}
 
 
 def offline_metrics(store: ArtifactStore, index: ArtifactRef) -> dict[str, float]:

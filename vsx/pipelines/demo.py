@@ -2,13 +2,18 @@
 
 1. catalog (Fashion-MNIST) → 2. pixels baseline + encoder v1 (self-supervised) with indexes, offline eval →
 3. experiment 1 (pixels control vs v1) written as YAML, validated, simulated through the real serving app,
-analysed (results.json + HTML report) → 4. click pairs exported → 5. v2 retrained from v1 with the pairs,
-offline eval → 6. experiment 2 (v1 vs v2) → 7-8. the same two ranker pairs as interleaving experiments
-(so the summary can say how many users each design needs), and raw pixels against PCA-16 pixels → 9. an
-encoder sweep: one A/B experiment with v2 as control against v1, raw pixels and two PCA-reduced pixel
-encoders, so the offline-to-online history has points across a range of quality, and a client-side layout change
-that hurts clicks on android only (the simulator's effect), whose segments flag it → 10. the history page
-(offline Δ against online Δ) → summary.
+analysed (results.json + HTML report) → 4. v2: v1 fine-tuned on the click groups of experiment 1 → 5.
+experiment 2 (v1 vs v2) → 6. the same two ranker pairs as interleaving experiments (so the summary can say
+how many users each design needs), and raw pixels against PCA-16 pixels → 7. v3: v2 fine-tuned on the
+pooled clicks of every experiment so far → 8. v3 against v2, interleaved → 9. an encoder sweep: one A/B
+experiment with v3 as control against v2, v1, raw pixels and two PCA-reduced pixel encoders, so the
+offline-to-online history has points across a range of quality, and a client-side layout change that hurts
+clicks on android only (the simulator's effect), whose segments flag it → 10. the history page (offline Δ
+against online Δ) → summary.
+
+Click pairs never carry a test or validation image into training (the export drops and counts them), and an
+experiment that compares encoders fine-tuned on clicks draws its queries only from images none of them was
+taught with (`trained_images`), so its result measures generalisation, not memorised pairs.
 
 The experiments run back to back in simulated time, each over the whole `retrieval` layer, and each is
 stopped when its traffic is done, as a team would. Re-running reuses what is valid: artifacts whose
@@ -32,12 +37,21 @@ from analysis.sensitivity import users_for_power
 from dashboards import render_history
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import Catalog, load_catalog
-from vsx.pipelines.artifacts import ensure_index, ensure_pixels, ensure_trained, offline_metrics, train_config
+from search_core.training import FineTuneConfig
+from vsx.pipelines.artifacts import (
+    ensure_fine_tuned,
+    ensure_index,
+    ensure_pixels,
+    ensure_trained,
+    offline_metrics,
+    train_config,
+    validation_metrics_of,
+)
 from vsx.pipelines.catalog_subset import fashion_subset_folder
 from vsx.pipelines.click_model import ClickModel, TrafficPlan
 from vsx.pipelines.experiment_files import Arm, set_status, validated, write_experiment, write_platform
-from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config
-from vsx.pipelines.reporting import analyze_experiment, export_experiment_pairs
+from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config, unseen_traffic
+from vsx.pipelines.reporting import analyze_experiment, export_pooled_pairs
 from vsx.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -59,7 +73,8 @@ class DemoSize:
     name: str
     train: str
     v1_epochs: int
-    v2_epochs: int
+    fine_tune_epochs: int
+    """Epochs of each click fine-tune (v2 from v1, v3 from v2)."""
     users: int
     """Simulated users of each A/B experiment of a ranker pair (experiments 1 and 2)."""
     il_users: int
@@ -79,12 +94,12 @@ class DemoSize:
 
 
 SIZES = {
-    "large": DemoSize("large", train="cpu", v1_epochs=6, v2_epochs=2, users=5000, il_users=10000, sweep_users=5000,
-                      days=5, pre_days=2, eval_queries=0, factory="Flat"),
-    "full": DemoSize("full", train="quick", v1_epochs=1, v2_epochs=1, users=1000, il_users=400, sweep_users=1000,
-                     days=5, pre_days=2, eval_queries=2000),
-    "quick": DemoSize("quick", train="quick", v1_epochs=2, v2_epochs=2, users=150, il_users=60, sweep_users=100,
-                      days=3, pre_days=1, eval_queries=300, per_class=300),
+    "large": DemoSize("large", train="cpu", v1_epochs=6, fine_tune_epochs=4, users=5000, il_users=10000,
+                      sweep_users=5000, days=5, pre_days=2, eval_queries=0, factory="Flat"),
+    "full": DemoSize("full", train="quick", v1_epochs=1, fine_tune_epochs=4, users=1000, il_users=400,
+                     sweep_users=1000, days=5, pre_days=2, eval_queries=2000),
+    "quick": DemoSize("quick", train="quick", v1_epochs=2, fine_tune_epochs=4, users=150, il_users=60,
+                      sweep_users=100, days=3, pre_days=1, eval_queries=300, per_class=300),
 }  # fmt: skip
 
 
@@ -121,10 +136,13 @@ class Sensitivity:
 @dataclass(frozen=True)
 class DemoSummary:
     offline: dict[str, dict[str, float]]
+    """Per encoder: test-query metrics of its index, and validation metrics (`validation_…`) of its training."""
     experiments: list[ExperimentOutcome]
     sensitivity: list[Sensitivity]
-    pairs: Path
-    v2: ArtifactRef
+    pairs: list[Path]
+    """The click pairs v2 and v3 were fine-tuned on."""
+    versions: list[ArtifactRef]
+    """v1, v2, v3."""
     history: Path
 
 
@@ -147,7 +165,9 @@ class _Runner:
 
     def run(self, name: str, description: str, arms: Sequence[Arm], *, users: int, kind: str = "ab",
             pre_days: int = 0, model: ClickModel | None = None) -> ExperimentOutcome:  # fmt: skip
-        """Write + validate the YAML, simulate traffic unless done before, analyse, report, stop the experiment."""
+        """Write + validate the YAML, simulate traffic unless done before, analyse, report, stop the experiment.
+
+        Queries come from the training images that none of the arms' encoders was fine-tuned on."""
         self.runs += 1
         plan = TrafficPlan(users=users, days=self.size.days, pre_days=pre_days, seed=self.runs)
         start, end = self.clock + timedelta(days=pre_days), self.clock + timedelta(days=pre_days + plan.days)
@@ -163,13 +183,17 @@ class _Runner:
             events = done["events"]
         else:
             config = serving_config(self.settings.artifacts_dir, folder, self.catalog, self.backend)
-            summary = run_traffic(config, self.catalog, plan=plan, start=self.clock, model=model)
+            traffic = unseen_traffic(self.store, self.catalog, [a.encoder for a in arms])
+            progress.info("experiment %s: queries from %d training images (%d taught to its encoders left out)",
+                          name, len(traffic), len(self.catalog.train_ids) - len(traffic))  # fmt: skip
+            summary = run_traffic(config, self.catalog, plan=plan, start=self.clock, model=model, traffic_ids=traffic)
             events = summary.events
             if not self.backend.embedded:
                 ingest(self.backend.kafka, self.backend.clickhouse, events)
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(json.dumps({"yaml_sha256": checksum, "events": events, "searches": summary.searches,
-                                          "clicks": summary.clicks, "users": summary.users}))  # fmt: skip
+                                          "clicks": summary.clicks, "users": summary.users,
+                                          "query_pool": len(traffic)}))  # fmt: skip
         set_status(folder, name, "stopped")
         results, report = analyze_experiment(self.settings, name, source=self.source)
         progress.info("experiment %s analysed: %s", name, report)
@@ -213,11 +237,21 @@ def run_demo(
     if size.per_class and catalog_spec == "fashion-mnist":
         catalog_spec = str(fashion_subset_folder(settings.data_dir / f"fmnist-{size.per_class}", size.per_class))
     catalog = load_catalog(catalog_spec)
-    progress.info("[1/10] catalog %s: %d gallery, %d query images", catalog.name, len(catalog.gallery_ids),
-                len(catalog.query_ids))  # fmt: skip
+    progress.info("[1/10] catalog %s: %d gallery (%d held out for validation), %d query images", catalog.name,
+                  len(catalog.gallery_ids), len(catalog.validation_ids), len(catalog.query_ids))  # fmt: skip
+    held_out = set(catalog.query_ids) | set(catalog.validation_ids)
+    fine_tune = FineTuneConfig(epochs=size.fine_tune_epochs)
 
     def arm(name: str, encoder: ArtifactRef) -> Arm:
         return demo_arm(store, catalog, size, name, encoder)
+
+    def fine_tuned(
+        parent: ArtifactRef, experiments: Sequence[ExperimentOutcome], out_name: str
+    ) -> tuple[ArtifactRef, Path]:
+        pairs, _ = export_pooled_pairs(settings, [e.name for e in experiments], held_out_images=held_out,
+                                       source=source, out_name=out_name)  # fmt: skip
+        return ensure_fine_tuned(store, catalog, name=parent.name, config=fine_tune, parent=parent,
+                                 pairs_path=pairs), pairs  # fmt: skip
 
     progress.info("[2/10] baseline and encoder v1 (training schedule %r, %d epochs)", size.train, size.v1_epochs)
     control, treatment = first_arms(store, catalog, size)
@@ -230,19 +264,15 @@ def run_demo(
     exp1 = runner.run(f"enc-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}", f"{v1} vs raw pixels",
                       v1_vs_pixels, users=size.users, pre_days=size.pre_days)  # fmt: skip
 
-    progress.info("[4/10] click pairs of %s", exp1.name)
-    pairs = export_experiment_pairs(settings, exp1.name, source=source)
+    progress.info("[4/10] encoder v2: %s fine-tuned on the click groups of %s", v1, exp1.name)
+    v2, v2_pairs = fine_tuned(v1, [exp1], f"for-v2-{exp1.name}")
 
-    progress.info("[5/10] encoder v2: retrained from %s with the click pairs", v1)
-    v2 = ensure_trained(store, catalog, name="cnn", config=train_config(size.train, size.v2_epochs), parent=v1,
-                        pairs_path=pairs)  # fmt: skip
-
-    progress.info("[6/10] experiment 2 (A/B): %s vs %s", v1, v2)
+    progress.info("[5/10] experiment 2 (A/B): %s vs %s", v1, v2)
     v2_vs_v1 = [arm("control", v1), arm("treatment", v2)]
-    exp2 = runner.run(f"enc-{v2.name}{v2.version}-vs-{v1.name}{v1.version}", f"{v2} (click pairs) vs {v1}",
+    exp2 = runner.run(f"enc-{v2.name}{v2.version}-vs-{v1.name}{v1.version}", f"{v2} (click groups) vs {v1}",
                       v2_vs_v1, users=size.users)  # fmt: skip
 
-    progress.info("[7-8/10] the same ranker pairs interleaved, and raw pixels against a PCA-reduced version")
+    progress.info("[6/10] the same ranker pairs interleaved, and raw pixels against a PCA-reduced version")
     il1 = runner.run(f"il-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}", f"{v1} vs raw pixels, interleaved",
                      v1_vs_pixels, users=size.il_users, kind="interleaving")  # fmt: skip
     il2 = runner.run(f"il-{v2.name}{v2.version}-vs-{v1.name}{v1.version}", f"{v2} vs {v1}, interleaved", v2_vs_v1,
@@ -254,25 +284,35 @@ def run_demo(
                      [control, Arm("treatment", weaker.encoder, weaker.index)], users=size.il_users,
                      kind="interleaving")  # fmt: skip
 
-    progress.info("[9/10] encoder sweep: %s against weaker encoders", v2)
-    sweep_arms = [arm("control", v2), arm("v1", v1), arm("pixels", pixels), *reduced.values()]
-    sweep = runner.run(f"sweep-{v2.name}{v2.version}", f"{v2} against v1, raw pixels and PCA-reduced pixels",
+    so_far = [exp1, exp2, il1, il2, il3]
+    progress.info("[7/10] encoder v3: %s fine-tuned on the pooled clicks of %d experiments", v2, len(so_far))
+    v3, v3_pairs = fine_tuned(v2, so_far, f"for-v3-{len(so_far)}-experiments")
+
+    progress.info("[8/10] %s vs %s, interleaved", v2, v3)
+    v3_vs_v2 = [arm("control", v2), arm("treatment", v3)]
+    il4 = runner.run(f"il-{v3.name}{v3.version}-vs-{v2.name}{v2.version}", f"{v3} vs {v2}, interleaved", v3_vs_v2,
+                     users=size.il_users, kind="interleaving")  # fmt: skip
+
+    progress.info("[9/10] encoder sweep: %s against weaker encoders", v3)
+    sweep_arms = [arm("control", v3), arm("v2", v2), arm("v1", v1), arm("pixels", pixels), *reduced.values()]
+    sweep = runner.run(f"sweep-{v3.name}{v3.version}", f"{v3} against v2, v1, raw pixels and PCA-reduced pixels",
                        sweep_arms, users=size.sweep_users)  # fmt: skip
 
     progress.info("[9/10] a client-side layout change that hurts clicks on android only (segments flag it)")
     hard_to_tap = ClickModel(variant_effects=(("treatment", "android", LAYOUT_ANDROID_EFFECT),))
-    layout = runner.run("layout-android", f"new result layout on {v2}; its cards are hard to tap on android",
-                        [arm("control", v2), arm("treatment", v2)], users=size.users, model=hard_to_tap)  # fmt: skip
+    layout = runner.run("layout-android", f"new result layout on {v3}; its cards are hard to tap on android",
+                        [arm("control", v3), arm("treatment", v3)], users=size.users, model=hard_to_tap)  # fmt: skip
 
     progress.info("[10/10] offline-to-online history")
     history = render_history(settings.reports_dir, None)
-    offline = {str(a.encoder): offline_metrics(store, a.index) for a in sweep_arms}
+    offline = {str(a.encoder): {**offline_metrics(store, a.index), **validation_metrics_of(store, a.encoder)}
+               for a in sweep_arms}  # fmt: skip
     return DemoSummary(
         offline=offline,
-        experiments=[exp1, exp2, il1, il2, il3, sweep, layout],
+        experiments=[exp1, exp2, il1, il2, il3, il4, sweep, layout],
         sensitivity=[_sensitivity(exp1, il1), _sensitivity(exp2, il2)],
-        pairs=pairs,
-        v2=v2,
+        pairs=[v2_pairs, v3_pairs],
+        versions=[v1, v2, v3],
         history=history,
     )
 
@@ -281,8 +321,8 @@ def size_note(size: DemoSize) -> str:
     """What the demo's schedule is, stated in its output (shorter than the full CPU training config)."""
     catalog = f"a {size.per_class}-per-class Fashion-MNIST subset" if size.per_class else "all of Fashion-MNIST"
     return (f"demo size {size.name!r} on {catalog}: encoders trained with the {size.train!r} schedule for "
-            f"{size.v1_epochs} "
-            f"(v1) / {size.v2_epochs} (v2) epochs (the full CPU config trains longer: `vsx train --config cpu`); "
+            f"{size.v1_epochs} epoch(s) (v1; the full CPU config trains longer: `vsx train --config cpu`), "
+            f"v2 and v3 fine-tuned on click groups for {size.fine_tune_epochs} epochs; "
             f"{size.users} simulated users per A/B experiment over {size.pre_days}+{size.days} days, "
             f"{size.il_users} per interleaving experiment and {size.sweep_users} in the encoder sweep; "
             f"offline eval on {size.eval_queries or 'all'} seeded test queries with a {size.factory} index. "

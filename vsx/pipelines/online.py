@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,9 @@ from event_logging.consumer import Ingestor
 from event_logging.factory import open_store
 from event_logging.topics import ensure_topic
 from experiments.validate import KnownNames
+from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import Catalog
+from search_core.training import trained_images
 from serving.app import create_app
 from serving.config import ServingConfig
 from vsx.pipelines.click_model import ClickModel, TrafficPlan
@@ -57,6 +60,13 @@ def serving_config(
     )
 
 
+def unseen_traffic(store: ArtifactStore, catalog: Catalog, encoders: Iterable[ArtifactRef | str]) -> list[str]:
+    """The catalog's training images that none of `encoders` (nor an ancestor) was fine-tuned on by clicks: the
+    query pool of an experiment that should measure how encoders generalise, not pairs they memorised."""
+    taught = set().union(*(trained_images(store, ref) for ref in encoders))
+    return [i for i in catalog.train_ids if i not in taught]
+
+
 def run_traffic(
     config: ServingConfig,
     catalog: Catalog,
@@ -65,8 +75,10 @@ def run_traffic(
     start: datetime,
     model: ClickModel | None = None,
     user_prefix: str = "sim-user",
+    traffic_ids: Sequence[str] | None = None,
 ) -> SimulationSummary:
-    """Serve `config` in-process and simulate `plan`; the app's sink is flushed and closed on exit."""
+    """Serve `config` in-process and simulate `plan` with queries from `traffic_ids` (default: the catalog's
+    training images, never its test or validation split); the app's sink is flushed and closed on exit."""
     if not config.embedded:
         ensure_topic(config.kafka)
     with warnings.catch_warnings():
@@ -78,7 +90,8 @@ def run_traffic(
     app = create_app(config)
     with TestClient(app, raise_server_exceptions=True) as client:
         summary = simulate(
-            client, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan, start=start, model=model,
+            client, traffic_ids=catalog.train_ids if traffic_ids is None else traffic_ids, label_of=catalog.label,
+            plan=plan, start=start, model=model,
             user_prefix=user_prefix,
         )  # fmt: skip
     return summary

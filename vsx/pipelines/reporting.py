@@ -6,9 +6,11 @@ Thin wrappers over what `vsx analyze` and `vsx export-pairs` do, so the demo, th
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from analysis import Results, click_pairs, write_pairs
+from analysis import Results, write_pairs
+from analysis.pairs import PooledPairs, pooled_click_pairs
 from vsx.pipelines.analysis import analyze_experiment as analyze_named
 from vsx.pipelines.analysis import open_event_store, write_outputs
 from vsx.settings import Settings
@@ -25,9 +27,14 @@ def analyze_experiment(settings: Settings, name: str, *, source: str | None = No
     return results, out / "report.html"
 
 
-def export_experiment_pairs(settings: Settings, name: str, *, source: str) -> Path:
-    """Satisfied, position-debiased click pairs of `name` as JSONL under `data_dir/pairs/`."""
+def export_pooled_pairs(
+    settings: Settings, experiments: Sequence[str], *, held_out_images: Collection[str], source: str, out_name: str
+) -> tuple[Path, PooledPairs]:
+    """Satisfied, position-debiased click pairs of `experiments`, none touching `held_out_images`, as JSONL
+    `data_dir/pairs/<out_name>.jsonl`; returns the path and what was pooled and held out."""
     store, _ = open_event_store(settings, source)
     with store:
-        pairs = click_pairs(store, name, min_dwell_ms=PAIRS_MIN_DWELL_MS, ipw=True)
-    return write_pairs(pairs, settings.data_dir / "pairs" / f"{name}.jsonl")
+        pooled = pooled_click_pairs(
+            store, experiments, held_out_images=held_out_images, min_dwell_ms=PAIRS_MIN_DWELL_MS, ipw=True
+        )
+    return write_pairs(pooled.pairs, settings.data_dir / "pairs" / f"{out_name}.jsonl"), pooled

@@ -13,8 +13,9 @@ Users have attributes (platform, country), drawn from a stream of their own and 
 browser would, so serving logs them on searches and analyses can segment by them; the click model may make a
 variant's effect depend on the platform (`ClickModel.variant_effects`).
 
-Queries are drawn from `traffic_ids` only — for Fashion-MNIST the gallery (train split) — so the offline
-evaluation queries (test split) never appear in traffic and click pairs cannot leak them into training.
+Queries are drawn from `traffic_ids` only — the catalog's training images (the gallery minus its validation
+split), less any image an encoder under test was fine-tuned on — so neither the offline evaluation queries (test
+split) nor the validation images ever appear in traffic, and click pairs cannot leak them into training.
 """
 
 from __future__ import annotations

@@ -1,0 +1,46 @@
+"""Click groups: components of the click graph, communities once a component is large, lineage."""
+
+from __future__ import annotations
+
+import itertools
+
+from search_core.pairs import ClickPair
+from search_core.training import click_groups
+
+
+def test_groups_are_connected_components_with_lineage() -> None:
+    pairs = [
+        ClickPair("a", "b", 2.0, "exp1", 3),
+        ClickPair("b", "c", 1.0, "exp2", 1),
+        ClickPair("d", "e", 1.0, "exp1", 2),
+        ClickPair("f", "f", 5.0, "exp1", 1),  # a self-pair carries no edge
+        ClickPair("g", "h", 0.0, "exp2", 1),  # nor does a pair of weight 0
+        ClickPair("x", "y", 1.0),  # no experiment recorded
+    ]
+    groups = click_groups(pairs)
+    assert groups.groups == (("a", "b", "c"), ("d", "e"), ("x", "y"))
+    assert (groups.images, groups.pairs, groups.clicks, groups.split_components) == (7, 4, 7, 0)
+    assert groups.lineage == {"exp1": {"pairs": 2, "clicks": 5}, "exp2": {"pairs": 1, "clicks": 1},
+                              "unknown": {"pairs": 1, "clicks": 1}}  # fmt: skip
+    summary = groups.summary()
+    assert summary["method"] == "connected components" and summary["largest"] == [3, 2, 2]
+
+
+def _clique(prefix: str, n: int) -> list[ClickPair]:
+    return [ClickPair(f"{prefix}{i}", f"{prefix}{j}", 1.0, "e") for i, j in itertools.combinations(range(n), 2)]
+
+
+def test_a_large_component_is_split_at_its_thin_bridge() -> None:
+    """Two dense kinds joined by one wrong click: one component, two communities."""
+    pairs = _clique("shoe", 12) + _clique("bag", 12) + [ClickPair("shoe0", "bag0", 1.0, "e")]
+    assert len(click_groups(pairs)) == 1  # small: the component is the group
+    split = click_groups(pairs, community_above=20)
+    assert split.split_components == 1 and split.summary()["method"] == "louvain communities"
+    assert split.summary()["community_above"] == 20
+    assert {frozenset(g) for g in split.groups} == {frozenset(f"shoe{i}" for i in range(12)),
+                                                    frozenset(f"bag{i}" for i in range(12))}  # fmt: skip
+    assert split.groups == click_groups(pairs, community_above=20).groups  # seeded: the same split every run
+
+
+def test_no_usable_pairs_is_no_groups() -> None:
+    assert len(click_groups([ClickPair("a", "a"), ClickPair("b", "c", 0.0)])) == 0
