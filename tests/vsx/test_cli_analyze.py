@@ -251,7 +251,7 @@ def test_export_pairs_from_the_embedded_store(embedded_experiment: Path) -> None
     ]
     assert "2 pairs (3 clicks)" in result.output
     # what the retraining loop reads back (positions 1 and 2 have propensity 1 here: weight = clicks)
-    assert read_pairs(out) == [ClickPair("q1", "r2", 2.0), ClickPair("q1", "r1", 1.0)]
+    assert read_pairs(out) == [ClickPair("q1", "r2", 2.0, "exp", 2), ClickPair("q1", "r1", 1.0, "exp", 1)]
 
 
 @pytest.mark.integration

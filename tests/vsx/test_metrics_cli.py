@@ -116,9 +116,9 @@ def test_analyze_an_experiment_with_segments_a_capped_metric_and_the_bayesian_en
         "secondary_metrics: [capped_dwell_per_user, ios_latency_p95]\nsegments: [platform]",
     ).replace("analysis: {correction: bh, min_users_per_arm: 2}", "analysis: {engine: bayesian, min_users_per_arm: 2}")
     (settings_env / "experiments" / "exp.yaml").write_text(yaml)
-    store = open_store(chdb_path=settings_env / "data" / "chdb")
-    store.migrate()
-    store.insert_events(hand_built_events())
+    with open_store(chdb_path=settings_env / "data" / "chdb") as store:  # closed: chdb allows one session
+        store.migrate()
+        store.insert_events(hand_built_events())
     result = runner.invoke(app, ["analyze", "exp", "--source", "embedded", "--segment", "country"])
     assert result.exit_code == 0, result.output
     results = Results.read(settings_env / "reports" / "exp" / "results.json")

@@ -59,16 +59,15 @@ def test_clickhouse_table_round_trip(clickhouse_db_url: str) -> None:
 
 @pytest.mark.integration
 def test_chdb_round_trip_survives_reopen(chdb_path: Path) -> None:
-    from chdb import session
+    """Through the store, which takes over the process's one chdb session from any earlier test's."""
+    from event_logging.factory import open_store
 
-    sess = session.Session(str(chdb_path))
-    sess.query("CREATE DATABASE IF NOT EXISTS vsx")
-    sess.query("CREATE TABLE vsx.t (id UInt32, name String) ENGINE = MergeTree ORDER BY id")
-    sess.query("INSERT INTO vsx.t VALUES (1, 'a'), (2, 'b')")
-    sess.close()
-    sess = session.Session(str(chdb_path))
-    assert str(sess.query("SELECT count() FROM vsx.t", "CSV")).strip() == "2"
-    sess.close()
+    with open_store(chdb_path=chdb_path) as store:
+        store.query("CREATE DATABASE IF NOT EXISTS vsx")
+        store.query("CREATE TABLE vsx.t (id UInt32, name String) ENGINE = MergeTree ORDER BY id")
+        store.query("INSERT INTO vsx.t VALUES (1, 'a'), (2, 'b')")
+    with open_store(chdb_path=chdb_path) as store:
+        assert store.query("SELECT count() FROM vsx.t") == [(2,)]
 
 
 def test_readiness_timeout_shows_log_tail(tmp_path: Path) -> None:
