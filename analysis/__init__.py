@@ -7,8 +7,7 @@ results file never needs.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from analysis.lazy import lazy_exports
 
 _EXPORTS = {
     "AnalysisError": "analysis.errors",
@@ -46,7 +45,7 @@ _EXPORTS = {
     "TimelinePoint": "analysis.results",
     "UnknownMetricError": "analysis.errors",
     "UnknownVariantError": "analysis.errors",
-    "analyze": "analysis.analyze",
+    "analyze": "analysis.pipeline",
     "builtin_catalog": "analysis.metric_files",
     "check_plan": "analysis.metrics",
     "click_pairs": "analysis.pairs",
@@ -61,10 +60,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,8 +9,7 @@ types and directions without loading scipy, which `vsx experiments validate` nev
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from analysis.lazy import lazy_exports
 
 _EXPORTS = {
     "AnyStats": "analysis.stats.estimation",
@@ -64,10 +63,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'analysis.stats' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)

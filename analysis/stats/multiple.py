@@ -5,7 +5,7 @@ Benjamini–Hochberg controls the false-discovery rate, for experiments with man
 the textbook step-down / step-up formulas (checked against statsmodels' `multipletests` in the tests); computed
 here because `multipletests` runs a full garbage collection on every call, 0.2 s each, which made a report
 with segments (one family per attribute, metric and variant) spend seconds in it.
-Which rows form a family is the analysis' decision (`analysis.analyze`): the primary metric's rows are
+Which rows form a family is the analysis' decision (`analysis.pipeline`): the primary metric's rows are
 their own family, so adding secondary metrics never weakens the primary's test.
 """
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from analysis.analyze import analyze
+from analysis.pipeline import analyze
 from analysis.interleaving import METRIC, interleaving_row, interleaving_stats
 from analysis.moments import Moments
 from analysis.plan import AnalysisPlan
