@@ -19,10 +19,17 @@ DEFAULT_CAPACITY = 1_000_000
 class MemoryEventSink(QueuedSink):
     """Events → a list holding the newest `capacity` of them (older ones fall out, still counted as `sent`)."""
 
-    def __init__(self, *, capacity: int = DEFAULT_CAPACITY, max_batch: int = 10_000, linger_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        max_queue: int = 1_000_000,
+        max_batch: int = 10_000,
+        linger_s: float = 0.05,
+    ) -> None:
         self._delivered: deque[BaseEvent] = deque(maxlen=capacity)
         self._delivered_lock = threading.Lock()
-        super().__init__(name="vsx-memory-sink", max_queue=capacity, max_batch=max_batch, linger_s=linger_s)
+        super().__init__(name="vsx-memory-sink", max_queue=max_queue, max_batch=max_batch, linger_s=linger_s)
 
     def _deliver(self, events: list[BaseEvent]) -> None:
         with self._delivered_lock:
