@@ -1,17 +1,16 @@
 """`create_app(config)`: the FastAPI application, everything loaded before the first request.
 
 Creating the app loads the experiments and every artifact they serve, so an invalid configuration fails here,
-loudly, instead of at the first request. Events go to an event_logging sink: embedded mode writes them into the
-chdb store at `config.chdb_path`, otherwise to Kafka with a disk spool. `vsx serve` runs this app under uvicorn
-(`--workers N` through an import-string factory, see `vsx/commands/serve.py`).
+loudly, instead of at the first request. Events go to the sink the caller passes, or else to the configured one:
+embedded mode writes them into the chdb store at `config.chdb_path`, otherwise to Kafka with a disk spool.
+`vsx serve` runs this app under uvicorn (`--workers N` through an import-string factory, see
+`vsx/commands/serve.py`).
 
 While the app runs, numpy's BLAS is held to one thread (`threadpoolctl`; Faiss's own BLAS, used only for
-batches of 20+ queries, follows OpenMP's per-thread setting and is left alone). A request's matrix
-products are small (re-ranking compares ~100 candidates), and a BLAS call that fans out to worker threads
-right after the encoder has to share the cores with torch's OpenMP workers, which are still spinning: on 2
-cores `dedupe` after a CNN embedding took up to 11 ms instead of 0.5 ms (`benchmarks/search_path.py`: a search
-8.6 → 6.2 ms with a Flat index, 6.4 → 3.8 ms with HNSW). Whole-batch work (training, PCA, analysis) runs
-outside the app and keeps every thread.
+batches of 20+ queries, follows OpenMP's per-thread setting and is left alone): a request's matrix products are
+small, and a BLAS call fanning out to worker threads right after the encoder competes for the cores with torch's
+still-spinning OpenMP workers (BENCHMARKS.md, "Search path of a catalog image"). Whole-batch work (training, PCA,
+analysis) runs outside the app and keeps every thread.
 """
 
 from __future__ import annotations
@@ -60,14 +59,22 @@ def open_sink(config: ServingConfig) -> tuple[EventSink, SpoolSlot | None]:
     return make_sink(embedded=True, kafka=config.kafka, spool_dir=config.spool_dir, store=store), None
 
 
-def create_app(config: ServingConfig, *, refresh_report: ReportRefresher | None = None) -> FastAPI:
+def create_app(
+    config: ServingConfig, *, sink: EventSink | None = None, refresh_report: ReportRefresher | None = None
+) -> FastAPI:
     """Build the app; raises InvalidServingConfigError (with every problem) if the configuration cannot be served.
+
+    `sink` is where events go (any `event_logging.sink.EventSink`; `event_logging.memory_sink.MemoryEventSink`
+    embeds the app without an event store); without it, `open_sink(config)` opens the configured one. The app
+    closes its sink when it shuts down, whoever made it.
 
     `refresh_report` analyses one experiment into `config.reports_dir` (see `serving/reports.py`); without it
     (or without a reports folder) the admin analyze endpoint answers 503 and nothing is refreshed here.
     """
     registry = VariantRegistry(config)
-    sink, spool_slot = open_sink(config)
+    spool_slot = None
+    if sink is None:
+        sink, spool_slot = open_sink(config)
     metrics = Metrics(config.metrics_multiproc_dir)
     service = SearchService(registry, sink, metrics, config.limits)
     stamp = ReloadStamp(registry, config.run_dir, config.reload_poll_s) if config.run_dir is not None else None

@@ -1,7 +1,7 @@
 """Dependencies the routes declare: the app's service and current state, the user id, targeting attributes.
 
 All are `async def` although none awaits: FastAPI runs a plain `def` dependency in the thread pool, and a
-thread hop per dependency costs far more than the work itself (milliseconds each on a busy 2-core machine).
+thread hop per dependency costs far more than the work itself.
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ class SearchInputs:
 
 
 async def search_inputs(request: Request) -> SearchInputs:
-    """The search route's inputs as one dependency: FastAPI spends ~25 µs solving each dependency, which was
-    ~0.1 ms of every search's framework overhead with four of them."""
+    """The search route's inputs as one dependency: FastAPI's solving of each dependency is a measurable part of a
+    search's framework overhead (BENCHMARKS.md, "Serving", sixth session)."""
     return SearchInputs(
         await get_service(request),
         await request_attributes(request),

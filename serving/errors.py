@@ -36,7 +36,7 @@ from search_core.errors import (
 )
 from serving.models import UNION_TAGS
 
-if TYPE_CHECKING:  # fastapi costs ~0.5 s to import; the `vsx` command line imports this module for ServingError
+if TYPE_CHECKING:  # fastapi is slow to import; the `vsx` command line imports this module for ServingError
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
 

@@ -89,11 +89,11 @@ class SearchService:
     def runs_inline(self, query: QueryBody) -> bool:
         """Whether a search can run on the event loop instead of hopping to the thread pool.
 
-        The hop (thread wake-up, GIL hand-over, the loop woken through its self-pipe) costs ~0.6 ms here, a
-        quarter of a small-encoder search. Inline, the loop is blocked for the search, so only searches known
-        to be short qualify: a catalog image (no decode of an untrusted upload) while this process's searches
-        average under `INLINE_BELOW_MS`. The first searches, and every search of a slow (e.g. ResNet)
-        configuration, go to the pool, where health checks and event posts never wait behind them.
+        The hop (thread wake-up, GIL hand-over, the loop woken through its self-pipe) costs a sizeable share of a
+        small-encoder search (BENCHMARKS.md, "Serving"). Inline, the loop is blocked for the search, so only
+        searches known to be short qualify: a catalog image (no decode of an untrusted upload) while this
+        process's searches average under `INLINE_BELOW_MS`. The first searches, and every search of a slow (e.g.
+        ResNet) configuration, go to the pool, where health checks and event posts never wait behind them.
         """
         return query.upload is None and self.typical_ms is not None and self.typical_ms < INLINE_BELOW_MS
 

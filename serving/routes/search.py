@@ -24,13 +24,15 @@ _URL_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*").fullmatch
 
 
 def image_url(image_id: str) -> str:
-    """The image's URL; `quote` is Python code (~1.7 µs an id, 20 ids a response), so only ids that need it pay."""
+    """The image's URL; `quote` is Python code paid per result (BENCHMARKS.md, "Serving"), so only ids that need it
+    pay."""
     return f"/v1/images/{image_id if _URL_SAFE(image_id) else quote(image_id, safe='/')}"
 
 
 def search_payload(outcome: SearchOutcome) -> dict[str, Any]:
     """The `SearchResponse` body as plain data: our own values, so serialised by orjson without re-validation
-    (building and re-checking the pydantic models cost ~0.25 ms a request; `response_model` still documents it)."""
+    (building and re-checking the pydantic models is per-request work, BENCHMARKS.md "Serving"; `response_model`
+    still documents the body)."""
     first = exposures(outcome.assignments, held_out=outcome.held_out)[0]
     return {
         "request_id": str(outcome.request_id),

@@ -2,7 +2,9 @@
 a Flat and an HNSW index built by search_core's builders, two running experiments in two layers and a draft.
 
 The catalog is a folder (`<class>/<file>.png`) so image ids contain `/`, as folder catalogs' ids do.
-Events go to the embedded chdb store (one chdb session per process: event_logging shares it by path).
+Events go to an in-memory sink (`memory_app`), so these apps need no service: the tests that are about the
+embedded chdb store (one chdb session per process: event_logging shares it by path) build theirs with
+`create_app(config)` and read it with `stored_events_in`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from event_logging.factory import open_store
+from event_logging.memory_sink import MemoryEventSink
+from event_logging.schema import EVENT_COLUMNS, to_columns
 from event_logging.store import EventStore
 from search_core.artifacts import ArtifactStore
 from search_core.catalog import Catalog, load_catalog
@@ -160,9 +164,14 @@ def config(
     return make_config(artifacts_dir, experiments_dir, chdb_dir, tmp_path_factory.mktemp("spool"))
 
 
+def memory_app(config: ServingConfig, **options: Any) -> FastAPI:
+    """`create_app` with events kept in memory (`stored_events` reads them): no event store, no service."""
+    return create_app(config, sink=MemoryEventSink(), **options)
+
+
 @pytest.fixture(scope="module")
 def app(config: ServingConfig) -> FastAPI:
-    return create_app(config)
+    return memory_app(config)
 
 
 @pytest.fixture(scope="module")
@@ -171,20 +180,37 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture(scope="module")
-def store(app: FastAPI, chdb_dir: Path) -> EventStore:
-    return open_store(chdb_path=chdb_dir)
+STORED_COLUMNS = ("event_type", "event_id", "user_id", "experiment", "variant", "layer", "salt", "hash_version",
+                  "query_image_id", "result_image_id", "position", "score", "latency_ms", "result_count",
+                  "status_code", "dwell_ms", "team", "attribution", "attr_names", "attr_values", "ts")  # fmt: skip
+"""The `events` columns the tests read (`ts` as the store returns a `DateTime`: naive, UTC)."""
 
 
-def stored_events(app: FastAPI, store: EventStore, request_id: str) -> list[dict[str, Any]]:
+def logged_events(app: FastAPI) -> list[dict[str, Any]]:
+    """Every event an app with a `MemoryEventSink` logged (after flushing it), as rows of the `events` table."""
+    sink = app.state.service.sink
+    assert sink.flush(timeout=10)
+    rows = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in zip(*to_columns(sink.events()), strict=True)]
+    for row in rows:
+        row["ts"] = datetime.fromtimestamp(row["ts"], UTC).replace(tzinfo=None)
+    return rows
+
+
+def stored_events(app: FastAPI, request_id: str) -> list[dict[str, Any]]:
+    """The events of one request an app with a `MemoryEventSink` logged: `stored_events_in`'s rows, from memory."""
+    rows = sorted(
+        (row for row in logged_events(app) if row["request_id"] == request_id),
+        key=lambda row: (row["event_type"], row["position"]),
+    )
+    return [{c: row[c] for c in STORED_COLUMNS} for row in rows]
+
+
+def stored_events_in(app: FastAPI, store: EventStore, request_id: str) -> list[dict[str, Any]]:
     """The events of one request that reached the store (after flushing the app's sink)."""
     assert app.state.service.sink.flush(timeout=10)
-    columns = ("event_type", "event_id", "user_id", "experiment", "variant", "layer", "salt", "hash_version",
-               "query_image_id", "result_image_id", "position", "score", "latency_ms", "result_count",
-               "status_code", "dwell_ms", "team", "attribution", "attr_names", "attr_values")  # fmt: skip
-    sql = f"SELECT {', '.join(columns)} FROM {store.database}.events WHERE request_id = %(rid)s"
+    sql = f"SELECT {', '.join(STORED_COLUMNS)} FROM {store.database}.events WHERE request_id = %(rid)s"
     rows = store.query(sql + " ORDER BY event_type, position", {"rid": request_id})
-    return [dict(zip(columns, row, strict=True)) for row in rows]
+    return [dict(zip(STORED_COLUMNS, row, strict=True)) for row in rows]
 
 
 def free_port() -> int:

@@ -14,9 +14,15 @@ from serving.app import create_app
 from serving.config import ServingConfig
 from serving.errors import InvalidServingConfigError
 from tests.experiments.test_hostile_yaml import LAUGHS
-from tests.serving.conftest import ADMIN_TOKEN, PLATFORM_YAML, RANKING_YAML, RERANK_YAML, make_config, write_experiments
-
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
+from tests.serving.conftest import (
+    ADMIN_TOKEN,
+    PLATFORM_YAML,
+    RANKING_YAML,
+    RERANK_YAML,
+    make_config,
+    memory_app,
+    write_experiments,
+)
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -42,7 +48,7 @@ def reload_config(artifacts_dir: Path, chdb_dir: Path, experiments: Path, tmp_pa
 
 
 def test_reload_swaps_in_the_new_config(reload_config: ServingConfig, experiments: Path) -> None:
-    with TestClient(create_app(reload_config)) as client:
+    with TestClient(memory_app(reload_config)) as client:
         assert client.get("/readyz").json()["generation"] == 1
         (experiments / "rerank-v1.yaml").write_text(RERANK_YAML)
         resp = client.post("/v1/admin/reload", headers=AUTH)
@@ -57,7 +63,7 @@ def test_reload_swaps_in_the_new_config(reload_config: ServingConfig, experiment
 def test_invalid_config_is_refused_with_every_error_and_the_old_one_stays_live(
     reload_config: ServingConfig, experiments: Path, catalog: Catalog
 ) -> None:
-    with TestClient(create_app(reload_config)) as client:
+    with TestClient(memory_app(reload_config)) as client:
         (experiments / "rerank-v1.yaml").write_text(BROKEN_YAML)
         (experiments / "enc-v2.yaml").write_text(MISSING_ARTIFACT_YAML)
         resp = client.post("/v1/admin/reload", headers=AUTH)
@@ -74,7 +80,7 @@ def test_invalid_config_is_refused_with_every_error_and_the_old_one_stays_live(
 
 
 def test_admin_needs_the_bearer_token(reload_config: ServingConfig) -> None:
-    with TestClient(create_app(reload_config)) as client:
+    with TestClient(memory_app(reload_config)) as client:
         missing = client.post("/v1/admin/reload")
         wrong = client.post("/v1/admin/reload", headers={"Authorization": "Bearer nope"})
         for resp in (missing, wrong):
@@ -86,7 +92,7 @@ def test_admin_needs_the_bearer_token(reload_config: ServingConfig) -> None:
 def test_admin_is_disabled_without_a_configured_token(reload_config: ServingConfig) -> None:
     config = make_config(reload_config.artifacts_dir, reload_config.experiments_dir, reload_config.chdb_path,
                          reload_config.spool_dir, admin_token="")  # fmt: skip
-    with TestClient(create_app(config)) as client:
+    with TestClient(memory_app(config)) as client:
         resp = client.post("/v1/admin/reload", headers={"Authorization": "Bearer "})
         assert resp.status_code == 403
         assert resp.json()["error"]["code"] == "admin_disabled"
@@ -96,7 +102,7 @@ def test_a_reload_reaches_the_other_workers(reload_config: ServingConfig, experi
     """Two apps sharing a run_dir stand for two uvicorn workers; the admin call reaches one of them."""
     config = make_config(reload_config.artifacts_dir, experiments, reload_config.chdb_path, reload_config.spool_dir,
                          run_dir=tmp_path / "run", reload_poll_s=0.05)  # fmt: skip
-    with TestClient(create_app(config)) as first, TestClient(create_app(config)) as second:
+    with TestClient(memory_app(config)) as first, TestClient(memory_app(config)) as second:
         (experiments / "rerank-v1.yaml").write_text(RERANK_YAML)
         assert first.post("/v1/admin/reload", headers=AUTH).status_code == 200
         deadline = time.monotonic() + 5
@@ -146,7 +152,7 @@ def test_hostile_files_are_a_422_and_the_old_config_stays_live(
     reload_config: ServingConfig, experiments: Path, text: str, expected: str
 ) -> None:
     """Issue #21: each of these made the reload a 500 (or hung it, for the aliases)."""
-    with TestClient(create_app(reload_config)) as client:
+    with TestClient(memory_app(reload_config)) as client:
         (experiments / "enc-v1.yaml").write_text(text)
         resp = client.post("/v1/admin/reload", headers=AUTH)
         assert resp.status_code == 422, resp.text

@@ -23,8 +23,6 @@ from serving.errors import MAX_ERRORS, MAX_MESSAGE_CHARS, error_body
 from tests.search_core.test_images import many_scan_jpeg
 from tests.serving.conftest import ThreadedServer
 
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
-
 USER = {"X-User-Id": "tester"}
 
 

@@ -17,19 +17,17 @@ from search_core.catalog import Catalog, load_catalog
 from search_core.catalog_additions import CatalogAdditions, NewImage, additions_dir
 from search_core.encoders import load_encoder
 from search_core.index_update import IndexChange, apply_updates, update_index_artifact
-from serving.app import create_app
 from serving.config import ServingConfig
 from tests.serving.conftest import (
     ADMIN_TOKEN,
     STANDARD_EXPERIMENTS,
     ThreadedServer,
     make_config,
+    memory_app,
     new_pngs,
     top_ids,
     write_experiments,
 )
-
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 USERS = [f"user-{i}" for i in range(8)]  # spread over both variants of enc-v1 (Flat and HNSW indexes)
@@ -48,7 +46,7 @@ def update_config(artifacts_dir: Path, chdb_dir: Path, tmp_path: Path) -> Servin
 def test_added_images_are_found_removed_ones_are_not_and_a_restart_keeps_them(update_config: ServingConfig) -> None:
     pngs = new_pngs(3)
     ids = ["new/a.png", "new/b.png", "new/c.png"]
-    with ThreadedServer(create_app(update_config)) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+    with ThreadedServer(memory_app(update_config)) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         before = top_ids(client, pngs[0], USERS[0])
         resp = client.post(
             "/v1/admin/catalog",
@@ -78,7 +76,7 @@ def test_added_images_are_found_removed_ones_are_not_and_a_restart_keeps_them(up
             assert ids[0] not in top_ids(client, pngs[0], user)
         assert top_ids(client, pngs[0], USERS[0]) == before
 
-    with ThreadedServer(create_app(update_config)) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+    with ThreadedServer(memory_app(update_config)) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         for user in USERS:
             assert top_ids(client, pngs[1], user)[0] == ids[1]
             assert ids[0] not in top_ids(client, pngs[0], user)
@@ -114,7 +112,7 @@ def test_bad_updates_get_precise_errors_and_change_nothing(
         files = [
             (f, (catalog.query_ids[0] if n == "TAKEN" else n, good if b == "GOOD" else b, t)) for f, (n, b, t) in files
         ]
-    with TestClient(create_app(update_config)) as client:
+    with TestClient(memory_app(update_config)) as client:
         resp = client.post("/v1/admin/catalog", files=files, data=data, json=json, headers=AUTH)
         assert resp.status_code == status, resp.text
         assert resp.json()["error"]["code"] == code
@@ -129,7 +127,7 @@ def test_bad_updates_get_precise_errors_and_change_nothing(
 
 
 def test_admin_token_is_required(update_config: ServingConfig) -> None:
-    with TestClient(create_app(update_config)) as client:
+    with TestClient(memory_app(update_config)) as client:
         resp = client.post("/v1/admin/catalog", json={"remove": ["x"]})
         assert resp.status_code == 401
 
@@ -145,7 +143,7 @@ def test_a_failure_part_way_leaves_every_index_as_it_was(update_config: ServingC
     apply_updates(
         store, [IndexChange(store.manifest("index", "pixels-hnsw@1").ref, [image], vectors)], catalog, additions
     )
-    with TestClient(create_app(update_config)) as client:
+    with TestClient(memory_app(update_config)) as client:
         before = {user: top_ids(client, png, user) for user in USERS}
         resp = client.post("/v1/admin/catalog", files=[("image", ("new/x.png", png, "image/png"))], headers=AUTH)
         assert resp.status_code == 422 and "already in the index" in resp.json()["error"]["message"]
@@ -160,7 +158,7 @@ def test_the_other_workers_follow_a_catalog_update(update_config: ServingConfig,
                          update_config.spool_dir, catalog_additions_dir=update_config.catalog_additions_dir,
                          run_dir=tmp_path / "run", reload_poll_s=0.05)  # fmt: skip
     png = new_pngs(1, seed=5)[0]
-    with TestClient(create_app(config)) as first, TestClient(create_app(config)) as second:
+    with TestClient(memory_app(config)) as first, TestClient(memory_app(config)) as second:
         resp = first.post("/v1/admin/catalog", files=[("image", ("new/w.png", png, "image/png"))], headers=AUTH)
         assert resp.status_code == 200, resp.text
         deadline = time.monotonic() + 10
@@ -177,7 +175,7 @@ def test_an_offline_update_is_served_after_an_admin_reload(update_config: Servin
     (tmp_path / "new").mkdir()
     (tmp_path / "new" / "o.png").write_bytes(png)
     store = ArtifactStore(update_config.artifacts_dir)
-    with TestClient(create_app(update_config)) as client:
+    with TestClient(memory_app(update_config)) as client:
         update_index_artifact(store, "pixels-flat@1", update_config.catalog_additions_dir, add=tmp_path / "new")
         update_index_artifact(store, "pixels-hnsw@1", update_config.catalog_additions_dir, add=tmp_path / "new")
         assert "o.png" not in top_ids(client, png, USERS[0])

@@ -62,3 +62,10 @@ def test_recent_requests_forget_the_oldest() -> None:
     for i in ids:
         recent.remember(i, ServedRequest("u", "", ()))
     assert recent.get(ids[0]) is None and recent.get(ids[2]) is not None and len(recent) == 2
+
+
+def test_recent_requests_of_no_capacity_remember_nothing() -> None:
+    recent = RecentRequests(capacity=0)
+    request_id = uuid.uuid4()
+    recent.remember(request_id, ServedRequest("u", "", ()))
+    assert recent.get(request_id) is None and len(recent) == 0

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
-
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
 
 
 def test_lists_every_experiment_with_its_status(client: TestClient) -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 from search_core.catalog import Catalog
 from tests.serving.conftest import metric_samples
-
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
 
 
 def test_health_and_ready(client: TestClient) -> None:

@@ -9,13 +9,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from event_logging.factory import open_store
 from experiments import in_holdout, load_experiments
 from search_core.catalog import Catalog
-from serving.app import create_app
-from tests.serving.conftest import PLATFORM_YAML, RANKING_YAML, make_config, stored_events, write_experiments
-
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
+from tests.serving.conftest import (
+    PLATFORM_YAML,
+    RANKING_YAML,
+    make_config,
+    memory_app,
+    stored_events,
+    write_experiments,
+)
 
 HOLDOUT_PLATFORM = PLATFORM_YAML + "holdout: {share: 0.5, salt: global-holdout}\n"
 
@@ -29,17 +32,17 @@ def holdout_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def holdout_app(
     artifacts_dir: Path, holdout_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[FastAPI, TestClient, Path]]:
+) -> Iterator[tuple[FastAPI, TestClient]]:
     chdb = tmp_path_factory.mktemp("holdout-chdb")
-    app = create_app(make_config(artifacts_dir, holdout_dir, chdb, tmp_path_factory.mktemp("holdout-spool")))
+    app = memory_app(make_config(artifacts_dir, holdout_dir, chdb, tmp_path_factory.mktemp("holdout-spool")))
     with TestClient(app, raise_server_exceptions=False) as client:
-        yield app, client, chdb
+        yield app, client
 
 
 def test_held_out_users_are_tagged_holdout_and_exposed_users_are_not(
-    holdout_app: tuple[FastAPI, TestClient, Path], holdout_dir: Path, catalog: Catalog
+    holdout_app: tuple[FastAPI, TestClient], holdout_dir: Path, catalog: Catalog
 ) -> None:
-    app, client, chdb = holdout_app
+    app, client = holdout_app
     exp_set = load_experiments(holdout_dir)
     users = [f"user-{i}" for i in range(40)]
     held = next(u for u in users if in_holdout(exp_set, u))
@@ -55,8 +58,7 @@ def test_held_out_users_are_tagged_holdout_and_exposed_users_are_not(
     click = {"event_type": "click", "request_id": bodies[held]["request_id"], "result_image_id": first["image_id"],
              "position": first["position"]}  # fmt: skip
     assert client.post("/v1/events", json=click, headers={"X-User-Id": held}).status_code == 202
-    store = open_store(chdb_path=chdb)
-    stored = stored_events(app, store, bodies[held]["request_id"])
+    stored = stored_events(app, bodies[held]["request_id"])
     assert {(e["event_type"], e["experiment"], e["variant"]) for e in stored} == {
         ("search", "", "holdout"),
         ("impression", "", "holdout"),

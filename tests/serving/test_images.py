@@ -12,8 +12,6 @@ from PIL import Image
 from search_core.catalog import Catalog
 from serving.routes.search import image_url
 
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
-
 
 def test_image_is_a_cacheable_png(client: TestClient, catalog: Catalog) -> None:
     image_id = catalog.ids[0]

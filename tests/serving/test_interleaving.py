@@ -8,6 +8,7 @@ index) runs beside it, so every ranker is the user's full configuration with the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,15 +18,22 @@ from fastapi.testclient import TestClient
 
 from analysis.interleaving import interleaving_stats
 from analysis.plan import AnalysisPlan
+from event_logging.factory import open_store
 from event_logging.store import EventStore
 from experiments.assign import ServedVariant
 from search_core.catalog import Catalog
 from search_core.interleaving import team_draft_interleave
 from serving.app import create_app
 from serving.config import ServingConfig
-from tests.serving.conftest import PLATFORM_YAML, RANKING_YAML, make_config, stored_events, write_experiments
-
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
+from tests.serving.conftest import (
+    PLATFORM_YAML,
+    RANKING_YAML,
+    make_config,
+    memory_app,
+    stored_events,
+    stored_events_in,
+    write_experiments,
+)
 
 INTERLEAVING_YAML = """\
 name: mmr-il
@@ -53,8 +61,16 @@ def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def chdb_app(config: ServingConfig) -> Iterator[tuple[TestClient, FastAPI, EventStore]]:
+    """The app with its default sink, the embedded chdb store: the real path from a search to the analysis."""
+    app = create_app(config)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, app, open_store(chdb_path=config.chdb_path)
+
+
+@pytest.fixture(scope="module")
 def experiments_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The conftest's app, client and store fixtures then serve the interleaving experiment beside enc-v1."""
+    """The conftest's app and client fixtures (and `chdb_app`) then serve the interleaving experiment beside enc-v1."""
     return write_experiments(
         tmp_path_factory.mktemp("il-experiments"),
         {"platform.yaml": PLATFORM_YAML, "enc-v1.yaml": RANKING_YAML, "mmr-il.yaml": INTERLEAVING_YAML},
@@ -94,11 +110,11 @@ def test_results_are_the_team_draft_merge_of_both_rankers(client: TestClient, ap
 
 
 def test_impressions_record_teams_for_the_interleaving_experiment_only(
-    client: TestClient, app: FastAPI, store: EventStore, catalog: Catalog
+    client: TestClient, app: FastAPI, catalog: Catalog
 ) -> None:
     qid = catalog.query_ids[7]
     body = _search(client, "il-teams", qid)
-    events = stored_events(app, store, body["request_id"])
+    events = stored_events(app, body["request_id"])
     variant = {a["experiment"]: a["variant"] for a in body["assignments"]}["enc-v1"]
     team_a = _ranking(app, variant, "plain", qid)
     team_b = _ranking(app, variant, "diverse", qid)
@@ -110,14 +126,16 @@ def test_impressions_record_teams_for_the_interleaving_experiment_only(
     assert [x["team"] for x in impressions["enc-v1"]] == [""] * 8  # an A/B experiment's copy has no team
 
 
+@pytest.mark.integration  # the embedded chdb store, then the analysis's SQL over it
 def test_clicks_on_served_results_become_the_preference(
-    client: TestClient, app: FastAPI, store: EventStore, catalog: Catalog
+    chdb_app: tuple[TestClient, FastAPI, EventStore], catalog: Catalog
 ) -> None:
     """Users who click only on team B's results: every clicked query is a B win in the analysis."""
+    client, app, store = chdb_app
     users = [f"il-clicker-{i}" for i in range(5)]
     for user, qid in zip(users, catalog.query_ids[10:15], strict=True):
         body = _search(client, user, qid)
-        events = stored_events(app, store, body["request_id"])
+        events = stored_events_in(app, store, body["request_id"])
         team_b = [e for e in events if e["experiment"] == "mmr-il" and e["team"] == "B"]
         first_b = team_b[0]
         click = {"event_type": "click", "request_id": body["request_id"],
@@ -142,7 +160,7 @@ def test_a_simulators_request_id_seeds_the_merge(
     request_id = "6f1c1f2e-8d5b-4c1e-9a53-2d7f9b1c0a11"
     headers = {"X-User-Id": "il-user-0", "X-Vsx-Request-Id": request_id}
     body = {"image_id": catalog.query_ids[0], "k": 8}
-    with TestClient(create_app(trusted)) as simulated:
+    with TestClient(memory_app(trusted)) as simulated:
         first, second = (simulated.post("/v1/search", json=body, headers=headers).json() for _ in range(2))
         bad = simulated.post("/v1/search", json=body, headers={**headers, "X-Vsx-Request-Id": "not-a-uuid"})
     assert first["request_id"] == second["request_id"] == request_id

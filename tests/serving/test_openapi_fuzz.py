@@ -13,8 +13,6 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, errors, given, settings
 from schemathesis import GenerationMode
 
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
-
 EXAMPLES = 30
 FUZZED = {"/v1/search", "/v1/events", "/v1/assignment", "/v1/admin/reload"}
 

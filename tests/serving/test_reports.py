@@ -17,12 +17,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from experiments.errors import UnknownExperimentError
-from serving.app import create_app
 from serving.config import ServingConfig
 from serving.errors import ReportFailedError
-from tests.serving.conftest import ADMIN_TOKEN, make_config
-
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
+from tests.serving.conftest import ADMIN_TOKEN, make_config, memory_app
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -55,7 +52,7 @@ def reports_config(config: ServingConfig, tmp_path: Path) -> ServingConfig:
 
 
 def client_for(config: ServingConfig, refresher: Callable[[str], None] | None = None) -> TestClient:
-    return TestClient(create_app(config, refresh_report=refresher), raise_server_exceptions=False)
+    return TestClient(memory_app(config, refresh_report=refresher), raise_server_exceptions=False)
 
 
 def test_the_folder_is_served_read_only_and_never_cached_stale(reports_config: ServingConfig) -> None:

@@ -11,14 +11,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from threadpoolctl import threadpool_info
 
-from event_logging.store import EventStore
 from search_core.catalog import Catalog
 from serving.models import SearchResponse
 from serving.query_body import QueryBody
 from serving.service import INLINE_BELOW_MS
 from tests.serving.conftest import stored_events
-
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
 
 
 def query_id(catalog: Catalog) -> str:
@@ -100,11 +97,11 @@ def test_targeting_attribute_header_adds_the_targeted_layer(client: TestClient, 
 
 
 def test_search_logs_one_search_and_one_impression_per_result(
-    client: TestClient, app: FastAPI, store: EventStore, catalog: Catalog
+    client: TestClient, app: FastAPI, catalog: Catalog
 ) -> None:
     qid = query_id(catalog)
     body = client.post("/v1/search", json={"image_id": qid, "k": 4}, headers={"X-User-Id": "gina"}).json()
-    events = stored_events(app, store, body["request_id"])
+    events = stored_events(app, body["request_id"])
     searches = [e for e in events if e["event_type"] == "search"]
     impressions = [e for e in events if e["event_type"] == "impression"]
     assert len(searches) == 1 and len(impressions) == 4
@@ -119,12 +116,10 @@ def test_search_logs_one_search_and_one_impression_per_result(
     assert abs(impressions[0]["score"] - body["results"][0]["score"]) < 1e-4
 
 
-def test_user_in_two_layers_is_logged_once_per_experiment(
-    client: TestClient, app: FastAPI, store: EventStore, catalog: Catalog
-) -> None:
+def test_user_in_two_layers_is_logged_once_per_experiment(client: TestClient, app: FastAPI, catalog: Catalog) -> None:
     headers = {"X-User-Id": "hank", "X-Attr-Platform": "web"}
     body = client.post("/v1/search", json={"image_id": query_id(catalog), "k": 3}, headers=headers).json()
-    events = stored_events(app, store, body["request_id"])
+    events = stored_events(app, body["request_id"])
     per_experiment = {}
     for e in events:
         per_experiment.setdefault(e["experiment"], []).append(e["event_type"])

@@ -15,7 +15,7 @@ from serving.config import ServingConfig
 from serving.spool_slot import claim_spool_slot
 from tests.serving.conftest import free_port, make_config
 
-pytestmark = pytest.mark.integration  # the app logs into the embedded chdb store
+pytestmark = pytest.mark.integration  # the real Kafka sink's child process, its broker down
 
 
 def test_search_succeeds_with_the_broker_down(config: ServingConfig, catalog: Catalog, tmp_path: Path) -> None:

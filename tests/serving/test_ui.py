@@ -16,9 +16,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from event_logging.store import EventStore
 from search_core.catalog import Catalog
-from tests.serving.conftest import ThreadedServer
+from tests.serving.conftest import ThreadedServer, logged_events
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +53,7 @@ def wait_status(driver: webdriver.Chrome, text: str) -> None:
 
 
 def test_search_click_and_dwell_from_the_page(
-    server: ThreadedServer, browser: webdriver.Chrome, app: FastAPI, store: EventStore, artifact_dir: Path
+    server: ThreadedServer, browser: webdriver.Chrome, app: FastAPI, artifact_dir: Path
 ) -> None:
     browser.get(server.url + "/")
     samples = WebDriverWait(browser, 10).until(
@@ -83,11 +82,10 @@ def test_search_click_and_dwell_from_the_page(
     wait_status(browser, "dwell logged")
     assert not browser.find_element(By.ID, "detail").is_displayed()
 
-    assert app.state.service.sink.flush(timeout=10)
-    rows = store.query(
-        f"SELECT experiment, event_type, position, dwell_ms FROM {store.database}.events "
-        "WHERE user_id = %(u)s AND event_type IN ('click', 'dwell') ORDER BY experiment, event_type",
-        {"u": user_id},
+    rows = sorted(
+        (e["experiment"], e["event_type"], e["position"], e["dwell_ms"])
+        for e in logged_events(app)
+        if e["user_id"] == user_id and e["event_type"] in ("click", "dwell")
     )
     # The page reports itself as X-Attr-Platform: web, so the user is also in rerank-v1 (targeted at web):
     # each report is logged once per experiment.
