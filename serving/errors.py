@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -153,7 +153,7 @@ def error_body(code: str, message: str, errors: list[str] | None = None) -> dict
 
 
 def error_response(
-    code: str, message: str, status: int, errors: list[str] | None = None, headers: dict[str, str] | None = None
+    code: str, message: str, status: int, errors: list[str] | None = None, headers: Mapping[str, str] | None = None
 ) -> Response:
     content = orjson.dumps(error_body(code, message, errors))
     return Response(content, status_code=status, headers=headers, media_type="application/json")

@@ -17,10 +17,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from event_logging.schema import BaseEvent, ClickEvent, DwellEvent, ImpressionEvent, SearchEvent
 from experiments.assign import Assignment
 from search_core.hits import Hit
+from search_core.interleaving import Team
 from serving.models import ClickIn, DwellIn
 from serving.recent_requests import ServedRequest
 
@@ -41,8 +43,11 @@ class Teams:
     """Which interleaving team ("A" = control's ranker, "B" = the other) placed each shown result, in order."""
 
     experiment: str
-    teams: tuple[str, ...]
+    teams: tuple[ShownTeam, ...]
 
+
+ShownTeam = Team | Literal[""]
+"""The team an impression records: "" for A/B traffic."""
 
 HOLDOUT = Exposure(variant="holdout")
 
@@ -79,10 +84,16 @@ def search_events(
 ) -> list[BaseEvent]:
     """The `search` event (the exposure, with salt, hash version and the user's attributes) and one `impression`
     per shown result."""
-    common = {"ts": ts, "request_id": str(request_id), "user_id": user_id, "query_image_id": query_image_id}
+    common: dict[str, Any] = {
+        "ts": ts,
+        "request_id": str(request_id),
+        "user_id": user_id,
+        "query_image_id": query_image_id,
+    }
     events: list[BaseEvent] = []
+    no_teams: tuple[ShownTeam, ...] = tuple("" for _ in hits)
     for tag in tags:
-        scope = {**common, "experiment": tag.experiment, "variant": tag.variant}
+        scope: dict[str, Any] = {**common, "experiment": tag.experiment, "variant": tag.variant}
         events.append(
             SearchEvent(
                 **scope,
@@ -95,7 +106,7 @@ def search_events(
                 attributes=dict(attributes or {}),
             )
         )
-        shown_teams = teams.teams if teams is not None and teams.experiment == tag.experiment else ("",) * len(hits)
+        shown_teams = teams.teams if teams is not None and teams.experiment == tag.experiment else no_teams
         events.extend(
             ImpressionEvent(**scope, result_image_id=hit.image_id, position=position, score=hit.score, team=team)
             for position, (hit, team) in enumerate(zip(hits, shown_teams, strict=True), start=1)
@@ -116,7 +127,7 @@ def feedback_events(
         tags = (Exposure(experiment=body.experiment or "", variant=body.variant or "default"),)
         query_image_id = body.query_image_id or ""
         attribution = "client"  # nothing vouches for these fields (schema version 3 marks them for analysis)
-    common = {
+    common: dict[str, Any] = {
         "ts": ts,
         "request_id": str(body.request_id),
         "user_id": user_id,

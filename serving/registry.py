@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -28,7 +28,7 @@ from experiments.errors import ExperimentConfigError
 from experiments.experiment_set import ExperimentSet
 from experiments.loader import load_experiments
 from experiments.validate import KnownNames
-from search_core.artifacts import ArtifactKind, ArtifactRef, ArtifactStore, Manifest
+from search_core.artifacts import KINDS, ArtifactKind, ArtifactRef, ArtifactStore, Manifest
 from search_core.catalog import Catalog, load_catalog
 from search_core.catalog_additions import CatalogAdditions, additions_dir, extend_catalog
 from search_core.encoders import load_encoder
@@ -47,7 +47,10 @@ MAX_K = 100
 """The API's largest k; engines fetch enough candidates for it (re-ranking may drop some)."""
 
 
-class EngineKey(NamedTuple):
+@dataclass(frozen=True)
+class EngineKey:
+    """What makes two variants share one engine."""
+
     encoder: str
     index: str
     backend: str
@@ -63,16 +66,18 @@ def engine_key(served: ServedVariant) -> EngineKey:
 def served_variants(exp_set: ExperimentSet) -> list[ServedVariant]:
     """Every configuration a user can be served: the default with any one variant (or none) per layer."""
     per_layer = [[None, *(a for plan in layer.slices for a in plan.assignments)] for layer in exp_set.layers]
-    found: dict[tuple[Any, ...], ServedVariant] = {}
+    found: dict[tuple[EngineKey, bytes, int], ServedVariant] = {}
     for combo in itertools.product(*per_layer):
         served = resolve(exp_set, [a for a in combo if isinstance(a, Assignment)])
-        found.setdefault((*engine_key(served), orjson.dumps(served.index_params), served.k), served)
+        found.setdefault((engine_key(served), orjson.dumps(served.index_params), served.k), served)
     return list(found.values())
 
 
 def _experiments(store: ArtifactStore, folder: Path, known: KnownNames | None) -> ExperimentSet:
+    kinds: dict[str, ArtifactKind] = {kind: kind for kind in KINDS}
+
     def exists(kind: str, ref: str) -> bool:
-        return kind in ("encoder", "index") and store.exists(kind, ArtifactRef.parse(ref))
+        return kind in kinds and store.exists(kinds[kind], ArtifactRef.parse(ref))
 
     try:
         return load_experiments(folder, exists, known)

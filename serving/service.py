@@ -119,9 +119,11 @@ class SearchService:
                 query.upload, max_bytes=self.limits.max_upload_bytes, max_pixels=self.limits.max_pixels
             )
             pixels = partial(np.asarray, upload)  # the decoded upload itself
-        else:
+        elif query.image_id is not None:
             state.catalog.positions([query.image_id])  # an unknown id fails here, before any variant matters
             pixels = cache(partial(state.catalog.image, query.image_id))  # read only if an index lacks the id
+        else:
+            raise AssertionError("QueryBody holds an image id or an upload")  # read_query guarantees one
         assignments = tuple(assign(state.experiments, user_id, attributes, now=now))
         held_out = not assignments and in_holdout(state.experiments, user_id)
         served = resolve(state.experiments, assignments)

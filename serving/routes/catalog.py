@@ -113,6 +113,8 @@ CATALOG_BODY_OPENAPI: dict[str, Any] = {
 async def update_catalog(request: Request) -> CatalogUpdateResponse:
     """Add images (multipart) and/or remove ids; answers once every served index serves the change."""
     media = media_type(request)
+    uploads: list[Upload]
+    labels: dict[str, str]
     if is_json(media):
         uploads, labels, remove = [], {}, await _read_json(request)
     elif media in ("multipart/form-data", "application/x-www-form-urlencoded"):

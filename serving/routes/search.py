@@ -69,7 +69,12 @@ async def search(
     """
     service = inputs.service
     query = await read_query(request, service.limits.max_upload_bytes)
-    context = {"user_id": user_id, "attributes": inputs.attributes, "now": inputs.now, "request_id": inputs.request_id}
+    context: dict[str, Any] = {
+        "user_id": user_id,
+        "attributes": inputs.attributes,
+        "now": inputs.now,
+        "request_id": inputs.request_id,
+    }
     if service.runs_inline(query):
         outcome = service.search(query, **context)
     else:
