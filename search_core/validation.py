@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 import faiss
 import numpy as np
 import torch
-from torch import nn
 
 from search_core.catalog import Catalog
 from search_core.encoders.encoder import embed_batch
+from search_core.encoders.module import EncoderModule
 from search_core.encoders.preprocess import resize_batch
 from search_core.errors import EvaluationError
 from search_core.metrics import Judgements, mean_metrics
@@ -53,7 +53,7 @@ def exact_metrics(
     return mean_metrics(Judgements.binary(queries, relevant, per_label[query_labels]), VALIDATION_METRICS)
 
 
-def embed_ids(module: nn.Module, catalog: Catalog, ids: Sequence[str], batch_size: int = 4096) -> np.ndarray:
+def embed_ids(module: EncoderModule, catalog: Catalog, ids: Sequence[str], batch_size: int = 4096) -> np.ndarray:
     """Unit-length embeddings of catalog images by an encoder module (eval mode, on the CPU)."""
     out = []
     with torch.inference_mode():

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from search_core.artifacts import ArtifactRef, ArtifactStore, Manifest, ManifestError, PairsUsed
+from search_core.encoders.module import EncoderModule
 from search_core.encoders.preprocess import resize_batch
 from search_core.encoders.registry import EncoderSpec
 
@@ -25,7 +26,7 @@ WEIGHTS_FILE = "model.pt"
 class Encoder:
     """Images in (uint8, grey or RGB, any size), float32 `(N, dim)` unit-length rows out."""
 
-    def __init__(self, module: nn.Module, manifest: Manifest) -> None:
+    def __init__(self, module: EncoderModule, manifest: Manifest) -> None:
         self.module = module.eval().to(memory_format=torch.channels_last)
         self.manifest = manifest
         self.ref = manifest.ref
@@ -64,7 +65,7 @@ def load_encoder(store: ArtifactStore, ref: ArtifactRef | str) -> Encoder:
     return Encoder(module, manifest)
 
 
-def build_from_manifest(manifest: Manifest) -> nn.Module:
+def build_from_manifest(manifest: Manifest) -> EncoderModule:
     """The (untrained) module an encoder manifest describes."""
     architecture = manifest.training.get("architecture")
     if not isinstance(architecture, Mapping) or "name" not in architecture:
@@ -74,7 +75,7 @@ def build_from_manifest(manifest: Manifest) -> nn.Module:
 
 def save_encoder(
     store: ArtifactStore,
-    module: nn.Module,
+    module: EncoderModule,
     spec: EncoderSpec,
     *,
     name: str,

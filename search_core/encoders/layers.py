@@ -11,6 +11,9 @@ from torch import nn
 class Normalize(nn.Module):
     """Per-channel `(x - mean) / std` on inputs in [0, 1]; part of the model so no caller can forget it."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
+from search_core.encoders.module import EncoderModule
 from search_core.encoders.pca import principal_components
 from search_core.errors import EncoderConfigError
 
 
-class PixelsEncoder(nn.Module):
+class PixelsEncoder(EncoderModule):
     """Flattened pixels in [0, 1]; with `pca_dim`, centred and projected on the top principal components.
 
     Raw pixels are not centred: cosine of raw pixels is the textbook baseline (Fashion-MNIST, exact
     search: P@10 0.813); PCA centres because principal components are defined on centred data.
     The PCA buffers are zero until `fit_pca`; they are saved in the state dict like any weight.
     """
+
+    mean: torch.Tensor
+    components: torch.Tensor
 
     def __init__(self, channels: int = 1, input_size: int = 28, pca_dim: int | None = None) -> None:
         super().__init__()

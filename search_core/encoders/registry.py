@@ -14,14 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from torch import nn
-
+from search_core.encoders.module import EncoderModule
 from search_core.encoders.pixels import PixelsEncoder
 from search_core.encoders.small_cnn import SmallCNN
 from search_core.encoders.torchvision_models import resnet18, resnet50, vit_b_16
 from search_core.errors import EncoderConfigError, UnknownEncoderError
 
-ENCODERS: dict[str, Callable[..., nn.Module]] = {
+ENCODERS: dict[str, Callable[..., EncoderModule]] = {
     "pixels": PixelsEncoder,
     "resnet18": resnet18,
     "resnet50": resnet50,
@@ -37,7 +36,7 @@ class EncoderSpec:
     name: str
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
-    def build(self) -> nn.Module:
+    def build(self) -> EncoderModule:
         if self.name not in ENCODERS:
             raise UnknownEncoderError(f"unknown encoder {self.name!r}; known: {', '.join(sorted(ENCODERS))}")
         try:

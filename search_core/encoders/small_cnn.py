@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from search_core.encoders.layers import GREY_MEAN, GREY_STD, IMAGENET_MEAN, IMAGENET_STD, Normalize, conv_block
+from search_core.encoders.module import TrainableEncoder
 
 
-class SmallCNN(nn.Module):
+class SmallCNN(TrainableEncoder):
     """Three conv stages (width w, 2w, 4w; max-pool between) → adaptive pool to `pool`x`pool` → linear to `dim`.
 
     Spatial pooling to a grid rather than one global average keeps *where* things are: catalog

@@ -17,6 +17,7 @@ import torchvision
 from torch import nn
 
 from search_core.encoders.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize
+from search_core.encoders.module import TrainableEncoder
 from search_core.errors import EncoderConfigError, WeightsFileError
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ SMALL_INPUT = 64
 """At or below this size ResNets use the CIFAR stem."""
 
 
-class TorchvisionEncoder(nn.Module):
+class TorchvisionEncoder(TrainableEncoder):
     """ImageNet normalisation → torchvision backbone without classifier (`features`) → linear to `dim`."""
 
     def __init__(self, backbone: nn.Module, feature_dim: int, dim: int, input_size: int) -> None:

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
+from search_core.encoders.module import TrainableEncoder
 from search_core.encoders.pca import principal_components
 
 PCA_SAMPLE = 20_000
 """Gallery images the components are estimated from (more changes P@10 by < 0.001 and costs seconds)."""
 
 
-def fit_embedding_pca(module: nn.Module, features: np.ndarray) -> None:
+def fit_embedding_pca(module: TrainableEncoder, features: np.ndarray) -> None:
     """`features (N, F)` → `module.embedding` projects centred features onto their top `dim` components."""
     mean, components = principal_components(features, module.embedding.out_features)
     with torch.no_grad():

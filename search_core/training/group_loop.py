@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from pytorch_metric_learning.losses import SupConLoss
 from pytorch_metric_learning.reducers import DoNothingReducer
-from torch import nn
 from tqdm import tqdm
 
+from search_core.encoders.module import TrainableEncoder
 from search_core.training.config import FineTuneConfig
 from search_core.training.group_batches import GroupBatch, GroupSampler
 from search_core.training.group_whitening import fold_into_linear, within_group_whitening
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def fit_groups(
-    module: nn.Module,
+    module: TrainableEncoder,
     images: torch.Tensor,
     groups: Sequence[torch.Tensor],
     config: FineTuneConfig,
@@ -31,7 +31,7 @@ def fit_groups(
 ) -> FitResult:
     """Fine-tune `module` in place on `groups` (rows of the uint8 training `images`); see `FineTuneConfig`."""
     device = torch.device(config.device)
-    module.to(device, memory_format=torch.channels_last)
+    module.to(device).to(memory_format=torch.channels_last)
     sampler = GroupSampler(
         groups,
         len(images),
@@ -87,7 +87,11 @@ def _weighted_loss(loss_fn: SupConLoss, z: torch.Tensor, batch: GroupBatch, devi
 
 
 def whiten_by_groups(
-    module: nn.Module, images: torch.Tensor, groups: Sequence[torch.Tensor], shrinkage: float, device: torch.device
+    module: TrainableEncoder,
+    images: torch.Tensor,
+    groups: Sequence[torch.Tensor],
+    shrinkage: float,
+    device: torch.device,
 ) -> None:
     """Fold the groups' within-group whitening (centred on the training images' mean) into `module.embedding`."""
     outputs = run_rows(module, images, module.input_size, device)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from search_core.encoders.module import TrainableEncoder
 from search_core.training.batches import Batch, BatchSampler
 from search_core.training.config import TrainConfig
 from search_core.training.data import mine_neighbours
@@ -49,7 +51,7 @@ def projection_head(features: int, out: int | None, hidden: int = 512) -> nn.Mod
 
 
 def fit(
-    module: nn.Module,
+    module: TrainableEncoder,
     images: torch.Tensor,
     config: TrainConfig,
     neighbours: torch.Tensor | None,
@@ -58,7 +60,7 @@ def fit(
     """Train `module` in place for `config.epochs` epochs; `neighbours` are the initial mined positives."""
     device = torch.device(config.device)
     head = projection_head(module.embedding.in_features, config.projection_dim)
-    module.to(device, memory_format=torch.channels_last)
+    module.to(device).to(memory_format=torch.channels_last)
     head.to(device)
     features = torch.compile(module.features) if config.compile else module.features
     sampler = BatchSampler(len(images), config.batch_size, neighbour_prob=config.neighbour_prob, generator=generator)
@@ -96,7 +98,7 @@ def fit(
 class _Step:
     """One optimisation step: views of the batch's images, forward through features and head, loss, update."""
 
-    features: nn.Module
+    features: Callable[[torch.Tensor], torch.Tensor]
     head: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
@@ -118,7 +120,7 @@ class _Step:
 
 
 def refit_embedding(
-    module: nn.Module, images: torch.Tensor, device: torch.device, generator: torch.Generator
+    module: TrainableEncoder, images: torch.Tensor, device: torch.device, generator: torch.Generator
 ) -> np.ndarray:
     """Set `module.embedding` to the PCA of the gallery's features; return the L2-normalised gallery embeddings."""
     features = run_rows(module.features, images, module.input_size, device)

@@ -13,11 +13,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from search_core.artifacts import ArtifactRef, ArtifactStore, Manifest, sha256_file
 from search_core.catalog import Catalog
 from search_core.encoders.encoder import WEIGHTS_FILE, build_from_manifest, save_encoder
+from search_core.encoders.module import TrainableEncoder
 from search_core.encoders.pixels import PixelsEncoder
 from search_core.encoders.registry import ENCODERS, EncoderSpec
 from search_core.errors import TrainingError, UnknownEncoderError
@@ -92,17 +92,17 @@ def build_pixels_encoder(
         },
     )
     module = spec.build()
-    if pca_dim:
+    if pca_dim and isinstance(module, PixelsEncoder):
         module.fit_pca(training_images(catalog, module.input_size, module.channels).float().div_(255.0))
     return save_encoder(store, module, spec, name=name, catalog=catalog.name, training={"pca_dim": pca_dim})
 
 
-def parent_module(store: ArtifactStore, parent: Manifest) -> tuple[nn.Module, EncoderSpec]:
+def parent_module(store: ArtifactStore, parent: Manifest) -> tuple[TrainableEncoder, EncoderSpec]:
     """The parent encoder's module with its weights, and its architecture, to continue training from."""
     spec = EncoderSpec.from_dict(parent.training["architecture"])
-    if spec.name == "pixels":
-        raise TrainingError(f"encoder {parent.ref} is the pixels baseline; it has nothing to fine-tune")
     module = build_from_manifest(parent)
+    if not isinstance(module, TrainableEncoder):
+        raise TrainingError(f"encoder {parent.ref} is the pixels baseline; it has nothing to fine-tune")
     path = store.path("encoder", parent.ref) / WEIGHTS_FILE
     module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return module, spec
@@ -110,7 +110,7 @@ def parent_module(store: ArtifactStore, parent: Manifest) -> tuple[nn.Module, En
 
 def _initial_module(
     store: ArtifactStore, parent: Manifest | None, catalog: Catalog, config: TrainConfig
-) -> tuple[nn.Module, EncoderSpec]:
+) -> tuple[TrainableEncoder, EncoderSpec]:
     if parent is not None:
         module, spec = parent_module(store, parent)
         if spec.name != config.encoder:
@@ -125,9 +125,11 @@ def _initial_module(
     kwargs: dict[str, Any] = {"dim": config.dim, "input_size": config.input_size, **config.encoder_kwargs}
     if "channels" in inspect.signature(ENCODERS[config.encoder]).parameters:
         kwargs["channels"] = 1 if catalog.grey else 3
-    module = EncoderSpec(config.encoder, kwargs).build()
+    built = EncoderSpec(config.encoder, kwargs).build()
+    if not isinstance(built, TrainableEncoder):  # every registered architecture but pixels is
+        raise TrainingError(f"encoder {config.encoder!r} has no trainable embedding")
     kwargs.pop("weights", None)  # loaded now; afterwards the artifact's own weights file holds them
-    return module, EncoderSpec(config.encoder, kwargs)
+    return built, EncoderSpec(config.encoder, kwargs)
 
 
 def storage_size(catalog: Catalog, input_size: int) -> int:
@@ -136,7 +138,7 @@ def storage_size(catalog: Catalog, input_size: int) -> int:
 
 
 def _initial_neighbours(
-    module: nn.Module, images: torch.Tensor, from_parent: bool, config: TrainConfig
+    module: TrainableEncoder, images: torch.Tensor, from_parent: bool, config: TrainConfig
 ) -> torch.Tensor | None:
     """The first mined positives: neighbours in the parent's embedding, else in a PCA of (small) pixels.
 
