@@ -148,7 +148,7 @@ def _experiment_points(folder: str, results: Results, metric: str | None) -> His
         if not any(rows.values()):
             left_out.append(LeftOut(results.experiment, variant, _why_no_online(results, online_metric, variant)))
         for series, row in rows.items():
-            if row is None:
+            if row is None or row.rel_lift is None:  # `_online_row` keeps only rows with a lift
                 continue
             points.append(
                 HistoryPoint(

@@ -94,7 +94,7 @@ class VisualSearch:
         """Search with embeddings already computed (e.g. a catalog image's stored vector)."""
         candidates = self.index.search(vectors, self.rerank.candidates(k, max(k, self.k_candidates)), params)
         if not self.rerank.steps:
-            return candidates
+            return list(candidates)
         ids = query_image_ids if query_image_ids is not None else [None] * len(candidates)
         return [
             self.rerank(vector, hits, self.index, query_id, k=k)[:k]

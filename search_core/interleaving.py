@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 from itertools import count
-from typing import Literal
+from typing import Literal, cast
 
 from search_core.errors import InterleavingInputError
 
@@ -103,7 +103,7 @@ def team_draft(
             team = "A" if picks["A"] < picks["B"] else "B"
         else:
             team = "A" if next(flips) else "B"
-        index = index_a if team == "A" else index_b
+        index = cast(int, index_a if team == "A" else index_b)  # the team that picks has a result left
         image_id = cursors[team].ranking[index]
         merged.append(InterleavedItem(image_id, team, index + 1))
         shown.add(image_id)

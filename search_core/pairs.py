@@ -75,14 +75,18 @@ def _parquet_rows(path: Path) -> list[tuple[int, Any]]:
     return list(enumerate(table.to_pylist(), start=1))
 
 
+def _image_id(row: dict[str, Any], column: str, where: str) -> str:
+    value = row.get(column)
+    if not isinstance(value, str) or not value:
+        raise PairsFileError(f"{where}: {column} must be a non-empty string, got {value!r}")
+    return value
+
+
 def _pair(row: Any, path: Path, number: int) -> ClickPair:
     where = f"pairs file {path}, row {number}"
     if not isinstance(row, dict):
         raise PairsFileError(f"{where}: expected an object with {', '.join(COLUMNS)}")
-    query, result = row.get("query_image_id"), row.get("result_image_id")
-    for column, value in (("query_image_id", query), ("result_image_id", result)):
-        if not isinstance(value, str) or not value:
-            raise PairsFileError(f"{where}: {column} must be a non-empty string, got {value!r}")
+    query, result = _image_id(row, "query_image_id", where), _image_id(row, "result_image_id", where)
     weight = row.get("weight", 1.0)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
         raise PairsFileError(f"{where}: weight must be a finite number >= 0, got {weight!r}")

@@ -13,7 +13,7 @@ import math
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from search_core.errors import TrecFormatError
 from search_core.metrics import judge, mean_metrics, rank_documents, required_depth
@@ -24,7 +24,7 @@ TREC_METRICS: tuple[str, ...] = ("mrr@10", "precision@10", "recall@10", "map@10"
 
 def _open(path: Path, mode: str) -> IO[str]:
     if path.suffix == ".gz":
-        return gzip.open(path, mode + "t", encoding="utf-8", compresslevel=1)
+        return cast(IO[str], gzip.open(path, mode + "t", encoding="utf-8", compresslevel=1))
     return path.open(mode, encoding="utf-8")
 
 

@@ -43,7 +43,8 @@ def parse_metric(name: str) -> tuple[PerQueryMetric, int | None]:
 def required_depth(names: Sequence[str]) -> int | None:
     """The deepest cutoff among `names`; None if any metric reads the whole ranking."""
     cutoffs = [parse_metric(name)[1] for name in names]
-    return None if any(k is None for k in cutoffs) else max(cutoffs, default=1)
+    known = [k for k in cutoffs if k is not None]
+    return None if len(known) < len(cutoffs) else max(known, default=1)
 
 
 def mean_metrics(judgements: Judgements, names: Sequence[str]) -> dict[str, float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -55,5 +55,5 @@ class RerankContext:
         """Exact cosine of each hit to the query (the hit's own score may be a PQ approximation)."""
         return self.vectors(hits) @ self.query_vector
 
-    def matches(self, hit: Hit, field: str, values: frozenset[Any]) -> bool:
+    def matches(self, hit: Hit, field: str, values: Collection[Any]) -> bool:
         return self.metadata(hit.image_id).get(field) in values

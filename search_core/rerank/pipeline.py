@@ -11,7 +11,7 @@ import dataclasses
 import keyword
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def build_step(spec: Mapping[str, Any]) -> RerankStep:
     step_type = RERANK_STEPS.get(name) if isinstance(name, str) else None
     if step_type is None:
         raise UnknownRerankStepError(f"unknown rerank step {name!r}; known: {', '.join(sorted(RERANK_STEPS))}")
-    fields = {f.name for f in dataclasses.fields(step_type)}
+    fields = {f.name for f in dataclasses.fields(cast(Any, step_type))}  # every registered step is a dataclass
     params = {(f"{key}_" if keyword.iskeyword(key) else key): value for key, value in spec.items() if key != "name"}
     unknown = sorted(set(params) - fields)
     if unknown:

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from analysis.pipeline import analyze
 from analysis.interleaving import METRIC, interleaving_row, interleaving_stats
 from analysis.moments import Moments
+from analysis.pipeline import analyze
 from analysis.plan import AnalysisPlan
 from analysis.sources.data import ExperimentData
 from analysis.sources.sql import EventStoreSource

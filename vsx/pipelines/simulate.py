@@ -166,7 +166,9 @@ def simulate(
         summary.count(data["variant"], "impressions", len(results))
         relevant = np.array([label_of(r["image_id"]) == label_of(query_id) for r in results], dtype=bool)
         effect = model.effect(data["variant"], attrs["platform"])
-        clicked = model.clicks(relevant, float(user_bias[search.user]), rng, effect) if len(results) else []
+        clicked = (
+            model.clicks(relevant, float(user_bias[search.user]), rng, effect) if len(results) else np.empty(0, int)
+        )
         events = []
         at = search.ts
         for result, rel, hit in zip(results, relevant, clicked, strict=True):
