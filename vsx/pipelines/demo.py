@@ -28,7 +28,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,21 +37,21 @@ from analysis.sensitivity import users_for_power
 from dashboards import render_history
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import Catalog, load_catalog
-from search_core.training import FineTuneConfig
+from search_core.training import FineTuneConfig, train_config
 from vsx.pipelines.artifacts import (
     ensure_fine_tuned,
     ensure_index,
     ensure_pixels,
     ensure_trained,
     offline_metrics,
-    train_config,
     validation_metrics_of,
 )
 from vsx.pipelines.catalog_subset import fashion_subset_folder
 from vsx.pipelines.click_model import ClickModel, TrafficPlan
 from vsx.pipelines.experiment_files import Arm, set_status, validated, write_experiment, write_platform
-from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config, unseen_traffic
+from vsx.pipelines.online import ingest, run_traffic, unseen_traffic
 from vsx.pipelines.reporting import analyze_experiment, export_pooled_pairs
+from vsx.pipelines.serving import Backend, simulation_config
 from vsx.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class _Runner:
             progress.info("experiment %s: traffic already simulated (%d events), reusing", name, done["events"])
             events = done["events"]
         else:
-            config = serving_config(self.settings.artifacts_dir, folder, self.catalog, self.backend)
+            config = simulation_config(self.settings, self.backend, self.catalog, folder)
             traffic = unseen_traffic(self.store, self.catalog, [a.encoder for a in arms])
             progress.info("experiment %s: queries from %d training images (%d taught to its encoders left out)",
                           name, len(traffic), len(self.catalog.train_ids) - len(traffic))  # fmt: skip
@@ -225,7 +225,7 @@ def first_arms(store: ArtifactStore, catalog: Catalog, size: DemoSize) -> tuple[
     `examples/experiments/` serves these artifacts by name (tests/vsx/test_examples.py validates them).
     """
     pixels = ensure_pixels(store, catalog)
-    v1 = ensure_trained(store, catalog, name="cnn", config=train_config(size.train, size.v1_epochs))
+    v1 = ensure_trained(store, catalog, name="cnn", config=replace(train_config(size.train), epochs=size.v1_epochs))
     return demo_arm(store, catalog, size, "control", pixels), demo_arm(store, catalog, size, "treatment", v1)
 
 
