@@ -44,7 +44,7 @@ _EXPORTS = {
     "SrmResult": "analysis.results",
     "StatsInputError": "analysis.errors",
     "TimelinePoint": "analysis.results",
-    "UnknownMetricError": "analysis.errors",
+    "UndefinedMetricError": "analysis.errors",
     "UnknownVariantError": "analysis.errors",
     "analyze": "analysis.analyze",
     "builtin_catalog": "analysis.metric_files",

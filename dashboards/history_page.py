@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from analysis.interleaving import METRIC as INTERLEAVING_METRIC
+from analysis.sources.interleaving import METRIC as INTERLEAVING_METRIC
 from dashboards.agreement import MIN_POINTS, Agreement
 from dashboards.formatting import coefficient, confidence_label, metric_label, p_phrase
 from dashboards.history import (

@@ -15,8 +15,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from analysis.interleaving import interleaving_stats
 from analysis.plan import AnalysisPlan
+from analysis.sources.interleaving import interleaving_stats
 from event_logging.store import EventStore
 from experiments.assign import ServedVariant
 from search_core.catalog import Catalog

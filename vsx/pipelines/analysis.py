@@ -16,8 +16,8 @@ import typer
 from analysis import AnalysisPlan, BayesianOptions, EventStoreSource, GuardrailSpec, MetricCatalog, Results, analyze
 from analysis.errors import AnalysisPlanError
 from analysis.holdout import HoldoutSource, holdout_plan
-from analysis.interleaving import interleaving_stats
 from analysis.results import About, OfflineMetrics
+from analysis.sources.interleaving import interleaving_stats
 from dashboards import render_html, render_report
 from dashboards.layout import write_text_atomic
 from event_logging.factory import open_store
@@ -83,7 +83,9 @@ def open_event_store(settings: Settings, source: str | None) -> tuple[EventStore
     return open_store(clickhouse=settings.clickhouse), label
 
 
-def offline_metrics(experiment: Experiment, experiments: ExperimentSet, artifacts_dir: Path) -> list[OfflineMetrics]:
+def variant_offline_metrics(
+    experiment: Experiment, experiments: ExperimentSet, artifacts_dir: Path
+) -> list[OfflineMetrics]:
     """Each variant's encoder and index metrics from their manifests (platform default for unset fields)."""
     store = ArtifactStore(artifacts_dir)
     default = experiments.platform.default
@@ -132,7 +134,7 @@ def analyze_experiment(settings: Settings, name: str, source: str | None, segmen
         data = EventStoreSource(store, label).load(plan)
         preference = interleaving_stats(store, plan) if plan.experiment_type == "interleaving" else None
         results = analyze(data, plan, preference)
-    offline = offline_metrics(definition, experiments, settings.artifacts_dir)
+    offline = variant_offline_metrics(definition, experiments, settings.artifacts_dir)
     about = About(description=definition.description, owner=definition.owner, hypothesis=definition.hypothesis)
     return results.model_copy(update={"offline": offline, "about": about})
 

@@ -50,7 +50,7 @@ from vsx.pipelines.catalog_subset import fashion_subset_folder
 from vsx.pipelines.click_model import ClickModel, TrafficPlan
 from vsx.pipelines.experiment_files import Arm, set_status, validated, write_experiment, write_platform
 from vsx.pipelines.online import ingest, run_traffic, unseen_traffic
-from vsx.pipelines.reporting import analyze_experiment, export_pooled_pairs
+from vsx.pipelines.reporting import export_pooled_pairs, report_experiment
 from vsx.pipelines.serving import Backend, simulation_config
 from vsx.settings import Settings
 
@@ -195,7 +195,7 @@ class _Runner:
                                           "clicks": summary.clicks, "users": summary.users,
                                           "query_pool": len(traffic)}))  # fmt: skip
         set_status(folder, name, "stopped")
-        results, report = analyze_experiment(self.settings, name, source=self.source)
+        results, report = report_experiment(self.settings, name, source=self.source)
         progress.info("experiment %s analysed: %s", name, report)
         self.clock = end
         return ExperimentOutcome(name, kind, {a.name: str(a.encoder) for a in arms}, events, report, results)
