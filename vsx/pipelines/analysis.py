@@ -18,8 +18,8 @@ from analysis.errors import AnalysisPlanError
 from analysis.holdout import HoldoutSource, holdout_plan
 from analysis.results import About, OfflineMetrics
 from analysis.sources.interleaving import interleaving_stats
+from config_files.atomic import write_atomic
 from dashboards import render_html, render_report
-from dashboards.layout import write_text_atomic
 from event_logging.factory import open_store
 from event_logging.store import EventStore
 from experiments import Experiment, ExperimentSet, load_experiments
@@ -113,7 +113,7 @@ def write_outputs(results: Results, out: Path, reports_dir: Path) -> None:
     if out.resolve().parent == reports_dir.resolve():
         render_report(results, report)
     else:
-        write_text_atomic(report, render_html(results))
+        write_atomic(report, render_html(results))
 
 
 def analyze_experiment(settings: Settings, name: str, source: str | None, segments: Sequence[str] = ()) -> Results:
