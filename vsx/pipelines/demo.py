@@ -65,10 +65,9 @@ LAYOUT_ANDROID_EFFECT = 0.5
 
 @dataclass(frozen=True)
 class DemoSize:
-    """How much work each step does. `full` fits ≤ 12 minutes on 2 cores; `quick` ≤ 3 for tests; `large` (about
-    an hour and a half) is the outcome run: the full CPU training config, exact search, all 10k test queries, 5× the
-    A/B users and 25× the interleaving users (3,000 measured v2 over v1's preference at +2.4 % ± 2.4 %; 10,000 put
-    it at +0.55 % ± 1.3 %, see BENCHMARKS.md)."""
+    """How much work each step does. `full` is `make demo`, `quick` the run tests use, `large` the outcome run: the
+    full CPU training config, exact search, all 10k test queries, 5× the A/B users and 25× the interleaving users,
+    because v2's preference over v1 is small enough to need them (times and results: BENCHMARKS.md, "The loop")."""
 
     name: str
     train: str
