@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import typer
-
 from analysis import AnalysisPlan, BayesianOptions, EventStoreSource, GuardrailSpec, MetricCatalog, Results, analyze
 from analysis.errors import AnalysisPlanError
 from analysis.holdout import HoldoutSource, holdout_plan
@@ -25,6 +23,7 @@ from event_logging.store import EventStore
 from experiments import Experiment, ExperimentSet, load_experiments
 from search_core.artifacts import ArtifactStore
 from search_core.errors import SearchCoreError
+from vsx.errors import AnalysisInputError
 from vsx.pipelines.definitions import known_names, metric_catalog
 from vsx.settings import Settings
 
@@ -77,7 +76,7 @@ def open_event_store(settings: Settings, source: str | None) -> tuple[EventStore
     """The store `--source` names (default from settings) and its label for results."""
     label = source or ("embedded" if settings.embedded else "clickhouse")
     if label not in SOURCES:
-        raise typer.BadParameter(f"{label!r} is not one of {', '.join(SOURCES)}", param_hint="--source")
+        raise AnalysisInputError(f"--source: {label!r} is not one of {', '.join(SOURCES)}")
     if label == "embedded":
         return open_store(chdb_path=settings.chdb_path), label
     return open_store(clickhouse=settings.clickhouse), label
@@ -125,9 +124,7 @@ def analyze_experiment(settings: Settings, name: str, source: str | None, segmen
     unknown = [s for s in segments if s not in settings.analysis.attributes]
     if unknown:
         declared = ", ".join(settings.analysis.attributes)
-        raise typer.BadParameter(
-            f"unknown user attribute(s) {', '.join(unknown)} (declared: {declared})", param_hint="--segment"
-        )
+        raise AnalysisInputError(f"--segment: unknown user attribute(s) {', '.join(unknown)} (declared: {declared})")
     plan = plan_from_experiment(definition, settings, catalog, segments)
     store, label = open_event_store(settings, source)
     with store:
