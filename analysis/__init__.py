@@ -43,7 +43,7 @@ _EXPORTS = {
     "SrmResult": "analysis.results",
     "StatsInputError": "analysis.errors",
     "TimelinePoint": "analysis.results",
-    "UnknownMetricError": "analysis.errors",
+    "UndefinedMetricError": "analysis.errors",
     "UnknownVariantError": "analysis.errors",
     "analyze": "analysis.pipeline",
     "builtin_catalog": "analysis.metric_files",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from analysis.errors import UnknownMetricError
+from analysis.errors import UndefinedMetricError
 from analysis.measures import Capping, Filter, Measure
 from analysis.metric_schema import MeasureSpec, MetricSpec
 from analysis.metrics import About, MeanMetric, Metric, QuantileMetric, RatioMetric
@@ -36,7 +36,7 @@ class MetricCatalog:
         try:
             return self.metrics[name]
         except KeyError:
-            raise UnknownMetricError(f"unknown metric {name!r} (known: {', '.join(sorted(self.metrics))})") from None
+            raise UndefinedMetricError(f"unknown metric {name!r} (known: {', '.join(sorted(self.metrics))})") from None
 
     def __contains__(self, name: object) -> bool:
         return name in self.metrics

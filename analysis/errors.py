@@ -25,8 +25,8 @@ class PerUserFileError(AnalysisError, ValueError):
     """A per-user file that cannot be read: missing columns, non-numeric values (line and column named)."""
 
 
-class UnknownMetricError(AnalysisError, LookupError):
-    """A metric name the catalogue does not know."""
+class UndefinedMetricError(AnalysisError, LookupError):
+    """A metric name that no definition (built-in or metric YAML) in the catalogue gives."""
 
 
 class UnknownVariantError(AnalysisError, LookupError):

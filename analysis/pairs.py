@@ -17,7 +17,6 @@ validation splits, which no click may carry into training — counting what it d
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import pyarrow.parquet as pq
 from analysis import queries
 from analysis.errors import AnalysisPlanError, NoDataError
 from analysis.sources.sql import QueryStore, require_events_table
+from config_files.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -159,17 +159,14 @@ def check_pairs_path(path: Path) -> Path:
 
 
 def write_pairs(pairs: Sequence[ClickPairRow], path: Path) -> Path:
-    """Write `.jsonl` (one JSON object per line) or `.parquet`, atomically (`*.tmp`, then `os.replace`)."""
+    """Write `.jsonl` (one JSON object per line) or `.parquet`, atomically (`config_files.atomic`)."""
     path = check_pairs_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
     records = [asdict(p) for p in pairs]
-    if path.suffix == ".jsonl":
-        tmp.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    else:
-        table = pa.Table.from_pylist(records, schema=_SCHEMA)
-        pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".jsonl":
+            tmp.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+        else:
+            pq.write_table(pa.Table.from_pylist(records, schema=_SCHEMA), tmp)
     logger.info("wrote %d click pairs to %s", len(pairs), path)
     return path
 

@@ -13,7 +13,7 @@ interval instead of p-values (`analysis.rows`, `analysis.stats.bayesian`), uncor
 guardrails stay non-inferiority tests. The plan's segments get rows per attribute value and the primary
 metric's differential-impact check (`analysis.segment_results`). Capped metrics report their caps.
 
-An interleaving plan gets one `interleaving` row (`analysis.interleaving`) per non-control variant
+An interleaving plan gets one `interleaving` row (`analysis.sources.interleaving`) per non-control variant
 from the `InterleavingStats` the caller read from the event store, and no A/B rows: serving shows every
 user of the experiment the same merged list whatever their variant label, so comparing the label groups
 would only be an A/A test (and a 5 % chance of a false verdict). The preference is then the results'
@@ -31,9 +31,6 @@ from dataclasses import asdict
 
 from analysis.decision import decide
 from analysis.errors import UnknownVariantError
-from analysis.interleaving import METRIC as INTERLEAVING_METRIC
-from analysis.interleaving import METRIC_INFO as INTERLEAVING_INFO
-from analysis.interleaving import interleaving_row
 from analysis.metrics import Metric, QuantileMetric, check_plan, has_pre_period, metric_info
 from analysis.moments import Moments
 from analysis.notes import note_text
@@ -54,6 +51,9 @@ from analysis.results import (
 from analysis.rows import adjust, compare_fixed, make_row
 from analysis.segment_results import segment_rows
 from analysis.sources.data import ExperimentData
+from analysis.sources.interleaving import METRIC as INTERLEAVING_METRIC
+from analysis.sources.interleaving import METRIC_INFO as INTERLEAVING_INFO
+from analysis.sources.interleaving import interleaving_row
 from analysis.stats import (
     AnyStats,
     InterleavingStats,

@@ -12,9 +12,9 @@ Deduplication by `event_id` (delivery is at-least-once) happens inside each user
 (`analysis.measure_sql`): duplicates of an event carry the same user, so deduplicating per user is exact (up to
 the 64-bit hash of `eid`: two distinct events of one user collide with probability ~ k²/2⁶⁵ for k events, 1e-13
 at 1,000 events), and cheaper than `event_logging.store.deduped_events_sql`'s global `LIMIT 1 BY event_id`
-(small per-user hash sets instead of one set of every event id: on 10M events on 18.16, that pass alone took
-4.9 s of server CPU, the whole per-user query 6.0 s). Quantile queries deduplicate values per user the same way;
-the click-pair export reads one event type of one experiment and uses `LIMIT 1 BY event_id` on it.
+(small per-user hash sets instead of one set of every event id; BENCHMARKS.md, "Analysis"). Quantile queries
+deduplicate values per user the same way; the click-pair export reads one event type of one experiment and uses
+`LIMIT 1 BY event_id` on it.
 
 Exposure: a user enters the experiment at their first `search` event in it; their arm is the variant of that
 event and their segments the attributes it carries. Only events at or after it count (an impression logged

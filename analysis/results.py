@@ -20,8 +20,6 @@ analysis.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -29,6 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from analysis.errors import ResultsVersionError
+from config_files.atomic import write_atomic
 
 SCHEMA_VERSION = 3
 
@@ -302,17 +301,8 @@ class Results(_Model):
         return rows[0] if rows else None
 
     def write(self, path: Path) -> Path:
-        """Write atomically: a uniquely named `*.tmp` beside it, then `os.replace`, so readers never see half a
-        file and two writers never share a temp file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            tmp.write_text(self.model_dump_json(indent=2))
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return path
+        """Write atomically (`config_files.atomic`): readers never see half a file, two writers never collide."""
+        return write_atomic(path, self.model_dump_json(indent=2))
 
     @classmethod
     def read(cls, path: Path) -> Results:

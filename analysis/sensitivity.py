@@ -7,6 +7,9 @@ hundreds of users this is used on, its t quantiles equal z's to three digits). n
 comparison: both arms of an A/B row (the traffic split stays as it was), each user once for an interleaving
 row (every user saw both rankers). Running the same method on the two kinds of row gives comparable numbers:
 how many users each design needs to see the same ranker difference.
+
+A closed form rather than statsmodels' `NormalIndPower`, which solves for a standardised effect and arm sizes that
+a row does not carry, only its standard error; tests/analysis/test_sensitivity.py checks the two agree.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ Metric files are small and written by people, so the reader is strict where a pe
 could mislead: aliases and anchors are refused (no "billion laughs" expansion, no value silently shared between
 two metrics), nesting is bounded, the file size too, and a key written twice is an error instead of PyYAML's
 silent last-one-wins.
+
+A reader of its own beside `experiments.yaml_lines` because the policies differ where users see it: metric files
+refuse anchors outright and report nesting at the field, experiment files bound alias expansion and refuse the
+file; one reader in `config_files` would need a switch for each difference.
 """
 
 from __future__ import annotations

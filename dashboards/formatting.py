@@ -109,6 +109,11 @@ def coefficient(value: float | None) -> str:
     return "0.00" if round(value, 2) == 0 else _minus(f"{value:+.2f}")
 
 
+def fixed(value: float | None, spec: str) -> str:
+    """A value in a format spec (`".4f"`, `"+.2%"`), as plain-text tables on a terminal show it."""
+    return format(value, spec) if is_number(value) else MISSING
+
+
 def count(value: int | None) -> str:
     return MISSING if value is None else f"{value:,}"
 

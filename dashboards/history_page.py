@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from analysis.interleaving import METRIC as INTERLEAVING_METRIC
+from analysis.sources.interleaving import METRIC as INTERLEAVING_METRIC
+from config_files.atomic import write_atomic
 from dashboards.agreement import MIN_POINTS, Agreement
 from dashboards.formatting import coefficient, confidence_label, metric_label, p_phrase
 from dashboards.history import (
@@ -31,7 +32,7 @@ from dashboards.history import (
     scan_history,
 )
 from dashboards.index import write_index
-from dashboards.layout import HISTORY_NAME, INDEX_NAME, REPORT_NAME, write_text_atomic
+from dashboards.layout import HISTORY_NAME, INDEX_NAME, REPORT_NAME
 from dashboards.plots import ScatterPoint, agreement_plot
 from dashboards.templating import environment
 
@@ -207,7 +208,7 @@ def render_history(
     reports_dir = Path(reports_dir)
     out_path = Path(out_path) if out_path is not None else reports_dir / HISTORY_NAME
     scan = scan_history(reports_dir, metric=metric, include_unfinished=include_unfinished)
-    write_text_atomic(out_path, _html(scan, reports_dir, out_path.parent, metric, include_unfinished))
+    write_atomic(out_path, _html(scan, reports_dir, out_path.parent, metric, include_unfinished))
     logger.info("wrote history of %d points (%d left out) to %s", len(scan.points), len(scan.left_out), out_path)
     if out_path.resolve() == (reports_dir / HISTORY_NAME).resolve():
         write_index(reports_dir)

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from config_files.atomic import write_atomic
 from dashboards.decisions import DecisionView, decision_views
 from dashboards.errors import ResultsFileError
-from dashboards.layout import HISTORY_NAME, INDEX_NAME, REPORT_NAME, RESULTS_NAME, read_results, write_text_atomic
+from dashboards.layout import HISTORY_NAME, INDEX_NAME, REPORT_NAME, RESULTS_NAME, read_results
 from dashboards.templating import environment
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,6 @@ def write_index(reports_dir: Path) -> Path:
         .get_template("index.html.j2")
         .render(entries=entries, history_href=history_href, generated_at=datetime.now(UTC))
     )
-    path = write_text_atomic(reports_dir / INDEX_NAME, html)
+    path = write_atomic(reports_dir / INDEX_NAME, html)
     logger.info("wrote index of %d experiments to %s", len(entries), path)
     return path

@@ -8,14 +8,12 @@ Layout (one folder per experiment, an index beside them)::
         <experiment>/results.json  written by the analysis (`Results.write`)
         <experiment>/report.html   written by `dashboards.render_report`
 
-Files are written to a unique `*.tmp` in the same folder and then `os.replace`d, so a browser or
-a concurrent index rewrite never reads half a page.
+Files are written atomically (`config_files.atomic`), so a browser or a concurrent index rewrite never reads
+half a page.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -27,23 +25,6 @@ INDEX_NAME = "index.html"
 HISTORY_NAME = "history.html"
 REPORT_NAME = "report.html"
 RESULTS_NAME = "results.json"
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write `text` to `path` via a uniquely named `*.tmp` in the same folder, then `os.replace`.
-
-    The unique name lets two writers (say, two reports refreshing the index) never share a temp
-    file; opening it normally keeps the usual umask permissions, so a web server can read it.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def read_results(path: Path) -> Results:

@@ -14,6 +14,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from analysis.results import Results
+from config_files.atomic import write_atomic
 from dashboards.decisions import (
     decision_views,
     direction_label,
@@ -25,7 +26,7 @@ from dashboards.errors import ReportLayoutError
 from dashboards.formatting import CORRECTION_LABELS, confidence_label, is_number
 from dashboards.health import health
 from dashboards.index import write_index
-from dashboards.layout import REPORT_NAME, RESULTS_NAME, write_text_atomic
+from dashboards.layout import REPORT_NAME, RESULTS_NAME
 from dashboards.notes import method_notes
 from dashboards.plots import VIEW_TITLES, exposure_plot, forest_plot, timeline_plot, variant_colours
 from dashboards.tables import (
@@ -123,7 +124,7 @@ def render_report(results: Results, out_path: Path) -> Path:
             f"report path must be reports_dir/<experiment>/{REPORT_NAME}, got {out_path} "
             "(use dashboards.render_html for a page written elsewhere)"
         )
-    write_text_atomic(out_path, render_html(results))
+    write_atomic(out_path, render_html(results))
     logger.info("wrote report %s", out_path)
     if not (out_path.parent / RESULTS_NAME).exists():
         logger.warning("no %s beside %s: the index will not list this experiment", RESULTS_NAME, out_path)

@@ -11,7 +11,6 @@ from experiments.errors import (
 from experiments.experiment_set import ExperimentSet
 from experiments.hashing import BUCKETS, HASH_VERSIONS, bucket
 from experiments.loader import load_experiments, load_files
-from experiments.plan import Assignment
 from experiments.schema import (
     AnalysisOptions,
     BayesianOptions,
@@ -20,9 +19,10 @@ from experiments.schema import (
     Guardrail,
     Holdout,
     Platform,
-    RerankStep,
+    RerankStepSpec,
     Variant,
 )
+from experiments.slices import Assignment
 from experiments.validate import ArtifactExists, KnownNames
 
 __all__ = [
@@ -43,7 +43,7 @@ __all__ = [
     "Holdout",
     "InterleavedRankers",
     "Platform",
-    "RerankStep",
+    "RerankStepSpec",
     "ServedVariant",
     "UnknownExperimentError",
     "UnsupportedHashVersionError",

@@ -4,7 +4,7 @@
 2. Per layer: `bucket(layer name, user)` falls in at most one running experiment's slice (slices in a
    layer do not overlap, so experiments in a layer are mutually exclusive; layer salts differ, so layers
    are orthogonal). The user is in that experiment if `now` is in [start, end) and targeting matches.
-3. Variant: `bucket(experiment salt, user)` against cumulative weights (see `experiments/plan.py`).
+3. Variant: `bucket(experiment salt, user)` against cumulative weights (see `experiments/slices.py`).
 
 Layers and the holdout hash with `hash_version` 1; each experiment's variant hash uses its own version.
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from experiments.experiment_set import ExperimentSet
 from experiments.hashing import bucket
-from experiments.plan import Assignment
+from experiments.slices import Assignment
 
 __all__ = [
     "Assignment",

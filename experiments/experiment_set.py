@@ -14,8 +14,8 @@ from typing import Any
 
 from experiments.errors import UnknownExperimentError
 from experiments.hashing import BUCKETS
-from experiments.plan import LayerPlan, compile_layers
 from experiments.schema import Experiment, Platform
+from experiments.slices import LayerPlan, compile_layers
 
 
 @dataclass(frozen=True, eq=False)

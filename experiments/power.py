@@ -17,9 +17,9 @@ with k = arms − 1 treatments each test is planned at alpha / k (Holm's first s
 for every treatment); with one treatment the test is unadjusted. CUPED's expected variance reduction r (from
 an earlier experiment's results: `variance_reduction`) scales the per-user variance by 1 − r.
 
-This module must not import `analysis` (packages stay independent), hence its own small formulas; they use
-`statistics.NormalDist` rather than statsmodels or scipy, whose imports alone take seconds, so `vsx power`
-answers at once (tests check the numbers against statsmodels).
+Our formulas stay rather than statsmodels' `NormalIndPower` because `vsx power` is a light command that must not
+import scipy or statsmodels (their imports alone take seconds; tests/vsx/test_cli_speed.py), so they use
+`statistics.NormalDist`; tests/experiments/test_power.py checks they equal `NormalIndPower`.
 """
 
 from __future__ import annotations

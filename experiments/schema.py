@@ -86,7 +86,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class RerankStep(BaseModel):
+class RerankStepSpec(BaseModel):
     """One re-ranking step: `name` picks it from search_core's registry, the other keys are its parameters."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -102,7 +102,7 @@ class Variant(_Model):
     index: ArtifactRefText | None = None
     index_backend: IndexBackend | None = None
     index_params: IndexParams | None = None
-    rerank: tuple[RerankStep, ...] | None = None
+    rerank: tuple[RerankStepSpec, ...] | None = None
     k: ResultCount | None = None
 
     @model_validator(mode="after")
@@ -238,7 +238,7 @@ class DefaultVariant(_Model):
     index: ArtifactRefText = "pixels-flat@1"
     index_backend: IndexBackend = "faiss"
     index_params: IndexParams = Field(default_factory=dict)
-    rerank: tuple[RerankStep, ...] = (RerankStep(name="drop_query"),)
+    rerank: tuple[RerankStepSpec, ...] = (RerankStepSpec(name="drop_query"),)
     k: ResultCount = 20
 
     def serving_fields(self) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from experiments.errors import ConfigIssue
 from experiments.hashing import BUCKETS
-from experiments.plan import slice_range
 from experiments.schema import ATTRIBUTE_NAME, METRIC_NAME, Experiment, Platform, Variant
+from experiments.slices import slice_range
 from experiments.yaml_lines import Loc, SourceFile
 
 ArtifactExists = Callable[[str, str], bool]

@@ -10,6 +10,9 @@ which PyYAML produces without recursion) to `MAX_DEPTH`, and the node graph to `
 expanded: an alias shares a node, but everything after composition (line records, pydantic) walks the
 expanded tree, so a few hundred bytes of nested aliases ("billion laughs") would otherwise cost gigabytes.
 A value YAML cannot build (`2026-02-30`, `!!float abc`) is reported at its line like a syntax error.
+
+Ours stays rather than ruamel.yaml (which also keeps lines and refuses duplicate keys): these bounds are checked on
+PyYAML's events and nodes before anything is built, and would have to be rebuilt around ruamel's composer anyway.
 """
 
 from __future__ import annotations

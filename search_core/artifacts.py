@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from config_files.atomic import write_atomic
 from search_core.errors import SearchCoreError
 
 ArtifactKind = Literal["encoder", "index"]
@@ -224,9 +225,7 @@ class ArtifactStore:
         manifest = self.manifest(kind, ref, verify=True)
         updated = manifest.model_copy(update={"metrics": {**manifest.metrics, **metrics}})
         path = self.path(kind, manifest.ref) / "manifest.json"
-        tmp = path.with_name("manifest.json.tmp")
-        tmp.write_text(updated.model_dump_json(indent=2))
-        os.replace(tmp, path)
+        write_atomic(path, updated.model_dump_json(indent=2))
         return updated
 
     def delete(self, kind: ArtifactKind, ref: ArtifactRef) -> None:

@@ -1,6 +1,6 @@
 """Make an admin reload reach every worker: `POST /v1/admin/reload` lands on one worker of several.
 
-The worker that reloaded successfully writes a fresh token to `<run_dir>/reload.stamp` (tmp file + os.replace);
+The worker that reloaded successfully writes a fresh token to `<run_dir>/reload.stamp` (`config_files.atomic`);
 every worker polls the stamp and reloads when the token changes. A worker whose reload fails (the files changed
 again in between) logs the errors and keeps serving its current configuration.
 """
@@ -8,11 +8,11 @@ again in between) logs the errors and keeps serving its current configuration.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
 from pathlib import Path
 
+from config_files.atomic import write_atomic
 from serving.errors import InvalidServingConfigError
 from serving.registry import VariantRegistry
 
@@ -41,11 +41,8 @@ class ReloadStamp:
     def publish(self) -> None:
         """Tell the other workers to reload (call after this worker reloaded successfully)."""
         token = uuid.uuid4().hex
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
-        tmp.write_text(token)
         self._seen = token  # before the file changes, so this worker's own watcher does not reload again
-        os.replace(tmp, self._path)
+        write_atomic(self._path, token)
 
     def _read(self) -> str:
         try:

@@ -29,6 +29,10 @@ class CommandInputError(VsxError, ValueError):
     """Options of a command that cannot go together (or one that is missing where another needs it)."""
 
 
+class AnalysisInputError(VsxError, ValueError):
+    """An analysis asked of the pipelines with an event source or a user attribute they do not know."""
+
+
 def is_a(exc: BaseException, module: str, name: str) -> bool:
     """Whether `exc` is an instance of `module.name`, looked up only if `module` is already imported."""
     loaded = sys.modules.get(module)

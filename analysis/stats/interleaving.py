@@ -9,8 +9,8 @@ preference is
     Δ = (Σ wins_B − Σ wins_A) / Σ (wins_A + wins_B + ties)
 
 i.e. the treatment's per-query win rate minus the control's. Signed like every other `Comparison`
-(treatment − control, positive = the variant is better), so it is the issue's (wins_A − wins_B)/(…) with
-A and B read as treatment and control; |Δ| ≤ 1 and it is already a share of queries, so `abs_lift` and
+(treatment − control, positive = the variant is better): texts that write (wins_A − wins_B)/(…) call the
+treatment A; here A is always control. |Δ| ≤ 1 and it is already a share of queries, so `abs_lift` and
 `rel_lift` are both Δ.
 
 Test: a user-level delta-method ratio test (Deng, Knoblich & Lu, KDD '18), not a sign test or bootstrap.

@@ -3,8 +3,8 @@
 Holm controls the family-wise error rate without assumptions on dependence between rows;
 Benjamini–Hochberg controls the false-discovery rate, for experiments with many exploratory metrics. Both are
 the textbook step-down / step-up formulas (checked against statsmodels' `multipletests` in the tests); computed
-here because `multipletests` runs a full garbage collection on every call, 0.2 s each, which made a report
-with segments (one family per attribute, metric and variant) spend seconds in it.
+here because `multipletests` runs a full garbage collection on every call, which dominated the analysis of a
+report with segments (one family per attribute, metric and variant; BENCHMARKS.md, "Analysis").
 Which rows form a family is the analysis' decision (`analysis.pipeline`): the primary metric's rows are
 their own family, so adding secondary metrics never weakens the primary's test.
 """

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from analysis.interleaving import METRIC, interleaving_row, interleaving_stats
 from analysis.moments import Moments
 from analysis.pipeline import analyze
 from analysis.plan import AnalysisPlan
 from analysis.sources.data import ExperimentData
+from analysis.sources.interleaving import METRIC, interleaving_row, interleaving_stats
 from analysis.sources.sql import EventStoreSource
 from analysis.stats import InterleavingStats, compare_interleaving
 from event_logging.schema import BaseEvent, ClickEvent, ImpressionEvent, SearchEvent

@@ -6,6 +6,7 @@ from dashboards.formatting import (
     MISSING,
     confidence_label,
     count,
+    fixed,
     metric_label,
     num,
     num_interval,
@@ -68,6 +69,9 @@ def test_num_and_count():
     assert count(None) == MISSING
     assert score(1.0) == "1.000"
     assert score(None) == MISSING
+    assert fixed(0.1234567, ".4f") == "0.1235"
+    assert fixed(0.0412, "+.2%") == "+4.12%"
+    assert fixed(None, ".4f") == fixed(float("nan"), ".3g") == MISSING
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from scipy.stats import chi2_contingency, chisquare
 from experiments.assign import ServedVariant, assign, in_holdout, resolve
 from experiments.errors import UnknownExperimentError
 from experiments.loader import load_experiments
-from experiments.plan import Assignment
+from experiments.slices import Assignment
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 USERS = [f"user-{i}" for i in range(100_000)]

@@ -22,6 +22,14 @@ def test_plain_binomial_case_matches_statsmodels(ctr, mde, alpha, power):
     assert plan.design_effect == 1.0 and plan.total_users == 2 * plan.users_per_arm
 
 
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.0125])
+@pytest.mark.parametrize(("effect_size", "users_per_arm"), [(0.02, 1000), (0.05, 5000), (0.3, 40), (-0.1, 800)])
+def test_power_of_equals_normal_ind_power(effect_size: float, users_per_arm: int, alpha: float) -> None:
+    """The power function every plan solves with is statsmodels' two-sided normal power, both tails counted."""
+    reference = NormalIndPower().power(abs(effect_size), nobs1=users_per_arm, alpha=alpha, ratio=1.0)
+    assert power_of(effect_size, 1.0, users_per_arm, alpha=alpha) == pytest.approx(reference, rel=1e-9, abs=1e-12)
+
+
 def test_fixed_numbers():
     assert sample_size(0.08, 0.03).users_per_arm == 200582
     clustered = sample_size(0.08, 0.03, variance=ctr_variance(0.08, 20, icc=0.05), daily_users=20000)

@@ -16,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from analysis.interleaving import interleaving_stats
 from analysis.plan import AnalysisPlan
+from analysis.sources.interleaving import interleaving_stats
 from event_logging.factory import open_store
 from event_logging.store import EventStore
 from experiments.assign import ServedVariant

@@ -24,9 +24,9 @@ from dashboards.formatting import count
 from search_core.catalog import Catalog
 from serving.app import create_app
 from tests.serving.conftest import ADMIN_TOKEN, PLATFORM_YAML, RANKING_YAML, ThreadedServer, write_experiments
-from vsx.commands.serve import serving_config
 from vsx.pipelines.click_model import TrafficPlan
 from vsx.pipelines.report_refresh import report_refresher
+from vsx.pipelines.serving import serving_config
 from vsx.pipelines.simulate import simulate
 from vsx.settings import Settings
 

@@ -65,7 +65,7 @@ def test_every_command_and_parameter_explains_itself() -> None:
 
 def test_serve_trusts_simulated_time_only_when_told(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """`vsx simulate --url` needs a `vsx serve` that honours its clock: VSX_TRUST_CLIENT_TIME, off by default."""
-    from vsx.commands.serve import serving_config
+    from vsx.pipelines.serving import serving_config
     from vsx.settings import Settings
 
     monkeypatch.setenv("VSX_CONFIG_FILE", str(tmp_path / "absent.toml"))
@@ -82,7 +82,7 @@ def test_the_client_time_window_reaches_every_worker(monkeypatch: pytest.MonkeyP
     from pydantic import TypeAdapter
 
     from serving.config import ServingConfig
-    from vsx.commands.serve import serving_config
+    from vsx.pipelines.serving import serving_config
     from vsx.settings import Settings
 
     monkeypatch.setenv("VSX_CONFIG_FILE", str(tmp_path / "absent.toml"))

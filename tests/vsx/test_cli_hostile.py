@@ -90,6 +90,12 @@ def test_a_factory_that_aborted_faiss(tmp_path: Path) -> None:
     assert_one_error_line(done, "bad Faiss factory string 'HNSW0': HNSW's M is 0")
 
 
+def test_an_unknown_event_source(tmp_path: Path) -> None:
+    """The pipelines refuse it with their own error (they import no CLI framework): one line, exit 2."""
+    done = run_vsx(["export-pairs", "exp", "--out", str(tmp_path / "p.jsonl"), "--source", "nope"], tmp_path)
+    assert_one_error_line(done, "--source: 'nope' is not one of clickhouse, embedded")
+
+
 def test_analyze_name_cannot_climb_out_of_the_reports_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue #21: `vsx analyze ../../x --per-user f.csv` wrote its report outside the reports folder."""
     from typer.testing import CliRunner

@@ -24,8 +24,8 @@ from search_core.catalog import load_catalog
 from search_core.training import trained_images
 from tests.search_core.small_catalog import write_fashion_folder
 from vsx.pipelines.demo import SIZES, run_demo
-from vsx.pipelines.online import Backend
 from vsx.pipelines.reporting import PAIRS_MIN_DWELL_MS
+from vsx.pipelines.serving import Backend
 from vsx.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -45,8 +45,7 @@ def test_small_loop_through_kafka_and_clickhouse(settings: Settings, tmp_path: P
     catalog_dir = write_fashion_folder(tmp_path / "catalog", per_class=60)
     size = replace(SIZES["quick"], users=40, il_users=30, sweep_users=50, days=2, pre_days=1, eval_queries=60,
                    factory="Flat")  # fmt: skip
-    backend = Backend(embedded=False, chdb_path=None, kafka=settings.kafka, clickhouse=settings.clickhouse,
-                      spool_dir=settings.spool_dir)  # fmt: skip
+    backend = Backend.from_settings(settings)
     summary = run_demo(settings, size, backend, source="clickhouse", catalog_spec=str(catalog_dir))
     exp1, exp2 = summary.experiments[:2]
 

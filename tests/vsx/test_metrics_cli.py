@@ -57,7 +57,7 @@ def test_list_and_show(settings_env: Path, monkeypatch: pytest.MonkeyPatch) -> N
     shown = runner.invoke(app, ["metrics", "show", "top3_ctr"])
     assert shown.exit_code == 0 and shown.stdout.startswith(f"# {EXAMPLES / 'search_quality.yaml'}\nname: top3_ctr")
     assert "per_user_column: top3_clicks" in shown.stdout
-    assert runner.invoke(app, ["metrics", "show", "nope"]).exit_code == 1  # UnknownMetricError: main() says exit 2
+    assert runner.invoke(app, ["metrics", "show", "nope"]).exit_code == 1  # UndefinedMetricError: main() says exit 2
 
 
 def test_experiments_name_metrics_the_metrics_folder_defines(settings_env: Path, monkeypatch) -> None:  # noqa: F811

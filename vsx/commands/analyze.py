@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from vsx.commands.help_values import MIN_DWELL_MS, PROPENSITY_CLIP
-from vsx.commands.output import console
+from vsx.commands.output import SourceOption, console
 from vsx.settings import get_settings
 from vsx.store_owner import check_embedded_store
 
@@ -31,10 +31,6 @@ logger = logging.getLogger(__name__)
 RECOMMENDATIONS = ("ship", "no_ship", "inconclusive", "invalid")
 DEFAULT_MIN_USERS_PER_ARM = 100
 """A per-user file's default minimum users per arm before a recommendation (the experiment YAML's default)."""
-
-SourceOption = typer.Option(
-    None, "--source", help="clickhouse | embedded (chdb under data_dir). Default: embedded when settings.embedded."
-)
 
 
 def parse_weights(text: str | None) -> dict[str, float] | None:
@@ -81,12 +77,10 @@ def _parse_fail_on(text: str | None) -> frozenset[str]:
     return frozenset(words)
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
-
-
 def _print_summary(results: Results) -> None:
     from rich.table import Table
+
+    from dashboards.formatting import fixed
 
     err = console(stderr=True)
     for decision in results.decisions:
@@ -96,13 +90,15 @@ def _print_summary(results: Results) -> None:
     table = Table("metric", "variant", "method", "lift", "95% CI", "p adj", "sig")
     for r in results.results:
         low, high = r.ci_low_adjusted or r.ci_low, r.ci_high_adjusted or r.ci_high
-        ci = f"[{_fmt(low, '+.1%')}, {_fmt(high, '+.1%')}]"
+        ci = f"[{fixed(low, '+.1%')}, {fixed(high, '+.1%')}]"
         sig = "yes" if r.significant else ""
-        table.add_row(r.metric, r.variant, r.method, _fmt(r.rel_lift, "+.2%"), ci, _fmt(r.p_value_adjusted, ".3g"), sig)
+        table.add_row(
+            r.metric, r.variant, r.method, fixed(r.rel_lift, "+.2%"), ci, fixed(r.p_value_adjusted, ".3g"), sig
+        )
     err.print(table)
     srm = results.srm
     if srm.checked:
-        err.print(f"SRM {'ok' if srm.ok else 'FAILED'} (p = {_fmt(srm.p_value, '.3g')}, users {srm.observed})")
+        err.print(f"SRM {'ok' if srm.ok else 'FAILED'} (p = {fixed(srm.p_value, '.3g')}, users {srm.observed})")
     else:
         err.print(f"users {srm.observed} (no traffic split to check)")
     for note in results.notes:

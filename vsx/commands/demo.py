@@ -14,10 +14,6 @@ if TYPE_CHECKING:  # the loop pulls in torch, Faiss and the stats stack: importe
     from vsx.pipelines.demo import DemoSummary
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
-
-
 NEEDED_CAP = 10_000_000
 """Above this the observed difference is indistinguishable from none: the estimate says "never", not a number."""
 
@@ -27,8 +23,10 @@ def _bounded(users: float | None) -> float | None:
 
 
 def _users(users: float | None) -> str:
+    from dashboards.formatting import MISSING
+
     if users is None:
-        return "—"
+        return MISSING
     return f"{users:,.0f}" if users <= NEEDED_CAP else f"> {NEEDED_CAP:,} (no difference seen)"
 
 
@@ -37,6 +35,7 @@ def print_summary(summary: DemoSummary) -> None:
     from rich.table import Table
 
     from analysis.sensitivity import compared_users
+    from dashboards.formatting import MISSING, fixed
 
     out = console()
     offline = Table(
@@ -47,7 +46,7 @@ def print_summary(summary: DemoSummary) -> None:
     for column in ("encoder", "P@10", "MRR@10", "nDCG@10", "ANN recall@10", "validation P@10"):
         offline.add_column(column, justify="right" if column != "encoder" else "left")
     for ref, m in summary.offline.items():
-        offline.add_row(ref, *(_fmt(m.get(k), ".4f") for k in keys))
+        offline.add_row(ref, *(fixed(m.get(k), ".4f") for k in keys))
     out.print(offline)
     online = Table(title="online (simulated users; A/B: CTR as the decision reads it; interleaving: preference Δ)")
     columns = ("experiment", "control", "treatment", "control", "treatment", "lift / Δ", "95% CI", "p", "users")
@@ -58,25 +57,26 @@ def print_summary(summary: DemoSummary) -> None:
         for variant, encoder in list(exp.encoders.items())[1:]:
             row = exp.headline(variant)
             decision = exp.results.decision_for(variant)
-            recommendation = decision.recommendation if decision else "—"
+            recommendation = decision.recommendation if decision else MISSING
             if row is None:
-                online.add_row(exp.name, control, encoder, *["—"] * 6, recommendation)
+                online.add_row(exp.name, control, encoder, *[MISSING] * 6, recommendation)
                 continue
             lift, low, high = (row.abs_lift, row.abs_ci_low, row.abs_ci_high) if exp.kind == "interleaving" else (
                 row.rel_lift, row.ci_low, row.ci_high)  # fmt: skip
             online.add_row(
-                exp.name, control, encoder, _fmt(row.control_mean, ".4f"), _fmt(row.treatment_mean, ".4f"),
-                _fmt(lift, "+.2%"), f"[{_fmt(low, '+.2%')}, {_fmt(high, '+.2%')}]", _fmt(row.p_value, ".2g"),
+                exp.name, control, encoder, fixed(row.control_mean, ".4f"), fixed(row.treatment_mean, ".4f"),
+                fixed(lift, "+.2%"), f"[{fixed(low, '+.2%')}, {fixed(high, '+.2%')}]", fixed(row.p_value, ".2g"),
                 str(compared_users(row)), recommendation,
             )  # fmt: skip
     out.print(online)
     for exp in summary.experiments:
         for row in exp.results.segments:
             if row.differential is not None and row.differential.flagged:
+                rest = fixed(row.differential.rest_rel_lift, "+.1%")
                 out.print(
                     f"{exp.name}: the effect on {row.variant} differs in {row.attribute} = {row.segment}: "
-                    f"{row.metric} {_fmt(row.rel_lift, '+.1%')} against {_fmt(row.differential.rest_rel_lift, '+.1%')} "
-                    f"in the other users (p = {_fmt(row.differential.p_value_adjusted, '.2g')}, Holm-adjusted)"
+                    f"{row.metric} {fixed(row.rel_lift, '+.1%')} against {rest} "
+                    f"in the other users (p = {fixed(row.differential.p_value_adjusted, '.2g')}, Holm-adjusted)"
                 )
     needed = Table(
         title="users needed for 80% power at alpha 0.05 on the observed difference "
@@ -87,7 +87,7 @@ def print_summary(summary: DemoSummary) -> None:
     for s in summary.sensitivity:
         ab, il = _bounded(s.ab_users), _bounded(s.interleaving_users)
         ratio = ab / il if ab and il and s.same_direction else None
-        needed.add_row(s.control, s.treatment, _users(s.ab_users), _users(s.interleaving_users), _fmt(ratio, ".1f"))
+        needed.add_row(s.control, s.treatment, _users(s.ab_users), _users(s.interleaving_users), fixed(ratio, ".1f"))
     out.print(needed)
     for exp in summary.experiments:
         out.print(f"report: {exp.report}")
@@ -116,13 +116,10 @@ def register(app: typer.Typer) -> None:
         if not services:  # fail now, not after the training that comes first
             check_embedded_store(settings)
         from vsx.pipelines.demo import SIZES, run_demo, size_note
-        from vsx.pipelines.online import Backend
+        from vsx.pipelines.serving import Backend
 
         size = SIZES["quick" if quick else "large" if large else "full"]
         console(stderr=True).print(size_note(size))
-        backend = Backend(
-            embedded=not services, chdb_path=settings.chdb_path, kafka=settings.kafka,
-            clickhouse=settings.clickhouse, spool_dir=settings.spool_dir,
-        )  # fmt: skip
+        backend = Backend.from_settings(settings, embedded=not services)
         summary = run_demo(settings, size, backend, source="clickhouse" if services else "embedded")
         print_summary(summary)

@@ -14,8 +14,8 @@ from experiments.assign import assign, in_holdout, resolve
 from experiments.errors import ExperimentConfigError
 from experiments.experiment_set import ExperimentSet
 from experiments.loader import load_experiments, load_files
-from experiments.plan import slice_range
 from experiments.schema import Experiment
+from experiments.slices import slice_range
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from vsx.commands.output import JsonOption, console, print_json
 from vsx.settings import get_settings

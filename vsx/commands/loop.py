@@ -12,8 +12,7 @@ from rich.table import Table
 
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import load_catalog
-from vsx.commands.analyze import SourceOption
-from vsx.commands.output import console
+from vsx.commands.output import SourceOption, console
 from vsx.errors import CommandInputError
 from vsx.settings import get_settings
 from vsx.store_owner import check_embedded_store
@@ -86,13 +85,10 @@ def register(app: typer.Typer) -> None:
                 summary = simulate(client, traffic_ids=traffic, label_of=catalog.label, plan=plan,
                                    start=first, user_prefix=user_prefix)  # fmt: skip
         else:
-            from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config
+            from vsx.pipelines.online import ingest, run_traffic
+            from vsx.pipelines.serving import Backend, simulation_config
 
-            backend = Backend(
-                embedded=settings.embedded, chdb_path=settings.chdb_path, kafka=settings.kafka,
-                clickhouse=settings.clickhouse, spool_dir=settings.spool_dir,
-            )  # fmt: skip
-            config = serving_config(settings.artifacts_dir, settings.experiments_dir, catalog, backend)
+            config = simulation_config(settings, Backend.from_settings(settings), catalog, settings.experiments_dir)
             summary = run_traffic(config, catalog, plan=plan, start=first, user_prefix=user_prefix, traffic_ids=traffic)
             if not settings.embedded:
                 ingest(settings.kafka, settings.clickhouse, summary.events)
@@ -124,6 +120,7 @@ def register(app: typer.Typer) -> None:
         source = source or ("embedded" if settings.embedded else "clickhouse")
         if pairs is None and source == "embedded":
             check_embedded_store(settings)
+        from dashboards.formatting import fixed
         from search_core.training import FineTuneConfig
         from vsx.pipelines.artifacts import (
             OFFLINE_KEYS,
@@ -158,5 +155,5 @@ def register(app: typer.Typer) -> None:
         for key in keys:
             table.add_column(key, justify="right")
         for ref, metrics in rows.items():
-            table.add_row(ref, *(f"{metrics[k]:.4f}" if k in metrics else "—" for k in keys))
+            table.add_row(ref, *(fixed(metrics.get(k), ".4f") for k in keys))
         console().print(table)

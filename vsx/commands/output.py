@@ -1,4 +1,5 @@
-"""How commands print: tables that never cut a cell when piped, and `--json` in one stable shape.
+"""How commands print: tables that never cut a cell when piped, and `--json` in one stable shape; the options
+several commands share.
 
 A pipe or a file gets tables at their natural width (rich would otherwise fold every cell to 80
 columns); a terminal keeps its own width. JSON goes to stdout, indented, keys in a fixed order, so
@@ -20,6 +21,9 @@ PIPE_WIDTH = 100_000
 """Wide enough for any table we print; rich renders a table at its natural width up to this."""
 
 JsonOption = typer.Option(False, "--json", help="Print JSON (a stable shape, for scripts) instead of a table.")
+SourceOption = typer.Option(
+    None, "--source", help="clickhouse | embedded (chdb under data_dir). Default: embedded when settings.embedded."
+)
 
 
 def console(*, stderr: bool = False) -> Console:

@@ -19,21 +19,18 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import nullcontext
-from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from pydantic import TypeAdapter
 
 from vsx.errors import VsxError
-from vsx.settings import Settings, get_settings
+from vsx.settings import get_settings
 from vsx.store_owner import check_embedded_store, server_record
 
 if TYPE_CHECKING:  # serving pulls in FastAPI, torch and Faiss: imported only when `vsx serve` runs
     from fastapi import FastAPI
 
-    from serving.config import ServingConfig
 
 CONFIG_ENV = "VSX_SERVE_CONFIG"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -41,37 +38,6 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 class ServeError(VsxError, ValueError):
     """The settings cannot be served as asked (e.g. several workers on the embedded store)."""
-
-
-def serving_config(
-    settings: Settings, *, run_dir: Path | None = None, multiproc_dir: Path | None = None
-) -> ServingConfig:
-    """The ServingConfig of these settings."""
-    from serving.config import ServingConfig
-    from vsx.pipelines.definitions import known_names
-
-    return ServingConfig(
-        artifacts_dir=settings.artifacts_dir,
-        experiments_dir=settings.experiments_dir,
-        embedded=settings.embedded,
-        kafka=settings.kafka,
-        chdb_path=settings.chdb_path,
-        spool_dir=settings.spool_dir,
-        catalog_additions_dir=settings.catalog_additions_dir,
-        milvus_uri=settings.milvus_uri,
-        milvus_token=settings.milvus.token.get_secret_value(),
-        milvus_collection_prefix=settings.milvus.collection_prefix,
-        admin_token=settings.admin_token.get_secret_value(),
-        trust_client_time=settings.trust_client_time,
-        client_time_window=(
-            timedelta(days=settings.client_time_window_days) if settings.client_time_window_days else None
-        ),
-        run_dir=run_dir,
-        metrics_multiproc_dir=multiproc_dir,
-        reports_dir=settings.reports_dir,
-        report_refresh_s=settings.report_refresh_minutes * 60 if settings.embedded else 0.0,
-        known_names=known_names(settings),
-    )
 
 
 def app_factory() -> FastAPI:
@@ -109,6 +75,7 @@ def register(app: typer.Typer) -> None:
 
         from serving.config import ServingConfig
         from serving.registry import check_config
+        from vsx.pipelines.serving import serving_config
 
         run_dir = settings.data_dir / "serve" / str(port)
         multiproc_dir = None

@@ -11,20 +11,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import typer
-
 from analysis import AnalysisPlan, BayesianOptions, EventStoreSource, GuardrailSpec, MetricCatalog, Results, analyze
 from analysis.errors import AnalysisPlanError
 from analysis.holdout import HoldoutSource, holdout_plan
-from analysis.interleaving import interleaving_stats
 from analysis.results import About, OfflineMetrics
+from analysis.sources.interleaving import interleaving_stats
+from config_files.atomic import write_atomic
 from dashboards import render_html, render_report
-from dashboards.layout import write_text_atomic
 from event_logging.factory import open_store
 from event_logging.store import EventStore
 from experiments import Experiment, ExperimentSet, load_experiments
 from search_core.artifacts import ArtifactStore
 from search_core.errors import SearchCoreError
+from vsx.errors import AnalysisInputError
 from vsx.pipelines.definitions import known_names, metric_catalog
 from vsx.settings import Settings
 
@@ -77,13 +76,15 @@ def open_event_store(settings: Settings, source: str | None) -> tuple[EventStore
     """The store `--source` names (default from settings) and its label for results."""
     label = source or ("embedded" if settings.embedded else "clickhouse")
     if label not in SOURCES:
-        raise typer.BadParameter(f"{label!r} is not one of {', '.join(SOURCES)}", param_hint="--source")
+        raise AnalysisInputError(f"--source: {label!r} is not one of {', '.join(SOURCES)}")
     if label == "embedded":
         return open_store(chdb_path=settings.chdb_path), label
     return open_store(clickhouse=settings.clickhouse), label
 
 
-def offline_metrics(experiment: Experiment, experiments: ExperimentSet, artifacts_dir: Path) -> list[OfflineMetrics]:
+def variant_offline_metrics(
+    experiment: Experiment, experiments: ExperimentSet, artifacts_dir: Path
+) -> list[OfflineMetrics]:
     """Each variant's encoder and index metrics from their manifests (platform default for unset fields)."""
     store = ArtifactStore(artifacts_dir)
     default = experiments.platform.default
@@ -111,7 +112,7 @@ def write_outputs(results: Results, out: Path, reports_dir: Path) -> None:
     if out.resolve().parent == reports_dir.resolve():
         render_report(results, report)
     else:
-        write_text_atomic(report, render_html(results))
+        write_atomic(report, render_html(results))
 
 
 def analyze_experiment(settings: Settings, name: str, source: str | None, segments: Sequence[str] = ()) -> Results:
@@ -123,16 +124,14 @@ def analyze_experiment(settings: Settings, name: str, source: str | None, segmen
     unknown = [s for s in segments if s not in settings.analysis.attributes]
     if unknown:
         declared = ", ".join(settings.analysis.attributes)
-        raise typer.BadParameter(
-            f"unknown user attribute(s) {', '.join(unknown)} (declared: {declared})", param_hint="--segment"
-        )
+        raise AnalysisInputError(f"--segment: unknown user attribute(s) {', '.join(unknown)} (declared: {declared})")
     plan = plan_from_experiment(definition, settings, catalog, segments)
     store, label = open_event_store(settings, source)
     with store:
         data = EventStoreSource(store, label).load(plan)
         preference = interleaving_stats(store, plan) if plan.experiment_type == "interleaving" else None
         results = analyze(data, plan, preference)
-    offline = offline_metrics(definition, experiments, settings.artifacts_dir)
+    offline = variant_offline_metrics(definition, experiments, settings.artifacts_dir)
     about = About(description=definition.description, owner=definition.owner, hypothesis=definition.hypothesis)
     return results.model_copy(update={"offline": offline, "about": about})
 

@@ -9,7 +9,6 @@ in both the index manifest and its encoder's manifest (the encoder's offline qua
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from search_core.evaluation import evaluate
 from search_core.index import load_index
 from search_core.index_artifact import build_index_artifact, sample_queries
 from search_core.training import (
-    TRAIN_CONFIGS,
     FineTuneConfig,
     TrainConfig,
     build_pixels_encoder,
@@ -130,9 +128,3 @@ def offline_metrics(store: ArtifactStore, index: ArtifactRef) -> dict[str, float
     """The headline offline metrics of an index (as recorded in its manifest)."""
     metrics = store.manifest("index", index, verify=False).metrics
     return {k: metrics[k] for k in OFFLINE_KEYS if k in metrics}
-
-
-def train_config(name: str, epochs: int | None = None) -> TrainConfig:
-    """A named preset from `TRAIN_CONFIGS`, optionally with fewer/more epochs."""
-    config = TRAIN_CONFIGS[name]
-    return replace(config, epochs=epochs) if epochs else config

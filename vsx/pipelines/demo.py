@@ -28,7 +28,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,21 +37,21 @@ from analysis.sensitivity import users_for_power
 from dashboards import render_history
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import Catalog, load_catalog
-from search_core.training import FineTuneConfig
+from search_core.training import FineTuneConfig, train_config
 from vsx.pipelines.artifacts import (
     ensure_fine_tuned,
     ensure_index,
     ensure_pixels,
     ensure_trained,
     offline_metrics,
-    train_config,
     validation_metrics_of,
 )
 from vsx.pipelines.catalog_subset import fashion_subset_folder
 from vsx.pipelines.click_model import ClickModel, TrafficPlan
 from vsx.pipelines.experiment_files import Arm, set_status, validated, write_experiment, write_platform
-from vsx.pipelines.online import Backend, ingest, run_traffic, serving_config, unseen_traffic
-from vsx.pipelines.reporting import analyze_experiment, export_pooled_pairs
+from vsx.pipelines.online import ingest, run_traffic, unseen_traffic
+from vsx.pipelines.reporting import export_pooled_pairs, report_experiment
+from vsx.pipelines.serving import Backend, simulation_config
 from vsx.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -65,10 +65,9 @@ LAYOUT_ANDROID_EFFECT = 0.5
 
 @dataclass(frozen=True)
 class DemoSize:
-    """How much work each step does. `full` fits ≤ 12 minutes on 2 cores; `quick` ≤ 3 for tests; `large` (about
-    an hour and a half) is the outcome run: the full CPU training config, exact search, all 10k test queries, 5× the
-    A/B users and 25× the interleaving users (3,000 measured v2 over v1's preference at +2.4 % ± 2.4 %; 10,000 put
-    it at +0.55 % ± 1.3 %, see BENCHMARKS.md)."""
+    """How much work each step does. `full` is `make demo`, `quick` the run tests use, `large` the outcome run: the
+    full CPU training config, exact search, all 10k test queries, 5× the A/B users and 25× the interleaving users,
+    because v2's preference over v1 is small enough to need them (times and results: BENCHMARKS.md, "The loop")."""
 
     name: str
     train: str
@@ -182,7 +181,7 @@ class _Runner:
             progress.info("experiment %s: traffic already simulated (%d events), reusing", name, done["events"])
             events = done["events"]
         else:
-            config = serving_config(self.settings.artifacts_dir, folder, self.catalog, self.backend)
+            config = simulation_config(self.settings, self.backend, self.catalog, folder)
             traffic = unseen_traffic(self.store, self.catalog, [a.encoder for a in arms])
             progress.info("experiment %s: queries from %d training images (%d taught to its encoders left out)",
                           name, len(traffic), len(self.catalog.train_ids) - len(traffic))  # fmt: skip
@@ -195,7 +194,7 @@ class _Runner:
                                           "clicks": summary.clicks, "users": summary.users,
                                           "query_pool": len(traffic)}))  # fmt: skip
         set_status(folder, name, "stopped")
-        results, report = analyze_experiment(self.settings, name, source=self.source)
+        results, report = report_experiment(self.settings, name, source=self.source)
         progress.info("experiment %s analysed: %s", name, report)
         self.clock = end
         return ExperimentOutcome(name, kind, {a.name: str(a.encoder) for a in arms}, events, report, results)
@@ -225,7 +224,7 @@ def first_arms(store: ArtifactStore, catalog: Catalog, size: DemoSize) -> tuple[
     `examples/experiments/` serves these artifacts by name (tests/vsx/test_examples.py validates them).
     """
     pixels = ensure_pixels(store, catalog)
-    v1 = ensure_trained(store, catalog, name="cnn", config=train_config(size.train, size.v1_epochs))
+    v1 = ensure_trained(store, catalog, name="cnn", config=replace(train_config(size.train), epochs=size.v1_epochs))
     return demo_arm(store, catalog, size, "control", pixels), demo_arm(store, catalog, size, "treatment", v1)
 
 

@@ -12,15 +12,12 @@ import logging
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from event_logging.config import ClickHouseConfig, KafkaConfig
 from event_logging.consumer import Ingestor
 from event_logging.factory import open_store
 from event_logging.topics import ensure_topic
-from experiments.validate import KnownNames
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import Catalog
 from search_core.training import trained_images
@@ -30,34 +27,6 @@ from vsx.pipelines.click_model import ClickModel, TrafficPlan
 from vsx.pipelines.simulate import SimulationSummary, simulate
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Backend:
-    """Where events go: the embedded chdb store, or a Kafka topic (ingested into ClickHouse afterwards)."""
-
-    embedded: bool
-    chdb_path: Path | None
-    kafka: KafkaConfig
-    clickhouse: ClickHouseConfig
-    spool_dir: Path
-
-
-def serving_config(
-    artifacts_dir: Path, experiments_dir: Path, catalog: Catalog, backend: Backend, known: KnownNames | None = None
-) -> ServingConfig:
-    """The app configuration for simulated traffic: the simulator's clock is trusted (`X-Vsx-Time`)."""
-    return ServingConfig(
-        artifacts_dir=artifacts_dir,
-        experiments_dir=experiments_dir,
-        catalog=catalog.name,
-        embedded=backend.embedded,
-        kafka=backend.kafka,
-        chdb_path=backend.chdb_path,
-        spool_dir=backend.spool_dir,
-        trust_client_time=True,
-        known_names=known,
-    )
 
 
 def unseen_traffic(store: ArtifactStore, catalog: Catalog, encoders: Iterable[ArtifactRef | str]) -> list[str]:

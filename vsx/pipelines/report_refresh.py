@@ -21,10 +21,10 @@ def report_refresher(settings: Settings) -> Callable[[str], None]:
     """
 
     def refresh(name: str) -> None:
-        from vsx.pipelines.reporting import analyze_experiment
+        from vsx.pipelines.reporting import report_experiment
 
         try:
-            analyze_experiment(settings, name)
+            report_experiment(settings, name)
         except Exception as exc:
             if is_a(exc, "experiments.errors", "UnknownExperimentError") or not is_expected(exc):
                 raise

@@ -11,17 +11,16 @@ from pathlib import Path
 
 from analysis import Results, write_pairs
 from analysis.pairs import PooledPairs, pooled_click_pairs
-from vsx.pipelines.analysis import analyze_experiment as analyze_named
-from vsx.pipelines.analysis import open_event_store, write_outputs
+from vsx.pipelines.analysis import analyze_experiment, open_event_store, write_outputs
 from vsx.settings import Settings
 
 PAIRS_MIN_DWELL_MS = 5_000.0
 """Satisfied clicks only: the simulator's relevant results hold users ~12 s, irrelevant ones ~2.5 s."""
 
 
-def analyze_experiment(settings: Settings, name: str, *, source: str | None = None) -> tuple[Results, Path]:
+def report_experiment(settings: Settings, name: str, *, source: str | None = None) -> tuple[Results, Path]:
     """Analyse `name` from the event store; write results.json and report.html under `reports_dir/name`."""
-    results = analyze_named(settings, name, source)
+    results = analyze_experiment(settings, name, source)
     out = settings.reports_dir / name
     write_outputs(results, out, settings.reports_dir)
     return results, out / "report.html"

@@ -26,7 +26,7 @@ from analysis.queries import EXPOSURE, checked_identifier
 from analysis.results import MetricInfo, MetricResult
 from analysis.rows import make_row
 from analysis.sources.sql import QueryStore, query_params, require_events_table
-from analysis.stats import NOT_ENOUGH_DATA, ZERO_VARIANCE, InterleavingStats, compare_interleaving
+from analysis.stats import InterleavingStats, compare_interleaving
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +36,6 @@ METRIC_INFO = MetricInfo(
     kind="preference",
     description="share of clicked queries won by the treatment's ranker minus the share won by control's",
 )
-
-INTERLEAVING_NOTES = {
-    NOT_ENOUGH_DATA: "not enough data: fewer than two users, or no click on an interleaved result",
-    ZERO_VARIANCE: "no variance in the preference (every clicked query tied, or every user prefers alike)",
-}
-"""Readable notes for the interleaving test's codes, which mean other things than in an A/B row."""
 
 
 def interleaving_sql(database: str) -> str:
@@ -100,4 +94,4 @@ def interleaving_row(stats: InterleavingStats, plan: AnalysisPlan, treatment_var
     """The preference for the treatment's ranker (team B) over control's (team A) as a result row."""
     comparison = compare_interleaving(stats, alpha=plan.alpha)
     row = make_row(MetricResult, METRIC, treatment_variant, "interleaving", "primary", comparison)
-    return row.model_copy(update={"note": note_text(comparison.note, INTERLEAVING_NOTES)})
+    return row.model_copy(update={"note": note_text(comparison.note, method="interleaving")})
