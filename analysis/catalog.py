@@ -110,4 +110,4 @@ def build_metric(spec: MetricSpec, covariate: Metric | None) -> Metric:
             pair = (covariate.numerator, covariate.denominator)
         return RatioMetric(spec.name, measures["numerator"], measures["denominator"], about, capping, pair)
     pre = covariate.measure if isinstance(covariate, MeanMetric) else None
-    return MeanMetric(spec.name, measures["measure"], about, capping, pre, kind=spec.type)  # type: ignore[arg-type]
+    return MeanMetric(spec.name, measures["measure"], about, capping, pre, kind=spec.type)

@@ -22,14 +22,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from analysis.errors import ResultsVersionError
 from config_files.atomic import write_atomic
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION: Final = 3
 
 Method = Literal["delta", "cuped", "sequential", "interleaving"]
 METHOD_PREFERENCE: tuple[Method, ...] = ("sequential", "cuped", "delta", "interleaving")

@@ -80,7 +80,7 @@ def adjust(
     adjusted: dict[int, float | None] = {}
     for key in dict.fromkeys(family(r) for r in rows):
         indices = [i for i, r in enumerate(rows) if family(r) == key]
-        values = adjust_p_values([rows[i].p_value for i in indices], correction(rows[indices[0]]))  # type: ignore[arg-type]
+        values = adjust_p_values([rows[i].p_value for i in indices], correction(rows[indices[0]]))
         adjusted.update(zip(indices, values, strict=True))
     out = []
     for i, row in enumerate(rows):

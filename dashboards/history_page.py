@@ -103,7 +103,7 @@ def _headline(ranking: Sequence[Panel], online_label: str, n: int) -> str:
     evidence = (
         f"Spearman ρ = {coefficient(a.spearman)} ({p_phrase(a.spearman_p)}), Kendall τ = {coefficient(a.kendall)}"
     )
-    if a.spearman <= 0:
+    if a.spearman is None or a.spearman <= 0:
         return f"No offline metric orders treatments like the {online_label} yet; the best, {name} Δ, has {evidence}."
     if a.spearman_p is None or a.spearman_p >= SIGNIFICANT_AT:
         return (

@@ -100,14 +100,14 @@ def load_files(
         issues.append(
             extra.source.issue((), f"more than one {PLATFORM_FILE} given (first: {platforms[0].source.file})")
         )
-    platform = platforms[0] if platforms else None
-    issues += check_set(experiments, platform, artifact_exists)
+    parsed_platform = platforms[0] if platforms else None
+    issues += check_set(experiments, parsed_platform, artifact_exists)
     if issues:
         order = {str(path): i for i, path in enumerate(paths)}
         raise ExperimentConfigError(sorted(issues, key=lambda x: (order.get(x.file, len(order)), x.line, x.field)))
     return ExperimentSet(
         experiments=tuple(p.experiment for p in experiments),
-        platform=platform.platform if platform else Platform(),
+        platform=parsed_platform.platform if parsed_platform else Platform(),
         files={p.experiment.name: p.source.file for p in experiments},
     )
 

@@ -74,10 +74,8 @@ def served_variants(exp_set: ExperimentSet) -> list[ServedVariant]:
 
 
 def _experiments(store: ArtifactStore, folder: Path, known: KnownNames | None) -> ExperimentSet:
-    kinds: dict[str, ArtifactKind] = {kind: kind for kind in KINDS}
-
     def exists(kind: str, ref: str) -> bool:
-        return kind in kinds and store.exists(kinds[kind], ArtifactRef.parse(ref))
+        return kind in KINDS and store.exists(kind, ArtifactRef.parse(ref))
 
     try:
         return load_experiments(folder, exists, known)

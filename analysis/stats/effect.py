@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import cast
 
 from analysis.errors import StatsInputError
 from analysis.stats.comparison import (
@@ -81,11 +80,12 @@ class Effect:
     ) -> Comparison:
         """The reported comparison for symmetric intervals of the given half-widths (one inference per row)."""
         rel_low = rel_high = None
-        p_value, inference = _clip(p_value_abs), cast(Inference, "absolute")
+        p_value = _clip(p_value_abs)
+        inference: Inference = "absolute"
         note = self.note
         if self.rel_lift is not None and self.relative and rel_halfwidth is not None and p_value_rel is not None:
             rel_low, rel_high = self.rel_lift - rel_halfwidth, self.rel_lift + rel_halfwidth
-            p_value, inference = _clip(p_value_rel), cast(Inference, "relative")
+            p_value, inference = _clip(p_value_rel), "relative"
         elif self.rel_lift is not None and note is None:
             note = RELATIVE_SE_ZERO
         return Comparison(

@@ -16,7 +16,7 @@ from experiments.experiment_set import ExperimentSet
 from experiments.loader import load_experiments, load_files
 from experiments.schema import Experiment
 from experiments.slices import slice_range
-from search_core.artifacts import ArtifactRef, ArtifactStore
+from search_core.artifacts import KINDS, ArtifactRef, ArtifactStore
 from vsx.commands.output import JsonOption, console, print_json
 from vsx.settings import get_settings
 
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         store = ArtifactStore(settings.artifacts_dir)
 
         def artifact_exists(kind: str, ref: str) -> bool:
-            return store.exists(kind, ArtifactRef.parse(ref))
+            return kind in KINDS and store.exists(kind, ArtifactRef.parse(ref))
 
         try:
             exp_set = load_files(_expand(files), None if skip_artifacts else artifact_exists, known_names(settings))

@@ -154,6 +154,6 @@ def register(app: typer.Typer) -> None:
         table.add_column("encoder")
         for key in keys:
             table.add_column(key, justify="right")
-        for ref, metrics in rows.items():
-            table.add_row(ref, *(fixed(metrics.get(k), ".4f") for k in keys))
+        for shown, metrics in rows.items():
+            table.add_row(shown, *(fixed(metrics.get(k), ".4f") for k in keys))
         console().print(table)

@@ -21,7 +21,7 @@ from dashboards import render_html, render_report
 from event_logging.factory import open_store
 from event_logging.store import EventStore
 from experiments import Experiment, ExperimentSet, load_experiments
-from search_core.artifacts import ArtifactStore
+from search_core.artifacts import ArtifactKind, ArtifactStore
 from search_core.errors import SearchCoreError
 from vsx.errors import AnalysisInputError
 from vsx.pipelines.definitions import known_names, metric_catalog
@@ -92,7 +92,8 @@ def variant_offline_metrics(
     for variant in experiment.variants:
         encoder, index = variant.encoder or default.encoder, variant.index or default.index
         metrics: dict[str, float] = {}
-        for kind, ref in (("encoder", encoder), ("index", index)):
+        kinds: tuple[tuple[ArtifactKind, str], ...] = (("encoder", encoder), ("index", index))
+        for kind, ref in kinds:
             try:
                 metrics.update(store.manifest(kind, ref, verify=False).metrics)
             except SearchCoreError as exc:
