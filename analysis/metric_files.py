@@ -184,11 +184,11 @@ def _cross_issues(parsed: Sequence[_Parsed]) -> list[ConfigIssue]:
         target = p.spec.pre_period
         if target in ("same", "none") or p.spec.name not in first or first[p.spec.name] is not p:
             continue
-        other = first.get(target)
-        if other is None:
+        covariate = first.get(target)
+        if covariate is None:
             issues.append(p.document.issue((*p.loc, "pre_period"), f"no metric {target!r} (same, none or a metric)"))
-        elif other.spec.type == "quantile" or (other.spec.type == "ratio") != (p.spec.type == "ratio"):
-            message = f"{target!r} is a {other.spec.type} metric: a {p.spec.type} needs a covariate of its kind"
+        elif covariate.spec.type == "quantile" or (covariate.spec.type == "ratio") != (p.spec.type == "ratio"):
+            message = f"{target!r} is a {covariate.spec.type} metric: a {p.spec.type} needs a covariate of its kind"
             issues.append(p.document.issue((*p.loc, "pre_period"), message))
     return issues
 

@@ -17,9 +17,10 @@ Quantile metrics have no per-user moments and get no segment rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Literal
 
-from analysis.metrics import Metric, QuantileMetric
+from analysis.metrics import MeanMetric, QuantileMetric, RatioMetric
 from analysis.moments import Moments
 from analysis.plan import AnalysisPlan
 from analysis.results import DifferentialImpact, SegmentResult
@@ -30,13 +31,18 @@ from analysis.stats.differential import differential_impact
 from analysis.stats.welch import fixed_horizon
 
 
-def _metrics(data: ExperimentData, plan: AnalysisPlan) -> list[Metric]:
+def _metrics(data: ExperimentData, plan: AnalysisPlan) -> list[MeanMetric | RatioMetric]:
     chosen = [plan.catalog.get(name) for name in plan.metrics]
     return [m for m in chosen if not isinstance(m, QuantileMetric) and all(c in data.columns for c in m.columns)]
 
 
 def _differential(
-    metric: Metric, control: str, variant: str, segment: dict[str, Moments], whole: dict[str, Moments], alpha: float
+    metric: MeanMetric | RatioMetric,
+    control: str,
+    variant: str,
+    segment: Mapping[str, Moments],
+    whole: Mapping[str, Moments],
+    alpha: float,
 ) -> DifferentialImpact | None:
     if control not in segment or variant not in segment:
         return None
@@ -85,7 +91,7 @@ def segment_rows(
                         if primary
                         else None
                     )
-                    role = "primary" if primary else "secondary"
+                    role: Literal["primary", "secondary"] = "primary" if primary else "secondary"
                     rows.append(
                         make_row(
                             SegmentResult,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import TypeGuard
 
 MISSING = "—"
 MINUS = "\N{MINUS SIGN}"
@@ -34,7 +35,7 @@ _ABBREVIATIONS = {
 }
 
 
-def is_number(value: float | None) -> bool:
+def is_number(value: float | None) -> TypeGuard[float]:
     """True for a finite number; None, NaN and infinities are 'no value'."""
     return value is not None and math.isfinite(value)
 

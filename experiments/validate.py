@@ -134,7 +134,8 @@ def _field(model: type[BaseModel], name: str, data: dict[str, Any]) -> Any:
 @functools.cache
 def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     info = model.model_fields[name]
-    return TypeAdapter(Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation)
+    annotation: Any = info.annotation  # a field's type, whatever typing form it takes
+    return TypeAdapter(Annotated[annotation, *info.metadata] if info.metadata else annotation)
 
 
 def check_known_names(src: SourceFile, known: KnownNames) -> list[ConfigIssue]:

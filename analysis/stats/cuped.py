@@ -94,7 +94,7 @@ def cuped_theta(control: CovariateStats, treatment: CovariateStats) -> float:
     0 when the pre-period (or, for means, the post-period) has no variance: CUPED then does nothing.
     """
     check_types(control, treatment, (CovariateMeanStats, CovariateRatioStats))
-    if isinstance(control, CovariateMeanStats):
+    if isinstance(control, CovariateMeanStats) and isinstance(treatment, CovariateMeanStats):  # same types: checked
         joint = control + treatment
         if joint.pre.var <= 0 or joint.post.var <= 0:
             return 0.0

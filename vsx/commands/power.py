@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -57,7 +58,7 @@ def register(app: typer.Typer) -> None:
             user_variance=user_variance,
             per_user_variance=per_user_variance,
         )
-        common = {
+        common: dict[str, Any] = {
             "alpha": alpha,
             "power": power,
             "variance": variance,
@@ -77,7 +78,7 @@ def register(app: typer.Typer) -> None:
         if users_per_arm is not None:
             found = minimum_detectable_effect(baseline_ctr, users_per_arm, **common)
             shown |= {"users_per_arm": users_per_arm, "mde": found}
-        else:
+        elif mde is not None:  # exactly one of the two is given (checked above)
             plan = sample_size(baseline_ctr, mde, daily_users=daily_users, **common)
             shown |= {"mde": plan.mde, "users_per_arm": plan.users_per_arm, "total_users": plan.total_users}
             shown |= {"days": plan.days}
