@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 from markupsafe import Markup
@@ -27,7 +28,7 @@ GREEN, RED, GREY, INK, MUTED, RULE = "#1a7f37", "#cf222e", "#6e7781", "#1f2328",
 CONTROL_COLOUR = GREY
 TREATMENT_COLOURS = ("#0969da", "#bf3989", "#8250df", "#bc4c00", "#1b7c83", "#4d2d00")
 
-_STYLE = {
+_STYLE: dict[Any, Any] = {  # matplotlib types the keys as a Literal of every rc name
     "svg.fonttype": "none",
     "text.parse_math": False,
     "font.family": "sans-serif",
@@ -220,13 +221,13 @@ def timeline_plot(
             if banded:
                 ax.fill_between(
                     [x for x, _ in banded],
-                    [p.ci_low for _, p in banded],
-                    [p.ci_high for _, p in banded],
+                    [_gap(p.ci_low) for _, p in banded],
+                    [_gap(p.ci_high) for _, p in banded],
                     color=colour,
                     alpha=0.15,
                     linewidth=0,
                 )
-            ax.plot(xs, [p.rel_lift for _, p in series], marker="o", markersize=3, linewidth=1.8, color=colour)
+            ax.plot(xs, [_gap(p.rel_lift) for _, p in series], marker="o", markersize=3, linewidth=1.8, color=colour)
         if view == "calendar":
             _date_axis(ax, [date for date, _ in keys])
         else:
@@ -352,3 +353,8 @@ def agreement_plot(
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
         return _to_svg(fig, name, description)
+
+
+def _gap(value: float | None) -> float:
+    """A missing value as NaN, which matplotlib leaves out of a line or band."""
+    return math.nan if value is None else value

@@ -20,7 +20,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -29,7 +29,7 @@ from search_core.errors import SearchCoreError
 
 ArtifactKind = Literal["encoder", "index"]
 KINDS: tuple[ArtifactKind, ...] = ("encoder", "index")
-MANIFEST_VERSION = 2
+MANIFEST_VERSION: Final = 2
 NAME_RULE = "[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
 """A name that becomes a folder or file name (artifacts, reports): one path component that can neither climb
 out of its folder (`..`, `/`) nor hide (a leading dot). Experiment names are a stricter subset."""

@@ -212,7 +212,7 @@ def hint(exc: BaseException, settings: Any) -> str:
     if is_a(exc, "event_logging.errors", "EventStoreLockedError"):
         from vsx.store_owner import server_url
 
-        url = server_url(settings, exc.pid) or "http://HOST:PORT"
+        url = server_url(settings, getattr(exc, "pid", None)) or "http://HOST:PORT"
         return f": stop it, or let it analyse: vsx analyze NAME --url {url}"
     for (module, name), field in FOLDER_ERRORS.items():
         if is_a(exc, module, name):
