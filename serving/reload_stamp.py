@@ -28,6 +28,9 @@ class ReloadStamp:
         self._poll_s = poll_s
         self._seen = self._read()
         self._stop = threading.Event()
+        # Reading the stamp and comparing it with `_seen` must not straddle a publish: a token read just
+        # before this worker's own publish would otherwise look new and reload it a second time.
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._watch, name="vsx-reload-stamp", daemon=True)
 
     def start(self) -> None:
@@ -41,8 +44,9 @@ class ReloadStamp:
     def publish(self) -> None:
         """Tell the other workers to reload (call after this worker reloaded successfully)."""
         token = uuid.uuid4().hex
-        self._seen = token  # before the file changes, so this worker's own watcher does not reload again
-        write_atomic(self._path, token)
+        with self._lock:
+            self._seen = token  # before the file changes, so this worker's own watcher does not reload again
+            write_atomic(self._path, token)
 
     def _read(self) -> str:
         try:
@@ -52,10 +56,11 @@ class ReloadStamp:
 
     def _watch(self) -> None:
         while not self._stop.wait(self._poll_s):
-            token = self._read()
-            if token == self._seen:
-                continue
-            self._seen = token
+            with self._lock:
+                token = self._read()
+                if token == self._seen:
+                    continue
+                self._seen = token
             try:
                 self._registry.reload()
             except InvalidServingConfigError as exc:
