@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from event_logging.columns import to_columns
 from event_logging.schema import (
     ImpressionEvent,
     MalformedEventError,
@@ -14,7 +15,6 @@ from event_logging.schema import (
     new_event_id,
     parse_event,
     serialize,
-    to_columns,
 )
 
 

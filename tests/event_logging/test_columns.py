@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from event_logging.columns import EVENT_COLUMNS, to_columns
 from event_logging.schema import (
-    EVENT_COLUMNS,
     ClickEvent,
     DwellEvent,
     ImpressionEvent,
     SearchEvent,
-    to_columns,
 )
 
 TS = datetime(2026, 12, 5, 23, 30, 15, 250000, tzinfo=UTC)
