@@ -5,13 +5,14 @@ duplicates = rows − distinct):
 - naive baseline: ONE kafka-python producer sending `json.dumps(model_dump())` one event per message,
   without the crc32c extension (kafka-python falls back to pure-Python CRC);
 - vsx: `--producers` processes, each a `KafkaEventSink` (events of one user shard packed up to 500 per
-  Kafka message — `--key-by-user`: of one user —, lz4, linger 20 ms, crc32c), events built with `Event.trusted`.
+  Kafka message — `--key-by-user`: of one user —, lz4, linger 20 ms, crc32c), validated events.
 Both feed the same consumers: `--ingesters` `Ingestor` processes in one consumer group. Producers build
 their events before the clock starts (building is serving's work, timed below as the request-path cost)
 and start together; the clock stops when ClickHouse holds every distinct `event_id`.
 Also measured: the request-path cost of logging one search with 10 impressions, three ways: `deferred`
 (what serving does: `sink.log_deferred` of a builder, the sender thread builds the validated events),
-`trusted` (build 11 events with the validation-free constructor, then `sink.log_many`) and `validated`.
+`constructed` (build 11 events without validation, pydantic's `model_construct`, then `sink.log_many`) and
+`validated`.
 
     .venv/bin/python benchmarks/events.py            # 1M events (baseline: 200k)
     .venv/bin/python benchmarks/events.py --quick    # 100k events (baseline: 50k)
@@ -46,8 +47,9 @@ USERS = 5_000
 IMPRESSIONS = 10
 
 
-def request_events(i: int, *, trusted: bool = True) -> list[BaseEvent]:
-    """One search request: a search event and 10 impressions, as serving logs them."""
+def request_events(i: int, *, validate: bool = True) -> list[BaseEvent]:
+    """One search request: a search event and 10 impressions, as serving logs them (unvalidated: pydantic's
+    `model_construct`, the comparison for what validation costs)."""
     now = datetime.now(UTC)
     common = dict(
         request_id=f"req{i}",
@@ -57,16 +59,12 @@ def request_events(i: int, *, trusted: bool = True) -> list[BaseEvent]:
         variant="treatment" if i % 2 else "control",
         query_image_id=f"q{i % 997}",
     )
-    if trusted:
-        events: list[BaseEvent] = [SearchEvent.trusted(**common, latency_ms=8.5, result_count=IMPRESSIONS)]
-        events += [
-            ImpressionEvent.trusted(**common, result_image_id=f"img{p * 31 % 70000}", position=p, score=1.0 / p)
-            for p in range(1, IMPRESSIONS + 1)
-        ]
-        return events
-    events = [SearchEvent(**common, latency_ms=8.5, result_count=IMPRESSIONS)]
+    search, impression = (
+        (SearchEvent, ImpressionEvent) if validate else (SearchEvent.model_construct, ImpressionEvent.model_construct)
+    )
+    events: list[BaseEvent] = [search(**common, latency_ms=8.5, result_count=IMPRESSIONS)]
     events += [
-        ImpressionEvent(**common, result_image_id=f"img{p * 31 % 70000}", position=p, score=1.0 / p)
+        impression(**common, result_image_id=f"img{p * 31 % 70000}", position=p, score=1.0 / p)
         for p in range(1, IMPRESSIONS + 1)
     ]
     return events
@@ -110,7 +108,7 @@ def naive_producer(kafka_json: str, requests: int, ready: mp.Queue, go: mp.Event
 
     kafka = KafkaConfig.model_validate_json(kafka_json)
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
-    batches = [request_events(i, trusted=False) for i in range(requests)]
+    batches = [request_events(i) for i in range(requests)]
 
     def send() -> None:
         for events in batches:
@@ -230,9 +228,9 @@ def request_path_cost(kafka: KafkaConfig, tmp: Path, n: int) -> dict[str, float]
     sink.flush(30)
     result = {}
     ways: dict[str, Callable[[int], None]] = {
-        "deferred": lambda i: sink.log_deferred(partial(request_events, i, trusted=False), IMPRESSIONS + 1),
-        "trusted": lambda i: sink.log_many(request_events(i, trusted=True)),
-        "validated": lambda i: sink.log_many(request_events(i, trusted=False)),
+        "deferred": lambda i: sink.log_deferred(partial(request_events, i), IMPRESSIONS + 1),
+        "constructed": lambda i: sink.log_many(request_events(i, validate=False)),
+        "validated": lambda i: sink.log_many(request_events(i)),
     }
     for label, log in ways.items():
         samples = []
@@ -275,7 +273,7 @@ def main() -> None:
             f"request path (search + {IMPRESSIONS} impressions): "
             + "; ".join(
                 f"{way} median {cost[f'{way}_median_us']:.1f} µs (p99 {cost[f'{way}_p99_us']:.1f})"
-                for way in ("deferred", "trusted", "validated")
+                for way in ("deferred", "constructed", "validated")
             )
         )
         if args.request_path_only:

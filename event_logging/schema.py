@@ -24,18 +24,17 @@ import itertools
 import os
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from pydantic_core import PydanticUndefined
 
 from event_logging.errors import EventLoggingError
 
 SCHEMA_VERSION = 4
 SchemaVersion = Literal[1, 2, 3, 4]
-"""The versions still parsed; a Literal, not a Python validator: checked inside pydantic-core, ~1 µs less per
-event in the consumer."""
+"""The versions still parsed; a Literal, not a Python validator, so pydantic-core checks it without calling back
+into Python (the consumer's inner loop; BENCHMARKS.md, "Event pipeline", step 3)."""
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 TS_MIN = datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,8 +67,6 @@ def _now() -> datetime:
 _VERSION_MASK, _VERSION_4 = 0xF << 76, 0x4 << 76
 _VARIANT_MASK, _VARIANT_RFC = 0x3 << 62, 0x2 << 62
 _COUNTER_BITS = 48
-_SAFE_UNKNOWN = uuid.SafeUUID.unknown
-_set_slot = object.__setattr__
 
 
 def _random_base() -> int:
@@ -93,19 +90,13 @@ def new_event_id() -> uuid.UUID:
     """A version-4 UUID: 80 random bits per process (re-drawn after fork) plus a 48-bit counter.
 
     Unique within a process by construction and across processes with probability 1 - 2^-80 per pair;
-    about 4x cheaper than `uuid.uuid4()` (no system call per id), which matters on the request path
-    (a search logs eleven events).
+    cheaper than `uuid.uuid4()` (no system call per id), and a search logs eleven events.
     """
     count = next(_id_counter)
     if count >> _COUNTER_BITS:
         _reseed_ids()
         count = next(_id_counter)
-    # `UUID.__init__` re-checks its arguments (~1.5 µs); the value is valid by construction, so fill the two
-    # slots directly, as CPython 3.14's `UUID._from_int` does.
-    event_id = object.__new__(uuid.UUID)
-    _set_slot(event_id, "int", _id_base | count)
-    _set_slot(event_id, "is_safe", _SAFE_UNKNOWN)
-    return event_id
+    return uuid.UUID(int=_id_base | count)
 
 
 class BaseEvent(BaseModel):
@@ -121,38 +112,6 @@ class BaseEvent(BaseModel):
     experiment: Annotated[str, Field(max_length=256)] = ""
     variant: Id = "default"
     query_image_id: Annotated[str, Field(max_length=1024)] = ""
-
-    @classmethod
-    def trusted(cls, **fields: Any) -> Self:
-        """Build an event WITHOUT validation, for values our own code produced (tests, benchmarks' producers).
-
-        Only ~10 % cheaper than validating (BENCHMARKS.md: 11 events in 98.6 against 108.4 µs; pydantic-core's
-        validation is not where the time goes — object creation, the event id and the field dict are), so
-        serving validates its events; it keeps their cost off the request path by building them on the sink's
-        thread (`log_deferred`). Untrusted input (browser click/dwell reports) must go through the normal
-        constructor or `parse_event`. The caller guarantees types; `ts`, when given, must be timezone-aware UTC.
-        """
-        ts = fields.get("ts")
-        if ts is None:
-            ts = _now()
-        elif ts.tzinfo is None:
-            raise MalformedEventError("ts must be timezone-aware (UTC)")
-        defaults = cls.__dict__.get("_defaults_cache") or cls._static_defaults()
-        event = object.__new__(cls)
-        _set_slot(event, "__dict__", {**defaults, "event_id": new_event_id(), **fields, "ts": ts})
-        _set_slot(event, "__pydantic_fields_set__", set(fields))
-        _set_slot(event, "__pydantic_extra__", None)
-        _set_slot(event, "__pydantic_private__", None)
-        return event
-
-    @classmethod
-    def _static_defaults(cls) -> dict[str, Any]:
-        cached = cls.__dict__.get("_defaults_cache")
-        if cached is None:
-            cached = {name: f.default for name, f in cls.model_fields.items() if f.default_factory is None}
-            cached = {name: value for name, value in cached.items() if value is not PydanticUndefined}
-            type.__setattr__(cls, "_defaults_cache", cached)
-        return cached
 
 
 class SearchEvent(BaseEvent):
@@ -221,7 +180,6 @@ EVENT_MODELS: dict[str, type[BaseEvent]] = {
     "dwell": DwellEvent,
 }
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
-_VALIDATOR = _ADAPTER.validator  # pydantic-core's own: `TypeAdapter.validate_json` adds ~0.6 µs of Python a call
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -233,12 +191,12 @@ def _first_error(exc: ValidationError) -> str:
 def parse_event(data: bytes | str | dict[str, Any]) -> Event:
     """Validate raw JSON (bytes/str) or a decoded mapping into an event, or raise MalformedEventError.
 
-    Raw JSON goes straight to pydantic-core's parser (no intermediate dict, ~30 % cheaper: this is the
-    consumer's inner loop); only input that fails takes the slower path that words the error.
+    Raw JSON goes straight to pydantic-core's parser (no intermediate dict: this is the consumer's inner
+    loop; BENCHMARKS.md, "Event pipeline"); only input that fails takes the slower path that words the error.
     """
     if isinstance(data, bytes | str):
         try:
-            return _VALIDATOR.validate_json(data)
+            return _ADAPTER.validate_json(data)
         except ValidationError:
             pass
     try:
@@ -258,6 +216,7 @@ def serialize(event: BaseEvent) -> bytes:
     """Compact JSON bytes (orjson), one line of a Kafka message value and of a spool record.
 
     orjson writes the field values directly (UUID as text, datetime as RFC 3339 with `Z`): the same JSON as
-    `model_dump(mode="json")` at a fifth of the cost, and never a newline (the batch separator).
+    `model_dump(mode="json")` without pydantic's serialiser on the producer's path, and never a newline (the
+    batch separator).
     """
     return orjson.dumps(event.__dict__, option=orjson.OPT_UTC_Z)
