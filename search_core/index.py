@@ -50,7 +50,7 @@ from search_core.errors import (
 )
 from search_core.factory_check import check_factory
 from search_core.hits import Hits
-from search_core.index_checks import SWIG, checked_ids, checked_labels, faiss_message, normalised
+from search_core.index_checks import checked_ids, checked_labels, faiss_message, normalised
 from search_core.index_params import (
     FAISS_PARAMS,
     PARAMS_CACHE_SIZE,
@@ -165,26 +165,22 @@ class SearchIndex:
         x = normalised(xq, self.dim)
         tombstones = self._tombstones
         key = (k, *params.items()) if params else (k,)
-        try:  # the plan lookup inline: a method frame is ~1 µs of a single query's overhead
+        try:  # the plan lookup inline, on every query (BENCHMARKS.md, "ANN indexes", seventh session)
             plan = tombstones.params_cache.get(key)
         except TypeError:  # an unhashable value, e.g. a list: not a number either
             raise InvalidSearchParamsError(f"query parameters must be numbers, got {params!r}") from None
         faiss_params, fetch, direct, exact = plan or self._new_plan(key, k, params, tombstones)
-        n = len(x)
-        scores, rows = np.empty((n, fetch), dtype=np.float32), np.empty((n, fetch), dtype=np.int64)
-        threads = SWIG.omp_get_max_threads() if n == 1 else 1
+        threads = faiss.omp_get_max_threads() if len(x) == 1 else 1
         if threads > 1:  # per calling thread (OpenMP ICV), so concurrent requests do not see it
             faiss.omp_set_num_threads(1)
-        try:  # C++ `Index::search` itself: Faiss's Python wrapper re-checks what `normalised` just checked
-            SWIG.Index_search(
-                self._index, n, SWIG.swig_ptr(x), fetch, SWIG.swig_ptr(scores), SWIG.swig_ptr(rows), faiss_params
-            )
+        try:
+            scores, rows = self._index.search(x, fetch, params=faiss_params)
         finally:
             if threads > 1:
                 faiss.omp_set_num_threads(threads)
         if not direct:
-            return [self._rescored(x[i], rows[i], scores[i], k, exact, tombstones) for i in range(n)]
-        if n == 1 and -1 not in rows[0].tolist():  # a server's query, inline: ~4 µs less than the block path
+            return [self._rescored(x[i], rows[i], scores[i], k, exact, tombstones) for i in range(len(x))]
+        if len(x) == 1 and -1 not in rows[0].tolist():  # a server's query: skips the block path's list work
             return [Hits(self._ids[rows[0]].tolist(), scores[0].tolist())]
         return self._hit_lists(rows, scores)
 
