@@ -43,6 +43,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from event_logging.retry import Backoff
 from event_logging.schema import BaseEvent
 from event_logging.sink import CLOSE_GRACE_S, EventSink, QueuedSink, QueueItem
 
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 PUBLISH_INTERVAL_S = 0.1
 RESTART_BACKOFF_S = (0.5, 30.0)
+"""First and longest wait before starting a new event process (`event_logging.retry`)."""
 STABLE_AFTER_S = 60.0
 """A child that lived this long died of something new: its replacement starts after the shortest back-off."""
 TERM_GRACE_S = 10.0
@@ -88,7 +90,7 @@ class ProcessSink(QueuedSink):
         self._shared = _CONTEXT.RawArray("q", len(_CHILD_COUNTERS))
         self._base = dict.fromkeys(_CHILD_COUNTERS, 0)  # totals of children that died
         self._handed = 0  # events handed to the current child
-        self._restarts = 0
+        self._restart_wait = Backoff(*RESTART_BACKOFF_S)
         self._conn_lock = threading.Lock()
         self._conn, self._process = self._start_child()
         super().__init__(name="vsx-event-process-feeder", max_queue=max_queue, max_batch=max_items, linger_s=linger_s)
@@ -154,11 +156,10 @@ class ProcessSink(QueuedSink):
         self._process.join(timeout=1.0)
         self._account_for_dead_child()
         if time.monotonic() - self._started_at > STABLE_AFTER_S:
-            self._restarts = 0
-        backoff = min(RESTART_BACKOFF_S[0] * 2**self._restarts, RESTART_BACKOFF_S[1])
-        logger.error("the event process exited (code %s); starting another in %.1f s", self._process.exitcode, backoff)
-        self._restarts += 1
-        self._closing.wait(backoff)
+            self._restart_wait.reset()
+        wait = self._restart_wait.next_wait()
+        logger.error("the event process exited (code %s); starting another in %.1f s", self._process.exitcode, wait)
+        self._closing.wait(wait)
         self._conn.close()
         self._conn, self._process = self._start_child()
 
