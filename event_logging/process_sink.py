@@ -45,7 +45,7 @@ from typing import Any
 
 from event_logging.retry import Backoff
 from event_logging.schema import BaseEvent
-from event_logging.sink import CLOSE_GRACE_S, EventSink, QueuedSink, QueueItem
+from event_logging.sink import CLOSE_GRACE_S, EventSink, QueuedSink, QueueItem, events_in
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +67,7 @@ _CONTEXT = multiprocessing.get_context("spawn")
 _CHILD_COUNTERS = ("sent", "spooled", "dropped", "replayed")
 
 
-def _event_count(item: QueueItem) -> int:
-    return 1 if isinstance(item, BaseEvent) else item[1]
-
-
-class ProcessSink(QueuedSink):
+class ProcessSink(QueuedSink[QueueItem]):
     """Queues in this process; `make()` (picklable, e.g. a `partial` of a sink class) builds the sink in a child."""
 
     _close_grace_s = REPLY_GRACE_S + CLOSE_GRACE_S  # the feeder's shutdown: the child's answer, then reaping it
@@ -111,14 +107,14 @@ class ProcessSink(QueuedSink):
     # -- feeder thread ------------------------------------------------------------------------------
     def _take(self) -> list[QueueItem]:
         """Up to `max_items` queued items as they are: deferred groups are built in the child."""
-        items = []
+        items: list[QueueItem] = []
         while self._queue and len(items) < self._max_batch:
             items.append(self._pop())
         return items
 
     def _deliver(self, items: list[QueueItem]) -> None:
         data = pickle.dumps(("log", items), protocol=pickle.HIGHEST_PROTOCOL)
-        count = sum(map(_event_count, items))
+        count = events_in(items)
         while not self._send(data):
             deadline = self._closing_deadline()
             if deadline is not None and time.monotonic() >= deadline:

@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
 from event_logging.schema import BaseEvent
 
@@ -30,6 +31,15 @@ EventBuilder = Callable[[], Iterable[BaseEvent]]
 
 QueueItem = BaseEvent | tuple[EventBuilder, int]
 """An event, or a deferred group: its builder and the number of events it announced."""
+
+Taken = TypeVar("Taken", bound=QueueItem)
+"""What a queued sink's batches hold: built events, or queue items as they were queued."""
+
+
+def events_in(items: Iterable[QueueItem]) -> int:
+    """The events queue items stand for (a deferred group: the number it announced)."""
+    return sum(1 if isinstance(item, BaseEvent) else item[1] for item in items)
+
 
 COUNTERS = ("logged", "sent", "spooled", "dropped", "replayed", "dead_letters")
 DROP_LOG_INTERVAL_S = 10.0
@@ -63,8 +73,8 @@ class EventSink(abc.ABC):
         """Event counts since start: logged, sent, spooled, dropped, replayed, dead_letters (for /metrics)."""
 
 
-class QueuedSink(EventSink):
-    """The shared queue + sender thread; subclasses say how a batch is delivered."""
+class QueuedSink(EventSink, Generic[Taken]):
+    """The shared queue + sender thread; subclasses say what a batch holds (`_take`) and how it is delivered."""
 
     _close_grace_s = CLOSE_GRACE_S
 
@@ -154,22 +164,15 @@ class QueuedSink(EventSink):
                     self._deliver(batch)
                 except Exception:  # a bug here must not silently stop logging for the life of the process
                     logger.exception("event sink failed to deliver a batch")
-                    self._count_dropped(len(batch), "delivery raised")
+                    self._count_dropped(events_in(batch), "delivery raised")
                 finally:
                     self._busy = False
         finally:
             self._shutdown()
 
-    def _take(self) -> list[BaseEvent]:
-        """Up to about `max_batch` events (a deferred group is built whole, so a batch may exceed it by one group)."""
-        queue, batch = self._queue, []
-        while queue and len(batch) < self._max_batch:
-            item = self._pop()
-            if isinstance(item, BaseEvent):
-                batch.append(item)
-            else:
-                batch.extend(self._build(*item))
-        return batch
+    @abc.abstractmethod
+    def _take(self) -> list[Taken]:
+        """Up to about `max_batch` queued events as one batch for `_deliver` (each item leaves by `_pop`)."""
 
     def _pop(self) -> QueueItem:
         """The oldest queued item; `taken` advances by its events (a deferred group's announced count)."""
@@ -181,19 +184,6 @@ class QueuedSink(EventSink):
             self._deferred_extra -= item[1] - 1
             self._taken += item[1]
         return item
-
-    def _build(self, build: EventBuilder, count: int) -> list[BaseEvent]:
-        """Run a builder that announced `count` events; a shortfall or an exception is counted as dropped."""
-        try:
-            events = list(build())
-        except Exception:
-            logger.exception("an event builder raised; its %d events are lost", count)
-            self._count_dropped(count, "event builder raised")
-            return []
-        if len(events) != count:
-            logger.error("an event builder announced %d events and built %d", count, len(events))
-            self._count_dropped(max(count - len(events), 0), "event builder built fewer than announced")
-        return events
 
     def _count(self, name: str, n: int) -> None:
         """Counters other than `dropped` have one writer, the sender thread, so plain `+=` is exact."""
@@ -224,7 +214,36 @@ class QueuedSink(EventSink):
         """Called when the queue is empty: a chance to replay a backlog."""
 
     @abc.abstractmethod
-    def _deliver(self, events: list[BaseEvent]) -> None: ...
+    def _deliver(self, batch: list[Taken]) -> None: ...
 
     def _shutdown(self) -> None:
         """Release resources when the sender thread ends."""
+
+
+class BuildingSink(QueuedSink[BaseEvent]):
+    """A queued sink that delivers events: deferred groups are built on the sender thread as they are taken."""
+
+    def _take(self) -> list[BaseEvent]:
+        """Up to about `max_batch` events (a deferred group is built whole, so a batch may exceed it by one group)."""
+        queue = self._queue
+        batch: list[BaseEvent] = []
+        while queue and len(batch) < self._max_batch:
+            item = self._pop()
+            if isinstance(item, BaseEvent):
+                batch.append(item)
+            else:
+                batch.extend(self._build(*item))
+        return batch
+
+    def _build(self, build: EventBuilder, count: int) -> list[BaseEvent]:
+        """Run a builder that announced `count` events; a shortfall or an exception is counted as dropped."""
+        try:
+            events = list(build())
+        except Exception:
+            logger.exception("an event builder raised; its %d events are lost", count)
+            self._count_dropped(count, "event builder raised")
+            return []
+        if len(events) != count:
+            logger.error("an event builder announced %d events and built %d", count, len(events))
+            self._count_dropped(max(count - len(events), 0), "event builder built fewer than announced")
+        return events
