@@ -84,7 +84,7 @@ def vsx_producer(
     kafka_json: str, spool_dir: str, first: int, requests: int, ready: mp.Queue, go: mp.Event, out: mp.Queue
 ) -> None:
     """Events are built before the clock starts: building them is serving's work (the request-path figures),
-    and at ~10 µs an event it would take a quarter of this machine's two cores from the pipeline measured."""
+    and would take a large share of a small machine's cores from the pipeline measured."""
     sink = KafkaEventSink(KafkaConfig.model_validate_json(kafka_json), SpoolConfig(directory=Path(spool_dir)))
     batches = [request_events(i) for i in range(first, first + requests)]
 

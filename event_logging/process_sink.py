@@ -1,12 +1,11 @@
 """A sink that runs another sink (the Kafka one) in a child process, off the serving interpreter's GIL.
 
-Why: building a search's events (21 pydantic models at k = 20, ~200 µs), packing them and kafka-python's
-per-message Python all ran on threads of the serving process; a batch of that work holds the GIL in bursts
-that a request thread waits behind. `py-spy --gil` put ~70 % of the sender thread's GIL time in building,
-and with a sink that discarded everything the serving p99 overhead fell from 11–14 ms to 4–5 ms
-(BENCHMARKS.md, Serving). Here the serving process only queues what it logs (as before) and a thread pickles
+Why: building a search's events (a pydantic model per result), packing them and kafka-python's per-message
+Python all ran on threads of the serving process; a batch of that work holds the GIL in bursts that a
+request thread waits behind, and that was most of the serving p99 overhead (BENCHMARKS.md, "Serving", fifth
+and sixth sessions). Here the serving process only queues what it logs (as before) and a thread pickles
 the queued items — events, or deferred groups still unbuilt (`functools.partial` of a module-level builder
-with plain arguments, ~5–10 µs a search) — down a pipe; the child (spawned, so no inherited threads or
+with plain arguments, cheap to pickle) — down a pipe; the child (spawned, so no inherited threads or
 locks) feeds them to the real sink, which builds, packs, sends and spools there. Spawning re-imports the
 parent's main module, so a script that makes this sink must guard its entry point with
 `if __name__ == "__main__":`, as any multiprocessing code (`vsx`, uvicorn and pytest do).

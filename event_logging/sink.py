@@ -1,15 +1,16 @@
 """Where the request path hands events: an in-memory queue drained by one background thread.
 
-`log`/`log_many` only append to a `collections.deque` (atomic under the GIL, well under a microsecond):
-no I/O, no exception, so logging can never slow down or fail a search. `log_deferred` appends a function
-that builds the events instead, with the number it will build, and the sender thread calls it: building a
-search's eleven events (ids, field dicts, validation) costs ~100 µs on this machine, which then stays off
-the request path. The announced count keeps the `max_queue` bound and the `logged` counter in events (an
-uncontended lock guards that count); a builder that raises, or builds another number, is logged, and its
-shortfall counted as dropped. The sender thread wakes every `linger_s` (at once when a batch is ready, or
-when `flush` or `close` waits for it), takes up to `max_batch` events and hands them to `_deliver`, which
-the Kafka and embedded sinks implement. When the queue is full (the sender cannot keep up even by
-spooling) events are dropped with a counter and a loud, rate-limited log line.
+`log`/`log_many` only append to a `collections.deque` (atomic under the GIL, well under a microsecond): no
+I/O, no exception, so logging can never slow down or fail a search. `log_deferred` appends a function that
+builds the events instead, with the number it will build, and the sender thread calls it: building a search's
+eleven events (ids, field dicts, validation) costs far more than queueing a function, and that cost then stays
+off the request path (BENCHMARKS.md, "Event pipeline", request-path cost). The announced count keeps the
+`max_queue` bound and the `logged` counter in events (an uncontended lock guards that count); a builder that
+raises, or builds another number, is logged, and its shortfall counted as dropped. The sender thread wakes
+every `linger_s` (at once when a batch is ready, or when `flush` or `close` waits for it), takes up to
+`max_batch` events and hands them to `_deliver`, which the Kafka and embedded sinks implement. When the queue
+is full (the sender cannot keep up even by spooling) events are dropped with a counter and a loud,
+rate-limited log line.
 """
 
 from __future__ import annotations
