@@ -14,6 +14,10 @@ keep their memory until the index is rebuilt (a new artifact version).
 Threads: concurrent `search` calls are safe (per-call parameters, no shared mutable state); `remove` swaps
 an immutable tombstone snapshot, so it may overlap searches; `add` writes into Faiss and must not.
 
+The query path calls Faiss's public low-level functions (`Index.search_c`, `fvec_renorm_L2` on `swig_ptr`s)
+rather than its numpy wrappers, whose checks repeat ours: on a cheap IVF probe at 1M that Python is what
+decides the ≤ 1.3× single-query goal (BENCHMARKS.md, "ANN indexes", issue #22).
+
 Files (`save`/`load`): `index.faiss`, `vectors.npy` (float32, normalised; kept for exact re-scoring,
 dedupe and MMR), `ids.txt` (one id per line), `labels.npy` (int32, -1 unknown), `deleted.npy` (tombstoned
 rows), `search_index.json` (factory, dim, class names, default query parameters). `load(mmap=True)` maps
@@ -170,17 +174,21 @@ class SearchIndex:
         except TypeError:  # an unhashable value, e.g. a list: not a number either
             raise InvalidSearchParamsError(f"query parameters must be numbers, got {params!r}") from None
         faiss_params, fetch, direct, exact = plan or self._new_plan(key, k, params, tombstones)
-        threads = faiss.omp_get_max_threads() if len(x) == 1 else 1
+        n = len(x)
+        scores, rows = np.empty((n, fetch), dtype=np.float32), np.empty((n, fetch), dtype=np.int64)
+        threads = faiss.omp_get_max_threads() if n == 1 else 1
         if threads > 1:  # per calling thread (OpenMP ICV), so concurrent requests do not see it
             faiss.omp_set_num_threads(1)
-        try:
-            scores, rows = self._index.search(x, fetch, params=faiss_params)
+        try:  # `search_c`, not `search`: why in the module docstring
+            self._index.search_c(
+                n, faiss.swig_ptr(x), fetch, faiss.swig_ptr(scores), faiss.swig_ptr(rows), faiss_params
+            )
         finally:
             if threads > 1:
                 faiss.omp_set_num_threads(threads)
         if not direct:
-            return [self._rescored(x[i], rows[i], scores[i], k, exact, tombstones) for i in range(len(x))]
-        if len(x) == 1 and -1 not in rows[0].tolist():  # a server's query: skips the block path's list work
+            return [self._rescored(x[i], rows[i], scores[i], k, exact, tombstones) for i in range(n)]
+        if n == 1 and -1 not in rows[0].tolist():  # a server's query: skips the block path's list work
             return [Hits(self._ids[rows[0]].tolist(), scores[0].tolist())]
         return self._hit_lists(rows, scores)
 

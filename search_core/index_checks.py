@@ -26,9 +26,10 @@ def normalised(vectors: np.ndarray | Sequence[Sequence[float]], dim: int | None 
         raise IndexInputError(f"vectors must be a 2-D array (n, dim), got shape {x.shape}")
     if dim is not None and x.shape[1] != dim:
         raise DimensionMismatchError(f"vectors of dimension {x.shape[1]} for an index of dimension {dim}")
-    if not math.isfinite(faiss.fvec_norm_L2sqr(faiss.swig_ptr(x), x.size)):  # NaN or inf anywhere propagates
+    pointer = faiss.swig_ptr(x)
+    if not math.isfinite(faiss.fvec_norm_L2sqr(pointer, x.size)):  # NaN or inf anywhere propagates into the sum
         raise IndexInputError("vectors contain NaN, infinite or float32-overflowing values")
-    faiss.normalize_L2(x)  # in place
+    faiss.fvec_renorm_L2(x.shape[1], len(x), pointer)  # in place; `normalize_L2` would take the pointer again
     return x
 
 
