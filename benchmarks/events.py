@@ -9,10 +9,9 @@ duplicates = rows − distinct):
 Both feed the same consumers: `--ingesters` `Ingestor` processes in one consumer group. Producers build
 their events before the clock starts (building is serving's work, timed below as the request-path cost)
 and start together; the clock stops when ClickHouse holds every distinct `event_id`.
-Also measured: the request-path cost of logging one search with 10 impressions, three ways: `deferred`
-(what serving does: `sink.log_deferred` of a builder, the sender thread builds the validated events),
-`constructed` (build 11 events without validation, pydantic's `model_construct`, then `sink.log_many`) and
-`validated`.
+Also measured: the request-path cost of logging one search with 10 impressions, two ways: `deferred`
+(what serving does: `sink.log_deferred` of a builder, the sender thread builds the validated events) and
+`built` (the 11 events built on the calling thread, then `sink.log_many`).
 
     .venv/bin/python benchmarks/events.py            # 1M events (baseline: 200k)
     .venv/bin/python benchmarks/events.py --quick    # 100k events (baseline: 50k)
@@ -47,9 +46,8 @@ USERS = 5_000
 IMPRESSIONS = 10
 
 
-def request_events(i: int, *, validate: bool = True) -> list[BaseEvent]:
-    """One search request: a search event and 10 impressions, as serving logs them (unvalidated: pydantic's
-    `model_construct`, the comparison for what validation costs)."""
+def request_events(i: int) -> list[BaseEvent]:
+    """One search request: a search event and 10 impressions, as serving logs them."""
     now = datetime.now(UTC)
     common = dict(
         request_id=f"req{i}",
@@ -59,12 +57,9 @@ def request_events(i: int, *, validate: bool = True) -> list[BaseEvent]:
         variant="treatment" if i % 2 else "control",
         query_image_id=f"q{i % 997}",
     )
-    search, impression = (
-        (SearchEvent, ImpressionEvent) if validate else (SearchEvent.model_construct, ImpressionEvent.model_construct)
-    )
-    events: list[BaseEvent] = [search(**common, latency_ms=8.5, result_count=IMPRESSIONS)]
+    events: list[BaseEvent] = [SearchEvent(**common, latency_ms=8.5, result_count=IMPRESSIONS)]
     events += [
-        impression(**common, result_image_id=f"img{p * 31 % 70000}", position=p, score=1.0 / p)
+        ImpressionEvent(**common, result_image_id=f"img{p * 31 % 70000}", position=p, score=1.0 / p)
         for p in range(1, IMPRESSIONS + 1)
     ]
     return events
@@ -229,8 +224,7 @@ def request_path_cost(kafka: KafkaConfig, tmp: Path, n: int) -> dict[str, float]
     result = {}
     ways: dict[str, Callable[[int], None]] = {
         "deferred": lambda i: sink.log_deferred(partial(request_events, i), IMPRESSIONS + 1),
-        "constructed": lambda i: sink.log_many(request_events(i, validate=False)),
-        "validated": lambda i: sink.log_many(request_events(i)),
+        "built": lambda i: sink.log_many(request_events(i)),
     }
     for label, log in ways.items():
         samples = []
@@ -273,7 +267,7 @@ def main() -> None:
             f"request path (search + {IMPRESSIONS} impressions): "
             + "; ".join(
                 f"{way} median {cost[f'{way}_median_us']:.1f} µs (p99 {cost[f'{way}_p99_us']:.1f})"
-                for way in ("deferred", "constructed", "validated")
+                for way in ("deferred", "built")
             )
         )
         if args.request_path_only:

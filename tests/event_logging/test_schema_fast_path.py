@@ -31,8 +31,8 @@ def test_new_event_id_is_a_valid_unique_uuid4() -> None:
 
 
 def test_constructed_event_equals_validated_event() -> None:
-    """Unvalidated events (pydantic's `model_construct`, what the request-path benchmark compares) are the same
-    events: equal, the same columns, the same JSON."""
+    """Unvalidated events (pydantic's `model_construct`, what tests use to make events the schema refuses) are
+    the same events: equal, the same columns, the same JSON."""
     ts = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
     fields = dict(request_id="r1", user_id="u1", experiment="exp", variant="treatment", ts=ts,
                   result_image_id="img", position=3, score=0.25)  # fmt: skip
