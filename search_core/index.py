@@ -177,8 +177,8 @@ class SearchIndex:
         n = len(x)
         scores, rows = np.empty((n, fetch), dtype=np.float32), np.empty((n, fetch), dtype=np.int64)
         threads = faiss.omp_get_max_threads() if n == 1 else 1
-        if threads > 1:  # per calling thread (OpenMP ICV), so concurrent requests do not see it
-            faiss.omp_set_num_threads(1)
+        if threads > 1:  # kept: it moves single-query p50s (BENCHMARKS.md, "ANN indexes", issue #22)
+            faiss.omp_set_num_threads(1)  # per calling thread (OpenMP ICV): concurrent requests do not see it
         try:  # `search_c`, not `search`: why in the module docstring
             self._index.search_c(
                 n, faiss.swig_ptr(x), fetch, faiss.swig_ptr(scores), faiss.swig_ptr(rows), faiss_params
