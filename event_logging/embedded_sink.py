@@ -16,7 +16,7 @@ import logging
 
 from event_logging.errors import EventLoggingError
 from event_logging.schema import BaseEvent
-from event_logging.sink import BuildingSink
+from event_logging.sink import QueuedSink
 from event_logging.store import EventStore, refused_letter
 
 EMBEDDED_SOURCE = "embedded"
@@ -25,7 +25,7 @@ EMBEDDED_SOURCE = "embedded"
 logger = logging.getLogger(__name__)
 
 
-class EmbeddedEventSink(BuildingSink):
+class EmbeddedEventSink(QueuedSink):
     """Events → `store.insert_events` in batches from a background thread."""
 
     def __init__(self, store: EventStore, *, max_batch: int = 10_000, linger_s: float = 2.0) -> None:

@@ -21,7 +21,7 @@ from event_logging.config import KafkaConfig, SpoolConfig
 from event_logging.errors import EventBusUnavailable
 from event_logging.retry import Backoff
 from event_logging.schema import BaseEvent
-from event_logging.sink import BuildingSink
+from event_logging.sink import QueuedSink
 from event_logging.spool import DiskSpool, read_segment
 from event_logging.topics import ensure_topic
 from event_logging.wire import Message, pack
@@ -32,7 +32,7 @@ RECONNECT_BACKOFF_S = (0.5, 5.0)
 """First and longest wait before reconnecting to the broker (`event_logging.retry`)."""
 
 
-class KafkaEventSink(BuildingSink):
+class KafkaEventSink(QueuedSink):
     """Events → Kafka topic `config.topic`, keyed by user shard (`wire`), with an on-disk spool for outages."""
 
     def __init__(self, config: KafkaConfig, spool: SpoolConfig) -> None:

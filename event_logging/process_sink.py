@@ -44,7 +44,7 @@ from typing import Any
 
 from event_logging.retry import Backoff
 from event_logging.schema import BaseEvent
-from event_logging.sink import CLOSE_GRACE_S, EventSink, QueuedSink, QueueItem, events_in
+from event_logging.sink import CLOSE_GRACE_S, BatchingSink, EventSink, QueueItem, events_in
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ _CONTEXT = multiprocessing.get_context("spawn")
 _CHILD_COUNTERS = ("sent", "spooled", "dropped", "replayed")
 
 
-class ProcessSink(QueuedSink[QueueItem]):
+class ProcessSink(BatchingSink[QueueItem]):
     """Queues in this process; `make()` (picklable, e.g. a `partial` of a sink class) builds the sink in a child."""
 
     _close_grace_s = REPLY_GRACE_S + CLOSE_GRACE_S  # the feeder's shutdown: the child's answer, then reaping it

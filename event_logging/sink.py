@@ -74,7 +74,7 @@ class EventSink(abc.ABC):
         """Event counts since start: logged, sent, spooled, dropped, replayed, dead_letters (for /metrics)."""
 
 
-class QueuedSink(EventSink, Generic[Taken]):
+class BatchingSink(EventSink, Generic[Taken]):
     """The shared queue + sender thread; subclasses say what a batch holds (`_take`) and how it is delivered."""
 
     _close_grace_s = CLOSE_GRACE_S
@@ -221,8 +221,8 @@ class QueuedSink(EventSink, Generic[Taken]):
         """Release resources when the sender thread ends."""
 
 
-class BuildingSink(QueuedSink[BaseEvent]):
-    """A queued sink that delivers events: deferred groups are built on the sender thread as they are taken."""
+class QueuedSink(BatchingSink[BaseEvent]):
+    """A batching sink that delivers events: deferred groups are built on the sender thread as they are taken."""
 
     def _take(self) -> list[BaseEvent]:
         """Up to about `max_batch` events (a deferred group is built whole, so a batch may exceed it by one group)."""

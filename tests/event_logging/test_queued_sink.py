@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from event_logging.schema import BaseEvent
-from event_logging.sink import BuildingSink
+from event_logging.sink import QueuedSink
 from tests.event_logging.event_helpers import ids, searches
 
 
-class _ListSink(BuildingSink):
+class _ListSink(QueuedSink):
     """Delivers into a list: the queue, the thread and the linger are the real ones."""
 
     def __init__(self, linger_s: float) -> None:
