@@ -24,14 +24,14 @@ import itertools
 import os
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from event_logging.errors import EventLoggingError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION: Final = 4
 SchemaVersion = Literal[1, 2, 3, 4]
 """The versions still parsed; a Literal, not a Python validator, so pydantic-core checks it without calling back
 into Python (the consumer's inner loop; BENCHMARKS.md, "Event pipeline", step 3)."""

@@ -179,8 +179,8 @@ class SearchIndex:
         threads = faiss.omp_get_max_threads() if n == 1 else 1
         if threads > 1:  # kept: it moves single-query p50s (BENCHMARKS.md, "ANN indexes", issue #22)
             faiss.omp_set_num_threads(1)  # per calling thread (OpenMP ICV): concurrent requests do not see it
-        try:  # `search_c`, not `search`: why in the module docstring
-            self._index.search_c(
+        try:  # `search_c`, not `search`: why in the module docstring; faiss's stubs omit it, its `search` calls it
+            self._index.search_c(  # type: ignore[attr-defined]
                 n, faiss.swig_ptr(x), fetch, faiss.swig_ptr(scores), faiss.swig_ptr(rows), faiss_params
             )
         finally:

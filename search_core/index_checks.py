@@ -29,7 +29,8 @@ def normalised(vectors: np.ndarray | Sequence[Sequence[float]], dim: int | None 
     pointer = faiss.swig_ptr(x)
     if not math.isfinite(faiss.fvec_norm_L2sqr(pointer, x.size)):  # NaN or inf anywhere propagates into the sum
         raise IndexInputError("vectors contain NaN, infinite or float32-overflowing values")
-    faiss.fvec_renorm_L2(x.shape[1], len(x), pointer)  # in place; `normalize_L2` would take the pointer again
+    # in place; `normalize_L2` would take the pointer again (faiss's stubs omit the function it calls)
+    faiss.fvec_renorm_L2(x.shape[1], len(x), pointer)  # type: ignore[attr-defined]
     return x
 
 
