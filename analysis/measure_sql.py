@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from analysis.measures import Filter, Measure
-from event_logging.schema import EVENT_COLUMNS, EVENT_TYPES
+from event_logging.columns import EVENT_COLUMNS
+from event_logging.schema import EVENT_TYPES
 
 
 class SqlParams:

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from event_logging.schema import ATTRIBUTE_NAME_PATTERN, EVENT_TYPES, NUMERIC_COLUMNS, event_columns
+from event_logging.columns import NUMERIC_COLUMNS, event_columns
+from event_logging.schema import ATTRIBUTE_NAME_PATTERN, EVENT_TYPES
 
 Aggregate = Literal["count", "sum", "count_distinct", "any"]
 Period = Literal["post", "pre"]

@@ -98,15 +98,15 @@ def fashion_pixels_pca(queries: int) -> tuple[np.ndarray, np.ndarray]:
         )
 
 
-def per_query_ms(searches: list[Callable[[np.ndarray], object]], xq: np.ndarray) -> list[np.ndarray]:
+def per_query_ms(searches: list[Callable[[np.ndarray], object]], xq: np.ndarray, threads: int = 1) -> list[np.ndarray]:
     """Each search timed on every query row, alternating which goes first, so noise hits all alike.
 
-    One Faiss thread, as a server running one search per request thread would: with two, every query
-    opens an OpenMP region whose second thread, on a busy 2-core machine, may wait a whole scheduler
-    time slice (we saw 20 ms single-query p50s for `RFlat` that were pure waiting).
+    One Faiss thread by default, as a server running one search per request thread would: with more, a query
+    can open an OpenMP region whose other threads, on a busy machine, wait for a scheduler slice
+    (BENCHMARKS.md, "ANN indexes"). `--query-threads` times what a process that keeps all its threads sees.
     """
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads)
     times = np.zeros((len(searches), len(xq)))
     for i in range(len(xq)):
         order = range(len(searches)) if i % 2 == 0 else reversed(range(len(searches)))
@@ -115,14 +115,14 @@ def per_query_ms(searches: list[Callable[[np.ndarray], object]], xq: np.ndarray)
             started = time.perf_counter()
             searches[s](row)
             times[s, i] = (time.perf_counter() - started) * 1000
-    faiss.omp_set_num_threads(threads)
+    faiss.omp_set_num_threads(previous)
     return list(times)
 
 
 def batch_qps(search: Callable[[np.ndarray], object], xq: np.ndarray, repeats: int = 3, seconds: float = 2.0) -> float:
-    """All queries in one call, best of at least `repeats` runs and of `seconds` of runs: an IVF batch takes
-    ~0.1 s, so three runs were at the mercy of one busy moment on this shared machine. (The first run after a
-    build also pays for the garbage collector scanning the freshly built id arrays and dict.)"""
+    """All queries in one call, best of at least `repeats` runs and of `seconds` of runs: a batch is short, and a
+    few runs are at the mercy of one busy moment on a shared machine. (The first run after a build also pays for
+    the garbage collector scanning the freshly built id arrays and dict.)"""
     best, spent, runs = float("inf"), 0.0, 0
     while runs < repeats or spent < seconds:
         started = time.perf_counter()
@@ -146,7 +146,12 @@ def bare_settings(index: faiss.Index, params: dict[str, Any]) -> None:
 
 
 def run_dataset(
-    name: str, gallery: np.ndarray, xq: np.ndarray, latency_queries: int, kinds: tuple[str, ...] = KINDS
+    name: str,
+    gallery: np.ndarray,
+    xq: np.ndarray,
+    latency_queries: int,
+    kinds: tuple[str, ...] = KINDS,
+    query_threads: int = 1,
 ) -> list[dict[str, Any]]:
     ids = [f"{name}-{i:07d}" for i in range(len(gallery))]
     xq = xq / np.linalg.norm(xq, axis=1, keepdims=True)
@@ -175,8 +180,8 @@ def run_dataset(
 
             found = np.array([[int(h.image_id.rsplit("-", 1)[1]) for h in hits] for hits in index.search(xq, K, p)])
             qps_bare, qps_project = batch_qps(bare_search, xq), batch_qps(project_search, xq)
-            single = per_query_ms([bare_search, project_search], xq[:latency_queries])
-            single.append(per_query_ms([reranked], xq[:latency_queries])[0])
+            single = per_query_ms([bare_search, project_search], xq[:latency_queries], query_threads)
+            single.append(per_query_ms([reranked], xq[:latency_queries], query_threads)[0])
             rows.append(
                 {
                     "data": name,
@@ -235,6 +240,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k synthetic vectors, fewer queries")
     parser.add_argument("--only", nargs="+", choices=KINDS, default=KINDS, help="index families (Flat always runs)")
+    parser.add_argument(
+        "--query-threads", type=int, default=1, help="Faiss threads while timing single queries (default 1)"
+    )
     args = parser.parse_args()
     kinds = tuple(args.only)
     n, queries, latency_queries = (100_000, 2000, 300) if args.quick else (1_000_000, 2000, 1000)
@@ -242,9 +250,9 @@ def main() -> None:
     print("(stored vectors for re-ranking add 256 B/vec at 64 dims, memory-mapped)\n")
     print(HEADER)
     gallery, xq = fashion_pixels_pca(queries)
-    fmnist_rows = run_dataset("fmnist", gallery, xq, latency_queries, kinds)
+    fmnist_rows = run_dataset("fmnist", gallery, xq, latency_queries, kinds, args.query_threads)
     gallery, xq = synthetic(n, queries)
-    synthetic_rows = run_dataset(f"syn{n // 1000}k", gallery, xq, latency_queries, kinds)
+    synthetic_rows = run_dataset(f"syn{n // 1000}k", gallery, xq, latency_queries, kinds, args.query_threads)
     summary(fmnist_rows)
     summary(synthetic_rows)
 

@@ -5,13 +5,13 @@ duplicates = rows − distinct):
 - naive baseline: ONE kafka-python producer sending `json.dumps(model_dump())` one event per message,
   without the crc32c extension (kafka-python falls back to pure-Python CRC);
 - vsx: `--producers` processes, each a `KafkaEventSink` (events of one user shard packed up to 500 per
-  Kafka message — `--key-by-user`: of one user —, lz4, linger 20 ms, crc32c), events built with `Event.trusted`.
+  Kafka message — `--key-by-user`: of one user —, lz4, linger 20 ms, crc32c), validated events.
 Both feed the same consumers: `--ingesters` `Ingestor` processes in one consumer group. Producers build
 their events before the clock starts (building is serving's work, timed below as the request-path cost)
 and start together; the clock stops when ClickHouse holds every distinct `event_id`.
-Also measured: the request-path cost of logging one search with 10 impressions, three ways: `deferred`
-(what serving does: `sink.log_deferred` of a builder, the sender thread builds the validated events),
-`trusted` (build 11 events with the validation-free constructor, then `sink.log_many`) and `validated`.
+Also measured: the request-path cost of logging one search with 10 impressions, two ways: `deferred`
+(what serving does: `sink.log_deferred` of a builder, the sender thread builds the validated events) and
+`built` (the 11 events built on the calling thread, then `sink.log_many`).
 
     .venv/bin/python benchmarks/events.py            # 1M events (baseline: 200k)
     .venv/bin/python benchmarks/events.py --quick    # 100k events (baseline: 50k)
@@ -46,7 +46,7 @@ USERS = 5_000
 IMPRESSIONS = 10
 
 
-def request_events(i: int, *, trusted: bool = True) -> list[BaseEvent]:
+def request_events(i: int) -> list[BaseEvent]:
     """One search request: a search event and 10 impressions, as serving logs them."""
     now = datetime.now(UTC)
     common = dict(
@@ -57,14 +57,7 @@ def request_events(i: int, *, trusted: bool = True) -> list[BaseEvent]:
         variant="treatment" if i % 2 else "control",
         query_image_id=f"q{i % 997}",
     )
-    if trusted:
-        events: list[BaseEvent] = [SearchEvent.trusted(**common, latency_ms=8.5, result_count=IMPRESSIONS)]
-        events += [
-            ImpressionEvent.trusted(**common, result_image_id=f"img{p * 31 % 70000}", position=p, score=1.0 / p)
-            for p in range(1, IMPRESSIONS + 1)
-        ]
-        return events
-    events = [SearchEvent(**common, latency_ms=8.5, result_count=IMPRESSIONS)]
+    events: list[BaseEvent] = [SearchEvent(**common, latency_ms=8.5, result_count=IMPRESSIONS)]
     events += [
         ImpressionEvent(**common, result_image_id=f"img{p * 31 % 70000}", position=p, score=1.0 / p)
         for p in range(1, IMPRESSIONS + 1)
@@ -86,7 +79,7 @@ def vsx_producer(
     kafka_json: str, spool_dir: str, first: int, requests: int, ready: mp.Queue, go: mp.Event, out: mp.Queue
 ) -> None:
     """Events are built before the clock starts: building them is serving's work (the request-path figures),
-    and at ~10 µs an event it would take a quarter of this machine's two cores from the pipeline measured."""
+    and would take a large share of a small machine's cores from the pipeline measured."""
     sink = KafkaEventSink(KafkaConfig.model_validate_json(kafka_json), SpoolConfig(directory=Path(spool_dir)))
     batches = [request_events(i) for i in range(first, first + requests)]
 
@@ -110,7 +103,7 @@ def naive_producer(kafka_json: str, requests: int, ready: mp.Queue, go: mp.Event
 
     kafka = KafkaConfig.model_validate_json(kafka_json)
     producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
-    batches = [request_events(i, trusted=False) for i in range(requests)]
+    batches = [request_events(i) for i in range(requests)]
 
     def send() -> None:
         for events in batches:
@@ -230,9 +223,8 @@ def request_path_cost(kafka: KafkaConfig, tmp: Path, n: int) -> dict[str, float]
     sink.flush(30)
     result = {}
     ways: dict[str, Callable[[int], None]] = {
-        "deferred": lambda i: sink.log_deferred(partial(request_events, i, trusted=False), IMPRESSIONS + 1),
-        "trusted": lambda i: sink.log_many(request_events(i, trusted=True)),
-        "validated": lambda i: sink.log_many(request_events(i, trusted=False)),
+        "deferred": lambda i: sink.log_deferred(partial(request_events, i), IMPRESSIONS + 1),
+        "built": lambda i: sink.log_many(request_events(i)),
     }
     for label, log in ways.items():
         samples = []
@@ -275,7 +267,7 @@ def main() -> None:
             f"request path (search + {IMPRESSIONS} impressions): "
             + "; ".join(
                 f"{way} median {cost[f'{way}_median_us']:.1f} µs (p99 {cost[f'{way}_p99_us']:.1f})"
-                for way in ("deferred", "trusted", "validated")
+                for way in ("deferred", "built")
             )
         )
         if args.request_path_only:

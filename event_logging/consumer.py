@@ -3,7 +3,7 @@
 At-least-once: offsets are committed only after the batch they cover was inserted, so a crash between
 insert and commit re-inserts that batch (duplicates, removed by `event_id` in analysis) and never skips
 one. A batch closes at `batch_size` events or `batch_timeout_s` after its first message. While the store
-is down the batch is retried with exponential back-off and its partitions are paused — `poll` keeps
+is down the batch is retried with jittered exponential back-off (`retry`) and its partitions are paused — `poll` keeps
 running, so the member stays in the group, but no offset moves and nothing is dropped. When partitions
 are revoked (a member joins or leaves) the pending batch is inserted and committed first; if that fails
 it is discarded and re-read from the last committed offset, by the new owner or, for a partition this
@@ -22,12 +22,14 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import tenacity
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from event_logging.config import KafkaConfig
 from event_logging.errors import EventStoreUnavailable
+from event_logging.retry import backoff
 from event_logging.schema import BaseEvent, MalformedEventError, parse_event
 from event_logging.store import DeadLetter, EventStore, refused_letter
 from event_logging.wire import unpack
@@ -35,6 +37,13 @@ from event_logging.wire import unpack
 logger = logging.getLogger(__name__)
 
 RETRY_BACKOFF_S = (0.25, 8.0)
+"""First and longest wait between inserts of a batch while the store is down (`event_logging.retry`)."""
+
+
+def _stop_when(stop: threading.Event, attempts: int | None) -> tenacity.stop.stop_base:
+    """Stop retrying once `stop` is set, or after `attempts` attempts when given."""
+    stopped = tenacity.stop_when_event_set(stop)
+    return stopped if attempts is None else stopped | tenacity.stop_after_attempt(attempts)
 
 
 @dataclass
@@ -171,27 +180,43 @@ class Ingestor:
 
     def _flush(self, consumer: KafkaConsumer, stop: threading.Event, attempts: int | None = None) -> None:
         """Insert + commit the batch, retrying while the store is down (partitions paused meanwhile)."""
-        backoff, tried = RETRY_BACKOFF_S[0], 0
-        while self._batch.offsets:
-            try:
+
+        def attempt() -> None:
+            if self._batch.offsets:  # a rebalance during a wait may have inserted or discarded the batch
                 self._insert_and_commit(consumer)
-                break
-            except EventStoreUnavailable as exc:
-                tried += 1
-                self.stats.retries += 1
-                if stop.is_set() or (attempts is not None and tried >= attempts):
-                    logger.warning("store down at shutdown; %d events stay uncommitted in Kafka", len(self._batch))
-                    self._batch = _Batch()
-                    break
-                logger.warning("event store unavailable (%s); retry %d in %.1f s, offsets held", exc, tried, backoff)
-                consumer.pause(*consumer.assignment())
-                deadline = time.monotonic() + backoff
-                while time.monotonic() < deadline and not stop.is_set():
-                    # Keeps the membership alive; partitions assigned after a rebalance are not paused,
-                    # and what they bring joins the batch.
-                    self._poll_into_batch(consumer, timeout_ms=int(min(0.2, backoff) * 1000))
-                backoff = min(backoff * 2, RETRY_BACKOFF_S[1])
+
+        def count(state: tenacity.RetryCallState) -> None:
+            self.stats.retries += 1
+
+        def pause(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            logger.warning(
+                "event store unavailable (%s); retry %d in %.1f s, offsets held",
+                exc, state.attempt_number, state.upcoming_sleep,
+            )  # fmt: skip
+            consumer.pause(*consumer.assignment())
+
+        def give_up(state: tenacity.RetryCallState) -> None:
+            logger.warning("store down at shutdown; %d events stay uncommitted in Kafka", len(self._batch))
+            self._batch = _Batch()
+
+        tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(EventStoreUnavailable),
+            stop=_stop_when(stop, attempts),
+            wait=backoff(*RETRY_BACKOFF_S),
+            sleep=lambda seconds: self._wait_polling(consumer, stop, seconds),
+            after=count,
+            before_sleep=pause,
+            retry_error_callback=give_up,
+        )(attempt)
         consumer.resume(*consumer.paused())
+
+    def _wait_polling(self, consumer: KafkaConsumer, stop: threading.Event, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not stop.is_set():
+            # Keeps the membership alive; partitions assigned after a rebalance are not paused,
+            # and what they bring joins the batch.
+            self._poll_into_batch(consumer, timeout_ms=int(min(0.2, seconds) * 1000))
 
     def _insert_and_commit(self, consumer: KafkaConsumer) -> None:
         batch = self._batch

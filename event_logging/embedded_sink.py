@@ -6,9 +6,8 @@ store's reason and are counted (`dead_letters`), the others are inserted. Anythi
 the batch, counted as dropped and logged loudly.
 
 It lingers 2 s between inserts: every chdb insert writes a new part and holds the interpreter while it does,
-so fewer, larger inserts leave more of it to the requests (`vsx simulate` in-process, an interleaving
-experiment on 2 cores, two runs each: 94 and 100 searches/s at 0.2 s, 104 and 111 at 2 s). Events are in the
-store 2 s later at worst; `flush` and `close` do not wait out the linger.
+so fewer, larger inserts leave more of it to the requests (BENCHMARKS.md, "Search path of a catalog image").
+Events are in the store 2 s later at worst; `flush` and `close` do not wait out the linger.
 """
 
 from __future__ import annotations

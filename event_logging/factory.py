@@ -20,7 +20,7 @@ def open_store(clickhouse: ClickHouseConfig | None = None, chdb_path: Path | Non
     if clickhouse is not None:
         return ClickHouseStore(clickhouse)
     if chdb_path is not None:
-        # Imported here: loading the embedded engine takes ~1.5 s, which server-mode processes never need.
+        # Imported here: loading the embedded engine takes seconds, which server-mode processes never need.
         from event_logging.chdb_store import ChdbStore
 
         return ChdbStore.open(chdb_path)

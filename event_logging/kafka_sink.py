@@ -19,6 +19,7 @@ from kafka.errors import KafkaError
 
 from event_logging.config import KafkaConfig, SpoolConfig
 from event_logging.errors import EventBusUnavailable
+from event_logging.retry import Backoff
 from event_logging.schema import BaseEvent
 from event_logging.sink import QueuedSink
 from event_logging.spool import DiskSpool, read_segment
@@ -28,6 +29,7 @@ from event_logging.wire import Message, pack
 logger = logging.getLogger(__name__)
 
 RECONNECT_BACKOFF_S = (0.5, 5.0)
+"""First and longest wait before reconnecting to the broker (`event_logging.retry`)."""
 
 
 class KafkaEventSink(QueuedSink):
@@ -38,7 +40,7 @@ class KafkaEventSink(QueuedSink):
         self._spool = DiskSpool(spool)
         self._producer: KafkaProducer | None = None
         self._next_attempt = 0.0
-        self._backoff = RECONNECT_BACKOFF_S[0]
+        self._reconnect = Backoff(*RECONNECT_BACKOFF_S)
         self._outage_logged = False
         if not self._spool.is_empty():
             logger.warning("spool holds %d bytes from a previous run; they will be replayed", self._spool.bytes_used)
@@ -129,13 +131,12 @@ class KafkaEventSink(QueuedSink):
             ensure_topic(self.config)
             self._producer = self._new_producer()
         except (EventBusUnavailable, KafkaError, OSError) as exc:
-            self._next_attempt = now + self._backoff
-            self._backoff = min(self._backoff * 2, RECONNECT_BACKOFF_S[1])
+            self._next_attempt = now + self._reconnect.next_wait()
             if not self._outage_logged:
                 logger.warning("event bus unreachable, spooling events to %s: %s", self._spool.directory, exc)
                 self._outage_logged = True
             return False
-        self._backoff = RECONNECT_BACKOFF_S[0]
+        self._reconnect.reset()
         if self._outage_logged:
             logger.warning("event bus reachable again; replaying %d spooled bytes", self._spool.bytes_used)
             self._outage_logged = False
@@ -162,7 +163,7 @@ class KafkaEventSink(QueuedSink):
 
     def _disconnect(self, why: str) -> None:
         producer, self._producer = self._producer, None
-        self._next_attempt = time.monotonic() + self._backoff
+        self._next_attempt = time.monotonic() + self._reconnect.next_wait()
         if not self._outage_logged:
             logger.warning("event bus failing (%s); spooling to %s", why, self._spool.directory)
             self._outage_logged = True

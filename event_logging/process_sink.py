@@ -1,12 +1,11 @@
 """A sink that runs another sink (the Kafka one) in a child process, off the serving interpreter's GIL.
 
-Why: building a search's events (21 pydantic models at k = 20, ~200 µs), packing them and kafka-python's
-per-message Python all ran on threads of the serving process; a batch of that work holds the GIL in bursts
-that a request thread waits behind. `py-spy --gil` put ~70 % of the sender thread's GIL time in building,
-and with a sink that discarded everything the serving p99 overhead fell from 11–14 ms to 4–5 ms
-(BENCHMARKS.md, Serving). Here the serving process only queues what it logs (as before) and a thread pickles
+Why: building a search's events (a pydantic model per result), packing them and kafka-python's per-message
+Python all ran on threads of the serving process; a batch of that work holds the GIL in bursts that a
+request thread waits behind, and that was most of the serving p99 overhead (BENCHMARKS.md, "Serving", fifth
+and sixth sessions). Here the serving process only queues what it logs (as before) and a thread pickles
 the queued items — events, or deferred groups still unbuilt (`functools.partial` of a module-level builder
-with plain arguments, ~5–10 µs a search) — down a pipe; the child (spawned, so no inherited threads or
+with plain arguments, cheap to pickle) — down a pipe; the child (spawned, so no inherited threads or
 locks) feeds them to the real sink, which builds, packs, sends and spools there. Spawning re-imports the
 parent's main module, so a script that makes this sink must guard its entry point with
 `if __name__ == "__main__":`, as any multiprocessing code (`vsx`, uvicorn and pytest do).
@@ -43,13 +42,15 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from event_logging.retry import Backoff
 from event_logging.schema import BaseEvent
-from event_logging.sink import CLOSE_GRACE_S, EventSink, QueuedSink, QueueItem
+from event_logging.sink import CLOSE_GRACE_S, BatchingSink, EventSink, QueueItem, events_in
 
 logger = logging.getLogger(__name__)
 
 PUBLISH_INTERVAL_S = 0.1
 RESTART_BACKOFF_S = (0.5, 30.0)
+"""First and longest wait before starting a new event process (`event_logging.retry`)."""
 STABLE_AFTER_S = 60.0
 """A child that lived this long died of something new: its replacement starts after the shortest back-off."""
 TERM_GRACE_S = 10.0
@@ -65,11 +66,7 @@ _CONTEXT = multiprocessing.get_context("spawn")
 _CHILD_COUNTERS = ("sent", "spooled", "dropped", "replayed")
 
 
-def _event_count(item: QueueItem) -> int:
-    return 1 if isinstance(item, BaseEvent) else item[1]
-
-
-class ProcessSink(QueuedSink):
+class ProcessSink(BatchingSink[QueueItem]):
     """Queues in this process; `make()` (picklable, e.g. a `partial` of a sink class) builds the sink in a child."""
 
     _close_grace_s = REPLY_GRACE_S + CLOSE_GRACE_S  # the feeder's shutdown: the child's answer, then reaping it
@@ -88,7 +85,7 @@ class ProcessSink(QueuedSink):
         self._shared = _CONTEXT.RawArray("q", len(_CHILD_COUNTERS))
         self._base = dict.fromkeys(_CHILD_COUNTERS, 0)  # totals of children that died
         self._handed = 0  # events handed to the current child
-        self._restarts = 0
+        self._restart_wait = Backoff(*RESTART_BACKOFF_S)
         self._conn_lock = threading.Lock()
         self._conn, self._process = self._start_child()
         super().__init__(name="vsx-event-process-feeder", max_queue=max_queue, max_batch=max_items, linger_s=linger_s)
@@ -109,14 +106,14 @@ class ProcessSink(QueuedSink):
     # -- feeder thread ------------------------------------------------------------------------------
     def _take(self) -> list[QueueItem]:
         """Up to `max_items` queued items as they are: deferred groups are built in the child."""
-        items = []
+        items: list[QueueItem] = []
         while self._queue and len(items) < self._max_batch:
             items.append(self._pop())
         return items
 
     def _deliver(self, items: list[QueueItem]) -> None:
         data = pickle.dumps(("log", items), protocol=pickle.HIGHEST_PROTOCOL)
-        count = sum(map(_event_count, items))
+        count = events_in(items)
         while not self._send(data):
             deadline = self._closing_deadline()
             if deadline is not None and time.monotonic() >= deadline:
@@ -154,11 +151,10 @@ class ProcessSink(QueuedSink):
         self._process.join(timeout=1.0)
         self._account_for_dead_child()
         if time.monotonic() - self._started_at > STABLE_AFTER_S:
-            self._restarts = 0
-        backoff = min(RESTART_BACKOFF_S[0] * 2**self._restarts, RESTART_BACKOFF_S[1])
-        logger.error("the event process exited (code %s); starting another in %.1f s", self._process.exitcode, backoff)
-        self._restarts += 1
-        self._closing.wait(backoff)
+            self._restart_wait.reset()
+        wait = self._restart_wait.next_wait()
+        logger.error("the event process exited (code %s); starting another in %.1f s", self._process.exitcode, wait)
+        self._closing.wait(wait)
         self._conn.close()
         self._conn, self._process = self._start_child()
 

@@ -23,22 +23,18 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
-from itertools import repeat
-from operator import floordiv, itemgetter, mul
-from typing import Annotated, Any, Literal, Self
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from pydantic_core import PydanticUndefined
 
 from event_logging.errors import EventLoggingError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION: Final = 4
 SchemaVersion = Literal[1, 2, 3, 4]
-"""The versions still parsed; a Literal, not a Python validator: checked inside pydantic-core, ~1 µs less per
-event in the consumer."""
+"""The versions still parsed; a Literal, not a Python validator, so pydantic-core checks it without calling back
+into Python (the consumer's inner loop; BENCHMARKS.md, "Event pipeline", step 3)."""
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 TS_MIN = datetime(1970, 1, 1, tzinfo=UTC)
@@ -71,8 +67,6 @@ def _now() -> datetime:
 _VERSION_MASK, _VERSION_4 = 0xF << 76, 0x4 << 76
 _VARIANT_MASK, _VARIANT_RFC = 0x3 << 62, 0x2 << 62
 _COUNTER_BITS = 48
-_SAFE_UNKNOWN = uuid.SafeUUID.unknown
-_set_slot = object.__setattr__
 
 
 def _random_base() -> int:
@@ -96,19 +90,13 @@ def new_event_id() -> uuid.UUID:
     """A version-4 UUID: 80 random bits per process (re-drawn after fork) plus a 48-bit counter.
 
     Unique within a process by construction and across processes with probability 1 - 2^-80 per pair;
-    about 4x cheaper than `uuid.uuid4()` (no system call per id), which matters on the request path
-    (a search logs eleven events).
+    cheaper than `uuid.uuid4()` (no system call per id), and a search logs eleven events.
     """
     count = next(_id_counter)
     if count >> _COUNTER_BITS:
         _reseed_ids()
         count = next(_id_counter)
-    # `UUID.__init__` re-checks its arguments (~1.5 µs); the value is valid by construction, so fill the two
-    # slots directly, as CPython 3.14's `UUID._from_int` does.
-    event_id = object.__new__(uuid.UUID)
-    _set_slot(event_id, "int", _id_base | count)
-    _set_slot(event_id, "is_safe", _SAFE_UNKNOWN)
-    return event_id
+    return uuid.UUID(int=_id_base | count)
 
 
 class BaseEvent(BaseModel):
@@ -124,38 +112,6 @@ class BaseEvent(BaseModel):
     experiment: Annotated[str, Field(max_length=256)] = ""
     variant: Id = "default"
     query_image_id: Annotated[str, Field(max_length=1024)] = ""
-
-    @classmethod
-    def trusted(cls, **fields: Any) -> Self:
-        """Build an event WITHOUT validation, for values our own code produced (tests, benchmarks' producers).
-
-        Only ~10 % cheaper than validating (BENCHMARKS.md: 11 events in 98.6 against 108.4 µs; pydantic-core's
-        validation is not where the time goes — object creation, the event id and the field dict are), so
-        serving validates its events; it keeps their cost off the request path by building them on the sink's
-        thread (`log_deferred`). Untrusted input (browser click/dwell reports) must go through the normal
-        constructor or `parse_event`. The caller guarantees types; `ts`, when given, must be timezone-aware UTC.
-        """
-        ts = fields.get("ts")
-        if ts is None:
-            ts = _now()
-        elif ts.tzinfo is None:
-            raise MalformedEventError("ts must be timezone-aware (UTC)")
-        defaults = cls.__dict__.get("_defaults_cache") or cls._static_defaults()
-        event = object.__new__(cls)
-        _set_slot(event, "__dict__", {**defaults, "event_id": new_event_id(), **fields, "ts": ts})
-        _set_slot(event, "__pydantic_fields_set__", set(fields))
-        _set_slot(event, "__pydantic_extra__", None)
-        _set_slot(event, "__pydantic_private__", None)
-        return event
-
-    @classmethod
-    def _static_defaults(cls) -> dict[str, Any]:
-        cached = cls.__dict__.get("_defaults_cache")
-        if cached is None:
-            cached = {name: f.default for name, f in cls.model_fields.items() if f.default_factory is None}
-            cached = {name: value for name, value in cached.items() if value is not PydanticUndefined}
-            type.__setattr__(cls, "_defaults_cache", cached)
-        return cached
 
 
 class SearchEvent(BaseEvent):
@@ -224,28 +180,6 @@ EVENT_MODELS: dict[str, type[BaseEvent]] = {
     "dwell": DwellEvent,
 }
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
-_VALIDATOR = _ADAPTER.validator  # pydantic-core's own: `TypeAdapter.validate_json` adds ~0.6 µs of Python a call
-
-# Column order of the `events` table (see migrations); `to_columns` produces columns in this order.
-EVENT_COLUMNS = (
-    "event_date", "ts", "ts_ms", "event_id", "event_type", "schema_version", "request_id", "user_id",
-    "experiment", "variant", "query_image_id", "result_image_id", "position", "score", "latency_ms",
-    "result_count", "status_code", "dwell_ms", "layer", "salt", "hash_version", "team", "attribution",
-    "attr_names", "attr_values",
-)  # fmt: skip
-NUMERIC_COLUMNS = frozenset(
-    {"ts_ms", "schema_version", "position", "score", "latency_ms", "result_count", "status_code", "dwell_ms",
-     "hash_version"}
-)  # fmt: skip
-"""Columns holding numbers; the other columns of `EVENT_COLUMNS` hold text, except the two attribute arrays."""
-ATTRIBUTE_COLUMNS = ("attr_names", "attr_values")
-"""`attributes` as stored: parallel arrays of names and values (ClickHouse 18.16 has no Map type)."""
-
-
-def event_columns(event_type: str) -> tuple[str, ...]:
-    """The `events` columns an event type fills from its own fields (the rest hold defaults for it)."""
-    fields = EVENT_MODELS[event_type].model_fields
-    return tuple(c for c in EVENT_COLUMNS if c in fields)
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -257,12 +191,12 @@ def _first_error(exc: ValidationError) -> str:
 def parse_event(data: bytes | str | dict[str, Any]) -> Event:
     """Validate raw JSON (bytes/str) or a decoded mapping into an event, or raise MalformedEventError.
 
-    Raw JSON goes straight to pydantic-core's parser (no intermediate dict, ~30 % cheaper: this is the
-    consumer's inner loop); only input that fails takes the slower path that words the error.
+    Raw JSON goes straight to pydantic-core's parser (no intermediate dict: this is the consumer's inner
+    loop; BENCHMARKS.md, "Event pipeline"); only input that fails takes the slower path that words the error.
     """
     if isinstance(data, bytes | str):
         try:
-            return _VALIDATOR.validate_json(data)
+            return _ADAPTER.validate_json(data)
         except ValidationError:
             pass
     try:
@@ -282,53 +216,7 @@ def serialize(event: BaseEvent) -> bytes:
     """Compact JSON bytes (orjson), one line of a Kafka message value and of a spool record.
 
     orjson writes the field values directly (UUID as text, datetime as RFC 3339 with `Z`): the same JSON as
-    `model_dump(mode="json")` at a fifth of the cost, and never a newline (the batch separator).
+    `model_dump(mode="json")` without pydantic's serialiser on the producer's path, and never a newline (the
+    batch separator).
     """
     return orjson.dumps(event.__dict__, option=orjson.OPT_UTC_Z)
-
-
-_EPOCH_DATE = date(1970, 1, 1)
-_COMPUTED = frozenset({"event_date", "ts", "ts_ms", "event_id", *ATTRIBUTE_COLUMNS})
-_COLUMN_DEFAULTS = {"position": 0, "score": 0.0, "latency_ms": 0.0, "result_count": 0, "status_code": 0,
-                    "dwell_ms": 0.0, "hash_version": 0, "attr_names": [], "attr_values": []}  # fmt: skip
-"""Values of the numeric columns an event type lacks; string columns default to ""."""
-
-
-def to_columns(events: Sequence[BaseEvent]) -> list[list[Any]]:
-    """The events as `events` table columns in EVENT_COLUMNS order (absent fields take column defaults).
-
-    This is the consumer's inner loop, so it runs in C where it can: events are grouped by type (each type
-    has fixed fields; row order within an insert does not matter), each column is a C-level `map` over the
-    group's field dicts, the UTC date comes from the epoch day (one `date` per distinct day, not a timezone
-    conversion per event), and event ids become text in two orjson calls for the whole column
-    (`UUID.__str__` is Python code, ~1.6 µs an id here). Column-major because that is how ClickHouse's
-    native protocol sends a block (clickhouse-driver takes the lists as they are). `ts` goes in as whole
-    epoch seconds: both stores take an integer for a `DateTime`, and clickhouse-driver skips its per-row
-    timezone conversion for one.
-    """
-    groups: dict[type[BaseEvent], list[dict[str, Any]]] = {}
-    for event in events:
-        groups.setdefault(type(event), []).append(event.__dict__)
-    columns: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
-    for kind, fields in groups.items():
-        epochs = list(map(datetime.timestamp, map(itemgetter("ts"), fields)))  # aware: the instant, any offset
-        seconds = list(map(int, epochs))
-        days = list(map(floordiv, seconds, repeat(86_400)))
-        dates = {day: _EPOCH_DATE + timedelta(days=day) for day in set(days)}  # the UTC date
-        columns["event_date"] += map(dates.__getitem__, days)
-        columns["ts"] += seconds
-        columns["ts_ms"] += map(int, map(mul, epochs, repeat(1000)))
-        columns["event_id"] += orjson.loads(orjson.dumps(list(map(itemgetter("event_id"), fields))))
-        names = [name for name in EVENT_COLUMNS if name in kind.model_fields and name not in _COMPUTED]
-        for name in names:
-            columns[name] += map(itemgetter(name), fields)
-        if "attributes" in kind.model_fields:
-            attributes = list(map(itemgetter("attributes"), fields))
-            columns["attr_names"] += map(list, attributes)
-            columns["attr_values"] += map(list, map(dict.values, attributes))
-        absent = columns.keys() - kind.model_fields.keys() - _COMPUTED
-        if "attributes" not in kind.model_fields:
-            absent |= set(ATTRIBUTE_COLUMNS)
-        for name in absent:
-            columns[name] += [_COLUMN_DEFAULTS.get(name, "")] * len(fields)
-    return list(columns.values())

@@ -1,15 +1,16 @@
 """Where the request path hands events: an in-memory queue drained by one background thread.
 
-`log`/`log_many` only append to a `collections.deque` (atomic under the GIL, well under a microsecond):
-no I/O, no exception, so logging can never slow down or fail a search. `log_deferred` appends a function
-that builds the events instead, with the number it will build, and the sender thread calls it: building a
-search's eleven events (ids, field dicts, validation) costs ~100 µs on this machine, which then stays off
-the request path. The announced count keeps the `max_queue` bound and the `logged` counter in events (an
-uncontended lock guards that count); a builder that raises, or builds another number, is logged, and its
-shortfall counted as dropped. The sender thread wakes every `linger_s` (at once when a batch is ready, or
-when `flush` or `close` waits for it), takes up to `max_batch` events and hands them to `_deliver`, which
-the Kafka and embedded sinks implement. When the queue is full (the sender cannot keep up even by
-spooling) events are dropped with a counter and a loud, rate-limited log line.
+`log`/`log_many` only append to a `collections.deque` (atomic under the GIL, well under a microsecond): no
+I/O, no exception, so logging can never slow down or fail a search. `log_deferred` appends a function that
+builds the events instead, with the number it will build, and the sender thread calls it: building a search's
+eleven events (ids, field dicts, validation) costs far more than queueing a function, and that cost then stays
+off the request path (BENCHMARKS.md, "Event pipeline", request-path cost). The announced count keeps the
+`max_queue` bound and the `logged` counter in events (an uncontended lock guards that count); a builder that
+raises, or builds another number, is logged, and its shortfall counted as dropped. The sender thread wakes
+every `linger_s` (at once when a batch is ready, or when `flush` or `close` waits for it), takes up to
+`max_batch` events and hands them to `_deliver`, which the Kafka and embedded sinks implement. When the queue
+is full (the sender cannot keep up even by spooling) events are dropped with a counter and a loud,
+rate-limited log line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
 from event_logging.schema import BaseEvent
 
@@ -30,6 +32,15 @@ EventBuilder = Callable[[], Iterable[BaseEvent]]
 
 QueueItem = BaseEvent | tuple[EventBuilder, int]
 """An event, or a deferred group: its builder and the number of events it announced."""
+
+Taken = TypeVar("Taken", bound=QueueItem)
+"""What a queued sink's batches hold: built events, or queue items as they were queued."""
+
+
+def events_in(items: Iterable[QueueItem]) -> int:
+    """The events queue items stand for (a deferred group: the number it announced)."""
+    return sum(1 if isinstance(item, BaseEvent) else item[1] for item in items)
+
 
 COUNTERS = ("logged", "sent", "spooled", "dropped", "replayed", "dead_letters")
 DROP_LOG_INTERVAL_S = 10.0
@@ -63,8 +74,8 @@ class EventSink(abc.ABC):
         """Event counts since start: logged, sent, spooled, dropped, replayed, dead_letters (for /metrics)."""
 
 
-class QueuedSink(EventSink):
-    """The shared queue + sender thread; subclasses say how a batch is delivered."""
+class BatchingSink(EventSink, Generic[Taken]):
+    """The shared queue + sender thread; subclasses say what a batch holds (`_take`) and how it is delivered."""
 
     _close_grace_s = CLOSE_GRACE_S
 
@@ -154,22 +165,15 @@ class QueuedSink(EventSink):
                     self._deliver(batch)
                 except Exception:  # a bug here must not silently stop logging for the life of the process
                     logger.exception("event sink failed to deliver a batch")
-                    self._count_dropped(len(batch), "delivery raised")
+                    self._count_dropped(events_in(batch), "delivery raised")
                 finally:
                     self._busy = False
         finally:
             self._shutdown()
 
-    def _take(self) -> list[BaseEvent]:
-        """Up to about `max_batch` events (a deferred group is built whole, so a batch may exceed it by one group)."""
-        queue, batch = self._queue, []
-        while queue and len(batch) < self._max_batch:
-            item = self._pop()
-            if isinstance(item, BaseEvent):
-                batch.append(item)
-            else:
-                batch.extend(self._build(*item))
-        return batch
+    @abc.abstractmethod
+    def _take(self) -> list[Taken]:
+        """Up to about `max_batch` queued events as one batch for `_deliver` (each item leaves by `_pop`)."""
 
     def _pop(self) -> QueueItem:
         """The oldest queued item; `taken` advances by its events (a deferred group's announced count)."""
@@ -181,19 +185,6 @@ class QueuedSink(EventSink):
             self._deferred_extra -= item[1] - 1
             self._taken += item[1]
         return item
-
-    def _build(self, build: EventBuilder, count: int) -> list[BaseEvent]:
-        """Run a builder that announced `count` events; a shortfall or an exception is counted as dropped."""
-        try:
-            events = list(build())
-        except Exception:
-            logger.exception("an event builder raised; its %d events are lost", count)
-            self._count_dropped(count, "event builder raised")
-            return []
-        if len(events) != count:
-            logger.error("an event builder announced %d events and built %d", count, len(events))
-            self._count_dropped(max(count - len(events), 0), "event builder built fewer than announced")
-        return events
 
     def _count(self, name: str, n: int) -> None:
         """Counters other than `dropped` have one writer, the sender thread, so plain `+=` is exact."""
@@ -224,7 +215,36 @@ class QueuedSink(EventSink):
         """Called when the queue is empty: a chance to replay a backlog."""
 
     @abc.abstractmethod
-    def _deliver(self, events: list[BaseEvent]) -> None: ...
+    def _deliver(self, batch: list[Taken]) -> None: ...
 
     def _shutdown(self) -> None:
         """Release resources when the sender thread ends."""
+
+
+class QueuedSink(BatchingSink[BaseEvent]):
+    """A batching sink that delivers events: deferred groups are built on the sender thread as they are taken."""
+
+    def _take(self) -> list[BaseEvent]:
+        """Up to about `max_batch` events (a deferred group is built whole, so a batch may exceed it by one group)."""
+        queue = self._queue
+        batch: list[BaseEvent] = []
+        while queue and len(batch) < self._max_batch:
+            item = self._pop()
+            if isinstance(item, BaseEvent):
+                batch.append(item)
+            else:
+                batch.extend(self._build(*item))
+        return batch
+
+    def _build(self, build: EventBuilder, count: int) -> list[BaseEvent]:
+        """Run a builder that announced `count` events; a shortfall or an exception is counted as dropped."""
+        try:
+            events = list(build())
+        except Exception:
+            logger.exception("an event builder raised; its %d events are lost", count)
+            self._count_dropped(count, "event builder raised")
+            return []
+        if len(events) != count:
+            logger.error("an event builder announced %d events and built %d", count, len(events))
+            self._count_dropped(max(count - len(events), 0), "event builder built fewer than announced")
+        return events

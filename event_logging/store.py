@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from event_logging.columns import EVENT_COLUMNS, to_columns
 from event_logging.config import sql_identifier
 from event_logging.errors import EventStoreError, MigrationError
 from event_logging.migrator import bootstrap_statements, load_migrations
-from event_logging.schema import EVENT_COLUMNS, BaseEvent, serialize, to_columns
+from event_logging.schema import BaseEvent, serialize
 from event_logging.sql_text import render
 
 logger = logging.getLogger(__name__)

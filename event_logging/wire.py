@@ -1,7 +1,7 @@
 """How events travel in Kafka: events of many users packed into one message, one JSON line each.
 
-kafka-python spends ~40 µs of Python per message whatever its size on each side (producer batching,
-consumer record parsing), so one message per event caps a producer core near 23k events/s. A message
+kafka-python spends a fixed cost of Python per message whatever its size on each side (producer batching,
+consumer record parsing), so one message per event caps what a producer core sends. A message
 value here is one or more `serialize(event)` lines joined by `\\n` (orjson never writes a raw newline
 inside a document). A single-event message is the same format with one line, so a plain `json.dumps`
 producer (the benchmark baseline) and the batch producer feed the same consumer.
@@ -9,9 +9,8 @@ producer (the benchmark baseline) and the batch producer feed the same consumer.
 The key is a *user shard*, `users-<crc32(user_id) mod shards>`: every event of a user has the same key,
 so it lands in the same partition and stays in order — what keying by the user id is for — while one
 message carries the events of every user of its shard in the batch. Keyed by the user id itself, a message
-held only that user's few events (~11 per search) and the per-message cost dominated both ends
-(`benchmarks/events.py`: 49k events/s end to end, CPU 10.7 µs an event in producers and 23 in ingest;
-with 64 shards 62k events/s, 4.1 and 20.4 µs). `KafkaConfig.user_shards = None` keys by the user id.
+held only that user's few events (eleven a search) and the per-message cost dominated both ends
+(BENCHMARKS.md, "Event pipeline", step 1). `KafkaConfig.user_shards = None` keys by the user id.
 """
 
 from __future__ import annotations

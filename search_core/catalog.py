@@ -103,8 +103,8 @@ class Catalog(ABC):
     def label(self, image_id: str) -> int:
         """Class index of an image, -1 when unknown (a folder file outside class folders).
 
-        One dict lookup, no numpy array: serving labels every result of every search (20 calls a request),
-        and `positions([image_id])` cost ~3 µs a call there."""
+        One dict lookup, no numpy array: serving labels every result of every search, where building an
+        array per call showed in the profile (BENCHMARKS.md, "Serving", sixth session)."""
         try:
             return int(self._labels[self._position[image_id]])
         except KeyError:

@@ -2,15 +2,14 @@
 
 `SearchIndex.search` returns a `Hits` per query: the ids and scores as two plain lists, exactly what the
 Faiss call produced once rows are mapped to ids. A `Hit` tuple is made only when someone iterates or
-indexes it. On a single query through a 1M-vector IVF index, building ten `Hit`s right after the scan
-(interpreter caches cold) cost ~8 µs of the ~80 µs Faiss itself takes; code that only needs ids and scores
-can read `ids` and `scores` and never pay it (re-ranking and serving still iterate `Hit`s).
+indexes it, because on a single query through a large IVF index building them right after the scan is a
+visible part of the project path's overhead over bare Faiss (BENCHMARKS.md, "ANN indexes", seventh session);
+code that only needs ids and scores reads `ids` and `scores` (re-ranking and serving still iterate `Hit`s).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import partial
 from typing import Any, NamedTuple, overload
 
 
@@ -19,10 +18,6 @@ class Hit(NamedTuple):
 
     image_id: str
     score: float
-
-
-_new_hit = partial(tuple.__new__, Hit)
-"""`Hit` from an (image_id, score) pair without NamedTuple's Python-level `__new__` frame: a third faster."""
 
 
 class Hits(Sequence[Hit]):
@@ -41,7 +36,7 @@ class Hits(Sequence[Hit]):
         return len(self.ids)
 
     def __iter__(self) -> Iterator[Hit]:
-        return map(_new_hit, zip(self.ids, self.scores, strict=True))
+        return map(Hit._make, zip(self.ids, self.scores, strict=True))
 
     @overload
     def __getitem__(self, index: int) -> Hit: ...

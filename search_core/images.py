@@ -23,9 +23,9 @@ GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;
 DEFAULT_MAX_PIXELS = 64_000_000
 """Pixel limit for catalog files (uploads pass their own, smaller one)."""
 MAX_JPEG_SCANS = 100
-"""A progressive JPEG is decoded once per scan, and nothing in the format bounds their number: 8 MB holds ~10,000
-repeats of a small scan, seconds of decoding each thousand. Encoders write 1 (baseline) to ~10 (libjpeg's
-progressive script; optimised scripts a few more)."""
+"""A progressive JPEG is decoded once per scan, and nothing in the format bounds their number: a file far under
+the upload limit holds thousands of repeats of a small scan, a minute of decoding (BENCHMARKS.md, "Hostile
+inputs"). Encoders write 1 (baseline) to ~10 (libjpeg's progressive script; optimised scripts a few more)."""
 _SOS = b"\xff\xda"
 
 

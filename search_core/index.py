@@ -14,6 +14,10 @@ keep their memory until the index is rebuilt (a new artifact version).
 Threads: concurrent `search` calls are safe (per-call parameters, no shared mutable state); `remove` swaps
 an immutable tombstone snapshot, so it may overlap searches; `add` writes into Faiss and must not.
 
+The query path calls Faiss's public low-level functions (`Index.search_c`, `fvec_renorm_L2` on `swig_ptr`s)
+rather than its numpy wrappers, whose checks repeat ours: on a cheap IVF probe at 1M that Python is what
+decides the ≤ 1.3× single-query goal (BENCHMARKS.md, "ANN indexes", issue #22).
+
 Files (`save`/`load`): `index.faiss`, `vectors.npy` (float32, normalised; kept for exact re-scoring,
 dedupe and MMR), `ids.txt` (one id per line), `labels.npy` (int32, -1 unknown), `deleted.npy` (tombstoned
 rows), `search_index.json` (factory, dim, class names, default query parameters). `load(mmap=True)` maps
@@ -50,7 +54,7 @@ from search_core.errors import (
 )
 from search_core.factory_check import check_factory
 from search_core.hits import Hits
-from search_core.index_checks import SWIG, checked_ids, checked_labels, faiss_message, normalised
+from search_core.index_checks import checked_ids, checked_labels, faiss_message, normalised
 from search_core.index_params import (
     FAISS_PARAMS,
     PARAMS_CACHE_SIZE,
@@ -165,26 +169,26 @@ class SearchIndex:
         x = normalised(xq, self.dim)
         tombstones = self._tombstones
         key = (k, *params.items()) if params else (k,)
-        try:  # the plan lookup inline: a method frame is ~1 µs of a single query's overhead
+        try:  # the plan lookup inline, on every query (BENCHMARKS.md, "ANN indexes", seventh session)
             plan = tombstones.params_cache.get(key)
         except TypeError:  # an unhashable value, e.g. a list: not a number either
             raise InvalidSearchParamsError(f"query parameters must be numbers, got {params!r}") from None
         faiss_params, fetch, direct, exact = plan or self._new_plan(key, k, params, tombstones)
         n = len(x)
         scores, rows = np.empty((n, fetch), dtype=np.float32), np.empty((n, fetch), dtype=np.int64)
-        threads = SWIG.omp_get_max_threads() if n == 1 else 1
-        if threads > 1:  # per calling thread (OpenMP ICV), so concurrent requests do not see it
-            faiss.omp_set_num_threads(1)
-        try:  # C++ `Index::search` itself: Faiss's Python wrapper re-checks what `normalised` just checked
-            SWIG.Index_search(
-                self._index, n, SWIG.swig_ptr(x), fetch, SWIG.swig_ptr(scores), SWIG.swig_ptr(rows), faiss_params
+        threads = faiss.omp_get_max_threads() if n == 1 else 1
+        if threads > 1:  # kept: it moves single-query p50s (BENCHMARKS.md, "ANN indexes", issue #22)
+            faiss.omp_set_num_threads(1)  # per calling thread (OpenMP ICV): concurrent requests do not see it
+        try:  # `search_c`, not `search`: why in the module docstring; faiss's stubs omit it, its `search` calls it
+            self._index.search_c(  # type: ignore[attr-defined]
+                n, faiss.swig_ptr(x), fetch, faiss.swig_ptr(scores), faiss.swig_ptr(rows), faiss_params
             )
         finally:
             if threads > 1:
                 faiss.omp_set_num_threads(threads)
         if not direct:
             return [self._rescored(x[i], rows[i], scores[i], k, exact, tombstones) for i in range(n)]
-        if n == 1 and -1 not in rows[0].tolist():  # a server's query, inline: ~4 µs less than the block path
+        if n == 1 and -1 not in rows[0].tolist():  # a server's query: skips the block path's list work
             return [Hits(self._ids[rows[0]].tolist(), scores[0].tolist())]
         return self._hit_lists(rows, scores)
 

@@ -6,13 +6,8 @@ import math
 import re
 from collections.abc import Sequence
 
+import faiss
 import numpy as np
-
-# Faiss's compiled SWIG module. `faiss.fvec_renorm_L2`, `Index.search_c` & co. are Python functions that only
-# forward to it; on a query path each such frame costs ~1 µs right after a Faiss scan has evicted the
-# interpreter's caches, so the per-query calls (here and in `SearchIndex.search`) go to it directly.
-# `tests/search_core/test_index.py` checks the names used, so a Faiss release that renames them fails there.
-from faiss import _swigfaiss as SWIG
 
 from search_core.errors import DimensionMismatchError, IndexInputError
 
@@ -31,10 +26,11 @@ def normalised(vectors: np.ndarray | Sequence[Sequence[float]], dim: int | None 
         raise IndexInputError(f"vectors must be a 2-D array (n, dim), got shape {x.shape}")
     if dim is not None and x.shape[1] != dim:
         raise DimensionMismatchError(f"vectors of dimension {x.shape[1]} for an index of dimension {dim}")
-    pointer = SWIG.swig_ptr(x)
-    if not math.isfinite(SWIG.fvec_norm_L2sqr(pointer, x.size)):  # NaN or inf anywhere propagates into the sum
+    pointer = faiss.swig_ptr(x)
+    if not math.isfinite(faiss.fvec_norm_L2sqr(pointer, x.size)):  # NaN or inf anywhere propagates into the sum
         raise IndexInputError("vectors contain NaN, infinite or float32-overflowing values")
-    SWIG.fvec_renorm_L2(x.shape[1], len(x), pointer)  # in place; Faiss's calls cost a third of numpy's for one row
+    # in place; `normalize_L2` would take the pointer again (faiss's stubs omit the function it calls)
+    faiss.fvec_renorm_L2(x.shape[1], len(x), pointer)  # type: ignore[attr-defined]
     return x
 
 

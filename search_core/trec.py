@@ -2,8 +2,8 @@
 
 qrels: `query iteration doc grade` (iteration ignored). run: `query Q0 doc rank score tag` (rank ignored:
 the order is score descending, ties by doc id descending). Files ending in `.gz` are read and written
-gzip-compressed (level 1: 3x faster than 6 for a 4% larger file) — same-class qrels hold 6000 lines per
-Fashion-MNIST query.
+gzip-compressed at level 1 (much faster than the default for a slightly larger file) — same-class qrels
+hold 6000 lines per Fashion-MNIST query.
 """
 
 from __future__ import annotations

@@ -14,11 +14,11 @@ EXACT_MAX_DIM = 1024
 def principal_components(data: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """`data (N, D)` → (mean `(D,)`, top-`k` components `(k, D)`); signs are arbitrary.
 
-    Exact for D ≤ `EXACT_MAX_DIM`: the eigenvectors of the `D x D` scatter matrix (60 000 x 784
-    pixels in ~3 s), or the SVD of the data when there are fewer samples than dimensions. Wider data
+    Exact for D ≤ `EXACT_MAX_DIM`: the eigenvectors of the `D x D` scatter matrix (Fashion-MNIST's pixels
+    in seconds), or the SVD of the data when there are fewer samples than dimensions. Wider data
     (3 136 small-CNN features) uses randomised PCA (Halko et al. 2011, `torch.pca_lowrank`, 4 power
-    iterations, torch's global RNG: seeded runs stay reproducible): ~5x faster than an exact solver
-    there, and the top components of a decaying spectrum are what it recovers well.
+    iterations, torch's global RNG: seeded runs stay reproducible): several times faster than an exact
+    solver there, and the top components of a decaying spectrum are what it recovers well.
     """
     n, d = data.shape
     if not 1 <= k <= d:

@@ -14,7 +14,7 @@ class SmallCNN(TrainableEncoder):
 
     Spatial pooling to a grid rather than one global average keeps *where* things are: catalog
     images are centred product shots, and layout (sleeve or not, heel or not) is much of similarity.
-    Costs ~`1.1 * w**2` kFLOPs per 28x28 image; w=16 trains at ~1 500 views/s on one core.
+    Costs ~`1.1 * w**2` kFLOPs per 28x28 image (training speed: BENCHMARKS.md, "The loop").
     """
 
     def __init__(self, dim: int = 128, channels: int = 1, input_size: int = 28, width: int = 16, pool: int = 7) -> None:

@@ -1,8 +1,9 @@
 """Training configurations: `TrainConfig` (self-supervised, three presets) and `FineTuneConfig` (click groups).
 
 - "cpu": the small CNN at 28 px, 6 epochs of SimCLR-style NT-Xent with augmentation and mined-neighbour
-  positives (about 9 minutes on two quiet cores); self-supervision alone plateaus near P@10 0.833 on
-  Fashion-MNIST for this network, so what users click is what teaches it more.
+  positives, within the 10-minute training goal on two cores; self-supervision alone plateaus for this
+  network (more epochs, more neighbour positives or a lower temperature do not move it), so what users
+  click is what teaches it more (BENCHMARKS.md, "Search quality").
 - "quick": the same recipe for one epoch, for the demo.
 - "gpu": ResNet-50 at 224 px with bf16 autocast, `torch.compile` and a larger batch; for a CUDA machine
   (written to run there, not exercised on CI).

@@ -35,11 +35,11 @@ def searches(n: int, *, users: int = 50, seed_user: str = "user", start: int = 0
             variant="treatment" if i % 2 else "control",
         )
         attributes = {"platform": ("web", "ios")[i % 4 // 2], "country": "de"} if i % 2 else {}
-        events.append(SearchEvent.trusted(**common, latency_ms=12.5, result_count=3, attributes=attributes))
+        events.append(SearchEvent(**common, latency_ms=12.5, result_count=3, attributes=attributes))
         for p in range(1, 4):
-            events.append(ImpressionEvent.trusted(**common, result_image_id=f"img{p}", position=p, score=1 / p))
+            events.append(ImpressionEvent(**common, result_image_id=f"img{p}", position=p, score=1 / p))
         if i % 3 == 0:
-            events.append(ClickEvent.trusted(**common, result_image_id="img1", position=1))
+            events.append(ClickEvent(**common, result_image_id="img1", position=1))
     return events
 
 

@@ -86,7 +86,7 @@ def experiment_events(users: int, seed: int = 3) -> list[BaseEvent]:
             )
             failed = rng.random() < 0.02
             events.append(
-                SearchEvent.trusted(
+                SearchEvent(
                     **common,
                     ts=ts,
                     latency_ms=float(rng.lognormal(3.5, 0.4)),
@@ -101,11 +101,11 @@ def experiment_events(users: int, seed: int = 3) -> list[BaseEvent]:
             for position in range(1, 9):
                 shown = dict(common, result_image_id=f"r{rng.integers(0, 2_000)}", position=position)
                 at = ts + timedelta(seconds=position)
-                events.append(ImpressionEvent.trusted(**shown, ts=at, score=1 / position))
+                events.append(ImpressionEvent(**shown, ts=at, score=1 / position))
                 if clicked[position - 1]:
-                    events.append(ClickEvent.trusted(**shown, ts=at + timedelta(seconds=10)))
+                    events.append(ClickEvent(**shown, ts=at + timedelta(seconds=10)))
                     dwell = model.dwell_ms(bool(relevant[position - 1]), rng)
-                    events.append(DwellEvent.trusted(**shown, ts=at + timedelta(seconds=20), dwell_ms=dwell))
+                    events.append(DwellEvent(**shown, ts=at + timedelta(seconds=20), dwell_ms=dwell))
     return events
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from event_logging.columns import EVENT_COLUMNS, to_columns
 from event_logging.schema import (
-    EVENT_COLUMNS,
     MAX_ATTRIBUTE_VALUE,
     MAX_ATTRIBUTES,
     SCHEMA_VERSION,
@@ -18,7 +18,6 @@ from event_logging.schema import (
     SearchEvent,
     parse_event,
     serialize,
-    to_columns,
 )
 
 V1_IMPRESSION = {

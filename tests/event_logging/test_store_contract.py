@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from event_logging.columns import EVENT_COLUMNS, to_columns
 from event_logging.errors import EventStoreError, MigrationError
 from event_logging.migrator import bootstrap_statements
-from event_logging.schema import EVENT_COLUMNS, to_columns
 from event_logging.store import DeadLetter, EventStore, deduped_events_sql
 from tests.event_logging.event_helpers import searches, stored_counts
 

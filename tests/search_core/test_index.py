@@ -1,7 +1,7 @@
 """The index contract on small synthetic clustered vectors: factories, per-call params, add/remove, save/load, errors.
 
 Tests taking `make` run on both backends, Faiss (`SearchIndex`) and Milvus (`MilvusIndex` on milvus-lite);
-the others test what only Faiss has (PQ codes, memory-mapped files, its SWIG entry points).
+the others test what only Faiss has (PQ codes, memory-mapped files).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from search_core.errors import (
 )
 from search_core.hits import Hit
 from search_core.index import SearchIndex
-from search_core.index_checks import SWIG
 from search_core.metrics import ann_recall
 from search_core.milvus_index import MilvusIndex
 
@@ -258,12 +257,6 @@ def test_ivf_with_too_few_probed_vectors_returns_only_real_hits() -> None:
     for hits in results:
         assert len(set(hits.ids)) == len(hits) and set(hits.ids) <= set(IDS)
         assert hits.scores == sorted(hits.scores, reverse=True)
-
-
-def test_faiss_swig_functions_the_query_path_calls_exist() -> None:
-    """`index_checks.SWIG` is Faiss's private compiled module: a renamed function must fail here, not in serving."""
-    for name in ("swig_ptr", "fvec_norm_L2sqr", "fvec_renorm_L2", "omp_get_max_threads", "Index_search"):
-        assert callable(getattr(SWIG, name)), name
 
 
 @pytest.mark.parametrize(

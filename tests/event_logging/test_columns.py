@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from event_logging.columns import EVENT_COLUMNS, to_columns
 from event_logging.schema import (
-    EVENT_COLUMNS,
     ClickEvent,
     DwellEvent,
     ImpressionEvent,
     SearchEvent,
-    to_columns,
 )
 
 TS = datetime(2026, 12, 5, 23, 30, 15, 250000, tzinfo=UTC)
@@ -36,8 +35,8 @@ def test_columns_hold_each_event_with_defaults_for_absent_fields() -> None:
         ClickEvent(**COMMON, ts=TS, result_image_id="img1", position=1),
         ImpressionEvent(**COMMON, ts=TS, result_image_id="img2", position=2, score=0.5),
         DwellEvent(**COMMON, ts=TS, result_image_id="img1", position=1, dwell_ms=1200.0),
-        # a trusted event keeps the offset it was given; its row is in UTC (locally it is already the next day)
-        SearchEvent.trusted(**COMMON, ts=TS.astimezone(timezone(timedelta(hours=2))), latency_ms=1.0, result_count=0),
+        # an event keeps the offset it was given; its row is in UTC (locally it is already the next day)
+        SearchEvent(**COMMON, ts=TS.astimezone(timezone(timedelta(hours=2))), latency_ms=1.0, result_count=0),
     ]
     columns = to_columns(events)
     assert [len(c) for c in columns] == [len(events)] * len(EVENT_COLUMNS)
