@@ -28,8 +28,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from event_logging.columns import EVENT_COLUMNS, to_columns
 from event_logging.memory_sink import MemoryEventSink
-from event_logging.schema import EVENT_COLUMNS, to_columns
 from event_logging.store import EventStore
 from search_core.artifacts import ArtifactStore
 from search_core.catalog import Catalog, load_catalog
