@@ -99,11 +99,14 @@ def print_summary(summary: DemoSummary) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_cmd(
-        quick: bool = typer.Option(False, "--quick", help="A small run (≤ 3 minutes) for tests and a first look."),
+        quick: bool = typer.Option(
+            False, "--quick", help="A small run on a Fashion-MNIST subset, for tests and a first look."
+        ),
         large: bool = typer.Option(
             False,
             "--large",
-            help="The outcome run (~1.5 h): full CPU training, exact search, 5x A/B and 25x interleaving users.",
+            help="The outcome run: full CPU training, exact search, 5x A/B and 25x interleaving users "
+            "(its duration: BENCHMARKS.md, 'The loop').",
         ),
         services: bool = typer.Option(
             False, "--services", help="Use the running Kafka broker and ClickHouse server (`vsx services up`)."
