@@ -19,7 +19,7 @@ p50 within 1.3x of bare Faiss's.
     .venv/bin/python benchmarks/ann.py --quick    # 60k Fashion-MNIST (2k queries) + 100k synthetic
 
 `ivf-fine` (`IVF4096,Flat` at 1M) trades the batch's list scans for a costlier single-query coarse search:
-a test of whether any setting meets both goals (BENCHMARKS.md, fifth session: none does).
+a test of whether any setting meets both goals (BENCHMARKS.md, "ANN indexes").
 `PQ16np` is `PQ16` without polysemous training (a code ordering used only by Hamming filtering, which we do
 not use; it costs minutes of training). `refine=R` re-scores R·10 PQ candidates exactly with the stored
 vectors; `RFlat` is Faiss's own refine stage (a second copy of the vectors inside the index).

@@ -6,7 +6,7 @@ beside the same-run cost of starting Python at all (`python -c pass`, the floor 
 `--before REF` also times the same commands from the source of REF (`git archive`, run with the same
 interpreter and PYTHONPATH pointing at it), so a change's effect is measured in one run on one machine.
 
-Goals (issue #19): `vsx --help` and every `--help` under 1 s; the light commands (config, experiments,
+Goals: `vsx --help` and every `--help` under 1 s; the light commands (config, experiments,
 artifacts, power, services status) under 1 s. State lives in a temporary VSX_HOME whose experiments are the
 shipped examples, so the light commands read real files.
 """

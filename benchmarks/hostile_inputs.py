@@ -2,7 +2,7 @@
 
     .venv/bin/python -P benchmarks/hostile_inputs.py [--quick]
 
-Three inputs of issue #21, each timed two ways:
+Three hostile inputs, each timed two ways:
 - a progressive JPEG whose 31-byte scan repeats over a flat image: Pillow decoding it (what serving did) against
   `decode_image` refusing it (more than `MAX_JPEG_SCANS` scans);
 - nested YAML aliases: PyYAML loading them and a walk over the expanded data (what validation did; six levels

@@ -2,8 +2,8 @@
 
 Why: building a search's events (a pydantic model per result), packing them and kafka-python's per-message
 Python all ran on threads of the serving process; a batch of that work holds the GIL in bursts that a
-request thread waits behind, and that was most of the serving p99 overhead (BENCHMARKS.md, "Serving", fifth
-and sixth sessions). Here the serving process only queues what it logs (as before) and a thread pickles
+request thread waits behind, and that was most of the serving p99 overhead (BENCHMARKS.md, "Serving"). Here
+the serving process only queues what it logs and a thread pickles
 the queued items — events, or deferred groups still unbuilt (`functools.partial` of a module-level builder
 with plain arguments, cheap to pickle) — down a pipe; the child (spawned, so no inherited threads or
 locks) feeds them to the real sink, which builds, packs, sends and spools there. Spawning re-imports the

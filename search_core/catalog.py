@@ -104,7 +104,7 @@ class Catalog(ABC):
         """Class index of an image, -1 when unknown (a folder file outside class folders).
 
         One dict lookup, no numpy array: serving labels every result of every search, where building an
-        array per call showed in the profile (BENCHMARKS.md, "Serving", sixth session)."""
+        array per call showed in the profile (BENCHMARKS.md, "Serving")."""
         try:
             return int(self._labels[self._position[image_id]])
         except KeyError:

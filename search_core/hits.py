@@ -3,7 +3,7 @@
 `SearchIndex.search` returns a `Hits` per query: the ids and scores as two plain lists, exactly what the
 Faiss call produced once rows are mapped to ids. A `Hit` tuple is made only when someone iterates or
 indexes it, because on a single query through a large IVF index building them right after the scan is a
-visible part of the project path's overhead over bare Faiss (BENCHMARKS.md, "ANN indexes", seventh session);
+visible part of the project path's overhead over bare Faiss (BENCHMARKS.md, "ANN indexes");
 code that only needs ids and scores reads `ids` and `scores` (re-ranking and serving still iterate `Hit`s).
 """
 

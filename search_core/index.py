@@ -16,7 +16,7 @@ an immutable tombstone snapshot, so it may overlap searches; `add` writes into F
 
 The query path calls Faiss's public low-level functions (`Index.search_c`, `fvec_renorm_L2` on `swig_ptr`s)
 rather than its numpy wrappers, whose checks repeat ours: on a cheap IVF probe at 1M that Python is what
-decides the ≤ 1.3× single-query goal (BENCHMARKS.md, "ANN indexes", issue #22).
+decides the ≤ 1.3× single-query goal (BENCHMARKS.md, "ANN indexes").
 
 Files (`save`/`load`): `index.faiss`, `vectors.npy` (float32, normalised; kept for exact re-scoring,
 dedupe and MMR), `ids.txt` (one id per line), `labels.npy` (int32, -1 unknown), `deleted.npy` (tombstoned
@@ -169,7 +169,7 @@ class SearchIndex:
         x = normalised(xq, self.dim)
         tombstones = self._tombstones
         key = (k, *params.items()) if params else (k,)
-        try:  # the plan lookup inline, on every query (BENCHMARKS.md, "ANN indexes", seventh session)
+        try:  # the plan lookup inline, on every query (BENCHMARKS.md, "ANN indexes")
             plan = tombstones.params_cache.get(key)
         except TypeError:  # an unhashable value, e.g. a list: not a number either
             raise InvalidSearchParamsError(f"query parameters must be numbers, got {params!r}") from None
@@ -177,7 +177,7 @@ class SearchIndex:
         n = len(x)
         scores, rows = np.empty((n, fetch), dtype=np.float32), np.empty((n, fetch), dtype=np.int64)
         threads = faiss.omp_get_max_threads() if n == 1 else 1
-        if threads > 1:  # kept: it moves single-query p50s (BENCHMARKS.md, "ANN indexes", issue #22)
+        if threads > 1:  # it moves single-query p50s (BENCHMARKS.md, "ANN indexes")
             faiss.omp_set_num_threads(1)  # per calling thread (OpenMP ICV): concurrent requests do not see it
         try:  # `search_c`, not `search`: why in the module docstring; faiss's stubs omit it, its `search` calls it
             self._index.search_c(  # type: ignore[attr-defined]

@@ -111,7 +111,7 @@ class SearchInputs:
 
 async def search_inputs(request: Request) -> SearchInputs:
     """The search route's inputs as one dependency: FastAPI's solving of each dependency is a measurable part of a
-    search's framework overhead (BENCHMARKS.md, "Serving", sixth session)."""
+    search's framework overhead (BENCHMARKS.md, "Serving")."""
     return SearchInputs(
         await get_service(request),
         await request_attributes(request),

@@ -1,6 +1,6 @@
 """A row the store refuses goes to dead letters alone, counted; every other row of its batch is inserted.
 
-Regression tests for issue #21: one event timestamped before 1970 made the embedded sink drop its whole batch
+Regression tests: one event timestamped before 1970 made the embedded sink drop its whole batch
 (19 events of other users with it), and the same refusal in `vsx ingest` (a value ClickHouse's driver cannot put in
 its column) was classed as "store unavailable" and retried forever. Refusals here are real: a pre-1970 `ts` built
 with the validation-free constructor, and a `MATERIALIZED throwIf(user_id = 'poison')` column, which makes the

@@ -37,7 +37,7 @@ def test_render_only_with_params() -> None:
 
 
 def test_numbers_render_by_kind_and_other_types_are_refused() -> None:
-    """Issue #21: unknown types fell back to `repr()`, which is not SQL (a set, bytes, an object's repr)."""
+    """Regression: unknown types fell back to `repr()`, which is not SQL (a set, bytes, an object's repr)."""
     assert literal(np.int64(5)) == "5" and literal(np.float32(0.5)) == "0.5"
     assert literal(float("nan")) == "nan" and literal(float("-inf")) == "-inf"
     for value in (b"bytes", {1, 2}, object(), Decimal("1.5"), {"a": 1}):
@@ -47,7 +47,7 @@ def test_numbers_render_by_kind_and_other_types_are_refused() -> None:
 
 @pytest.mark.parametrize("name", ["vsx; DROP DATABASE vsx", "a b", "1abc", "db.events", "", "x" * 65, "`vsx`"])
 def test_database_and_cluster_names_must_be_plain_identifiers(name: str, tmp_path: Path) -> None:
-    """Issue #21: names from settings went into SQL unchecked (both stores' DDL and table names, migrations)."""
+    """Regression: names from settings went into SQL unchecked (both stores' DDL and table names, migrations)."""
     with pytest.raises(InvalidIdentifierError, match="plain SQL identifier"):
         ChdbStore(tmp_path, database=name)
     if name:  # a url without a database means `vsx`

@@ -45,7 +45,7 @@ def test_migrations_repeat_safely_when_their_records_are_missing(store: EventSto
 
 def test_changed_migration_is_refused(store: EventStore) -> None:
     """A recorded checksum that differs from the shipped file is refused (no async DELETE mutation: 18.16
-    applies those in the background, which made an earlier version of this test racy)."""
+    applies those in the background, so a test relying on one is racy)."""
     for statement in bootstrap_statements(store.database, None):
         store.query(statement)
     store._insert("schema_migrations", ("version", "name", "checksum"), [[1], ["events"], ["0" * 16]])

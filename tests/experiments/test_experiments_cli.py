@@ -105,7 +105,7 @@ def test_list_show_and_assign(app: typer.Typer, artifacts: ArtifactStore) -> Non
 
 
 def test_validate_reports_hostile_files_as_lines(app: typer.Typer, artifacts: ArtifactStore, tmp_path: Path) -> None:
-    """Issue #21: `!!float abc`, an impossible date and 5,000-deep nesting escaped as tracebacks (exit 1)."""
+    """Regression: `!!float abc`, an impossible date and 5,000-deep nesting escaped as tracebacks (exit 1)."""
     files = {
         "a.yaml": "traffic: !!float abc\n",
         "b.yaml": "name: b\nstart: 2026-02-30\n",

@@ -1,6 +1,6 @@
 """Hostile experiment files: each is one issue at its line, quickly, never a hang, a traceback or a native crash.
 
-Regression tests for issue #21: a 400-byte "billion laughs" file hung validation and reload (> 1 GB), 5,000-deep
+Regression tests: a 400-byte "billion laughs" file hung validation and reload (> 1 GB), 5,000-deep
 nesting and values YAML cannot build (`2026-02-30`, `!!float abc`) escaped as exceptions, a start date whose UTC
 instant is before year 1 overflowed, and a 3 MB file took 67 s (a quadratic duplicate-name check).
 """

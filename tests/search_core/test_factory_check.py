@@ -1,6 +1,6 @@
 """Factory strings are checked against a grammar before Faiss sees them: some it accepts abort the process later.
 
-Regression tests for issue #21 (`vsx index build --factory HNSW0` died of SIGABRT inside Faiss). Every string
+Regression tests (`vsx index build --factory HNSW0` died of SIGABRT inside Faiss). Every string
 below that once crashed or hung a build (found by building 3,000 random 64-d vectors in a subprocess: SIGABRT,
 SIGSEGV, SIGFPE or minutes of NSG graph building) is refused by `check_factory`, so Faiss never gets it.
 """

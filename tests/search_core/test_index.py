@@ -172,7 +172,7 @@ def test_concurrent_searches_with_different_params_do_not_interfere(make: Make) 
         ({"efSearch": True}, "must be a int >= 1"),
         ({"beam": 3}, "unknown query parameter 'beam'"),
         ({"efSearch": [64]}, "must be numbers"),
-        # issue #21: `int(inf)` / `int(nan)` escaped as OverflowError / ValueError (a 500 on reload)
+        # regression: `int(inf)` / `int(nan)` escaped as OverflowError / ValueError (a 500 on reload)
         ({"efSearch": float("inf")}, "efSearch=inf must be a int >= 1 and <= 16384"),
         ({"efSearch": float("nan")}, "efSearch=nan must be a int"),
         ({"refine": float("-inf")}, "refine=-inf must be a int"),

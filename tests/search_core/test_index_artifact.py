@@ -83,7 +83,7 @@ def test_bad_factory_publishes_nothing(store: ArtifactStore, small_catalog: Cata
 def test_a_name_that_is_not_one_safe_path_component_publishes_nothing(
     store: ArtifactStore, small_catalog: Catalog, name: str
 ) -> None:
-    """Issue #21: `vsx index build --name ../../../x` wrote its artifact outside the artifacts folder."""
+    """Regression: `vsx index build --name ../../../x` wrote its artifact outside the artifacts folder."""
     before = sorted(p for p in store.root.parent.rglob("*"))
     with pytest.raises(InvalidNameError, match="artifact name"):
         build_index_artifact(store, encoder_ref="pixels@1", catalog=small_catalog, factory="Flat", name=name)

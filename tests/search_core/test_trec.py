@@ -53,7 +53,7 @@ def test_evaluate_files_matches_pytrec_eval_with_missing_queries_as_zero(tmp_pat
         ("q1 0 a x\n", "q1 Q0 a 1 1.0 t\n", "not an integer"),
         ("q1 0 a 1\n", "q1 Q0 a 1 high t\n", "not a number"),
         ("q1 0 a 1\n", "q1 Q0 a 1 1.0 t\nq1 Q0 a 2 0.5 t\n", "listed twice"),
-        # issue #21: NaN and infinite scores were accepted, and NaN has no place in a ranking
+        # regression: NaN and infinite scores were accepted, and NaN has no place in a ranking
         ("q1 0 a 1\n", "q1 Q0 a 1 nan t\n", "run.txt:1: score 'nan' is not a finite number"),
         ("q1 0 a 1\n", "q1 Q0 b 1 1.0 t\nq1 Q0 a 2 -inf t\n", "run.txt:2: score '-inf' is not a finite number"),
         ("q1 0 a 1\n", "q1 Q0 a 1 1e999 t\n", "score '1e999' is not a finite number"),
@@ -73,7 +73,7 @@ def test_missing_file_is_a_format_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("cut", [10, -8])
 def test_truncated_gzip_is_a_format_error(tmp_path: Path, cut: int) -> None:
-    """Issue #21: a truncated `.gz` raised EOFError, which the command line's Click turned into a bare "Aborted!"."""
+    """Regression: a truncated `.gz` raised EOFError, which the command line's Click turned into a bare "Aborted!"."""
     path = tmp_path / "qrels.txt.gz"
     write_qrels(path, [("q1", [f"d{i}" for i in range(2_000)], 1)])
     path.write_bytes(path.read_bytes()[:cut])

@@ -151,7 +151,7 @@ def test_startup_refuses_query_parameters_the_index_lacks(reload_config: Serving
 def test_hostile_files_are_a_422_and_the_old_config_stays_live(
     reload_config: ServingConfig, experiments: Path, text: str, expected: str
 ) -> None:
-    """Issue #21: each of these made the reload a 500 (or hung it, for the aliases)."""
+    """Regression: each of these made the reload a 500 (or hung it, for the aliases)."""
     with TestClient(memory_app(reload_config)) as client:
         (experiments / "enc-v1.yaml").write_text(text)
         resp = client.post("/v1/admin/reload", headers=AUTH)

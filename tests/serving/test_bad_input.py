@@ -189,7 +189,7 @@ def _urllib_post(url: str, body: bytes | Iterator[bytes], **headers: str) -> tup
 
 @pytest.mark.parametrize(("path", "size"), [("/v1/events", 9 * 1024 * 1024), ("/v1/search", 20 * 1024 * 1024)])
 def test_a_client_sending_the_whole_oversized_body_reads_the_413(live: ThreadedServer, path: str, size: int) -> None:
-    """Issue #21: urllib (`Connection: close`, no `Expect: 100-continue`) got a connection reset instead."""
+    """Regression: urllib (`Connection: close`, no `Expect: 100-continue`) got a connection reset instead."""
     status, body = _urllib_post(live.url + path, b"x" * size)
     assert (status, body["error"]["code"]) == (413, "request_too_large")
 
@@ -217,7 +217,7 @@ def test_expect_100_continue_gets_the_413_without_sending_the_body(live: Threade
 def test_unknown_image_names_neither_the_catalog_path_nor_all_of_the_id(
     client: TestClient, catalog: Catalog, catalog_dir: Path
 ) -> None:
-    """Issue #21: the message held the folder catalog's absolute path and echoed up to 64 KB of the id."""
+    """Regression: the message held the folder catalog's absolute path and echoed up to 64 KB of the id."""
     long_id = "z" * 60_000
     for resp in (client.get(f"/v1/images/{long_id}"),
                  client.post("/v1/search", json={"image_id": "no/such.png"}, headers=USER)):  # fmt: skip
@@ -227,7 +227,7 @@ def test_unknown_image_names_neither_the_catalog_path_nor_all_of_the_id(
 
 
 def test_an_error_list_echoes_at_most_max_errors(client: TestClient) -> None:
-    """Issue #21: a 0.9 MB event with 60,000 unknown keys earned a 2.4 MB list of errors."""
+    """Regression: a 0.9 MB event with 60,000 unknown keys earned a 2.4 MB list of errors."""
     event = click(**{f"unk_{i:05d}": 1 for i in range(60_000)})
     body = orjson.dumps(event)
     assert 0.8e6 < len(body) < 1024 * 1024  # under the body limit
@@ -244,7 +244,7 @@ def test_error_messages_are_capped() -> None:
 
 
 def test_a_jpeg_of_thousands_of_scans_is_a_quick_422(client: TestClient) -> None:
-    """Issue #21: a 243 KB progressive JPEG of 6,000 scans took over 6 s of a worker to decode."""
+    """Regression: a 243 KB progressive JPEG of 6,000 scans took over 6 s of a worker to decode."""
     data = many_scan_jpeg(6_000)
     assert len(data) < 256 * 1024  # under this app's upload limit
     resp = client.post("/v1/search", files={"image": ("q.jpg", data, "image/jpeg")}, headers=USER)

@@ -77,11 +77,11 @@ def test_request_served_elsewhere_is_tagged_from_the_body(client: TestClient, ap
     assert resp.status_code == 202, resp.text
     (stored,) = stored_events(app, request_id)
     assert (stored["experiment"], stored["variant"], stored["query_image_id"]) == ("enc-v1", "treatment", "q/1.png")
-    assert stored["attribution"] == "client"  # issue #21: marked, so analysis can tell it was not verified
+    assert stored["attribution"] == "client"  # regression: marked, so analysis can tell it was not verified
 
 
 def test_a_click_on_another_users_request_is_refused(client: TestClient, app: FastAPI, catalog: Catalog) -> None:
-    """Issue #21: it was accepted and logged with the first user's assignments (the owner was never compared)."""
+    """Regression: it was accepted and logged with the first user's assignments (the owner was never compared)."""
     body = search(client, catalog, "owner")
     foreign = client.post("/v1/events", json=report(body, "click"), headers={"X-User-Id": "intruder"})
     assert foreign.status_code == 403, foreign.text
@@ -157,7 +157,7 @@ def test_trusted_client_time_sets_timestamps_and_experiment_windows(
 @pytest.mark.parametrize(
     ("when", "why"),
     [
-        ("9999-12-31T23:59:59-01:00", "outside the years 1-9999 in UTC"),  # issue #21: OverflowError, a 500
+        ("9999-12-31T23:59:59-01:00", "outside the years 1-9999 in UTC"),  # regression: OverflowError, a 500
         ("0001-01-01T00:00:00+01:00", "outside the years 1-9999 in UTC"),
         ("1969-12-31T23:59:59Z", "outside what the event store holds (1970-01-01 to 2106-02-07)"),
         ("2200-01-01T00:00:00+00:00", "outside what the event store holds"),
@@ -166,7 +166,7 @@ def test_trusted_client_time_sets_timestamps_and_experiment_windows(
 def test_trusted_client_time_outside_the_store_is_a_422(
     config: ServingConfig, catalog: Catalog, tmp_path: Path, when: str, why: str
 ) -> None:
-    """Issue #21: a pre-1970 time made the embedded sink refuse its whole batch (19 events, other users' too)."""
+    """Regression: a pre-1970 time made the embedded sink refuse its whole batch (19 events, other users' too)."""
     simulated = make_config(config.artifacts_dir, config.experiments_dir, config.chdb_path, tmp_path,
                             trust_client_time=True)  # fmt: skip
     with TestClient(memory_app(simulated)) as client:

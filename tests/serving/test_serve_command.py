@@ -54,7 +54,7 @@ def test_invalid_config_is_one_line_and_exit_2(tmp_path: Path, artifacts_dir: Pa
 
 
 def test_an_unreadable_experiment_file_is_one_line_and_exit_2(tmp_path: Path, artifacts_dir: Path) -> None:
-    """Issue #21: a date YAML cannot build (`2026-02-30`) made `vsx serve` die with a traceback at startup."""
+    """Regression: a date YAML cannot build (`2026-02-30`) made `vsx serve` die with a traceback at startup."""
     bad = RANKING_YAML.replace("start: 2020-01-01T00:00:00Z", "start: 2026-02-30")
     experiments = write_experiments(tmp_path / "experiments", {"platform.yaml": PLATFORM_YAML, "enc-v1.yaml": bad})
     env = settings_env(tmp_path, VSX_ARTIFACTS_DIR=str(artifacts_dir), VSX_EXPERIMENTS_DIR=str(experiments))

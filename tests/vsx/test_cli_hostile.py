@@ -1,6 +1,6 @@
 """The real `vsx` script on hostile input: one `error:` line and exit 2, never a traceback or a native crash.
 
-Regression tests for issue #21: settings errors (`VSX_EMBEDDED=maybe`, a malformed `vsx.toml`) and arguments that
+Regression tests: settings errors (`VSX_EMBEDDED=maybe`, a malformed `vsx.toml`) and arguments that
 are not UTF-8 ended in tracebacks, `index build --factory HNSW0` died of SIGABRT inside Faiss, and `eval-trec` on a
 truncated `.gz` printed a bare "Aborted!" (Click's answer to an EOFError) with exit 1.
 """
@@ -97,7 +97,7 @@ def test_an_unknown_event_source(tmp_path: Path) -> None:
 
 
 def test_analyze_name_cannot_climb_out_of_the_reports_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue #21: `vsx analyze ../../x --per-user f.csv` wrote its report outside the reports folder."""
+    """Regression: `vsx analyze ../../x --per-user f.csv` wrote its report outside the reports folder."""
     from typer.testing import CliRunner
 
     from search_core.artifacts import InvalidNameError

@@ -79,7 +79,7 @@ def test_bad_inputs_raise_search_core_errors(app: typer.Typer, settings: Path, a
     bad_factory = runner.invoke(app, ["index", "build", "pixels@1", "--factory", "HNSWxx"])
     assert isinstance(bad_factory.exception, InvalidFactoryError)
     outside = runner.invoke(app, ["index", "build", "pixels@1", "--factory", "Flat", "--name", "../../../x"])
-    assert isinstance(outside.exception, InvalidNameError)  # issue #21: it wrote outside the artifacts folder
+    assert isinstance(outside.exception, InvalidNameError)  # regression: it wrote outside the artifacts folder
     assert not (artifacts.parent.parent / "x").exists()  # where artifacts/index/../../../x would be
     assert runner.invoke(app, ["index", "build", "pixels@1", "--factory", "Flat", "--name", "px"]).exit_code == 0
     bad_param = runner.invoke(app, ["eval", "pixels@1", "--index", "px@1", "--param", "efSearch=8"])
