@@ -86,6 +86,7 @@ def test_commands_that_need_the_store_name_the_server_and_the_ways_out(served: S
         "demo": ["demo", "--quick"],
         "serve": ["serve", "--port", str(free_port())],
         "simulate": ["simulate", "--users", "2", "--days", "1", "--pre-days", "0"],
+        "retrain": ["retrain", "--from", "cnn@1", "--experiment", "enc-v1"],
     }
     chdb = served.home / "var" / "data" / "chdb"
     for name, args in refused.items():
