@@ -104,7 +104,23 @@ class EventStoreSource:
             segments=by_grouping.segments,
             caps=by_grouping.caps,
             switched_users=by_grouping.switched,
-            notes=_switch_note(by_grouping.switched),
+            notes=(*_switch_note(by_grouping.switched), *self._unverified_clicks_note(fixed)),
+        )
+
+    def _unverified_clicks_note(self, fixed: dict[str, Any]) -> tuple[str, ...]:
+        """Clicks whose experiment and variant are the client's own report (`attribution = 'client'`: the serving
+        process that took them had not served their search, so nothing vouches for them)."""
+        ((client, total),) = self.store.query(
+            "SELECT uniqExactIf(event_id, attribution = 'client'), uniqExact(event_id) "
+            f"FROM {queries.checked_identifier(self.store.database)}.events WHERE experiment = %(experiment)s "
+            "AND event_type = 'click' AND ts_ms >= %(start_ms)s AND ts_ms < %(end_ms)s",
+            fixed,
+        )
+        if not client:
+            return ()
+        return (
+            f"{client} of {total} clicks ({client / total:.1%}) reached a serving process that had not served "
+            "their search: their experiment and variant are the client's report, unverified",
         )
 
     def _timeline(

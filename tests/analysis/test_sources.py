@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import re
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -13,8 +15,9 @@ from analysis import AnalysisPlan, EventStoreSource, GuardrailSpec, NoDataError,
 from analysis.column_plan import column_plan
 from analysis.sources import read_per_user_file
 from analysis.stats import QuantileStats
+from event_logging.schema import ClickEvent
 from event_logging.store import EventStore
-from tests.analysis.conftest import DWELL_VALUES, EXPERIMENT, LATENCY_VALUES, START
+from tests.analysis.conftest import DWELL_VALUES, EXPERIMENT, LATENCY_VALUES, START, hand_built_events
 
 GOOD_CSV = """user_id,variant,searches,impressions,clicks,dwell_ms,pre_impressions,pre_clicks
 u1,control,2,20,1,3000,10,1
@@ -140,6 +143,23 @@ def test_event_store_source_moments_days_and_notes(loaded_store: EventStore) -> 
     assert [(d, m.n) for d, m in data.daily["control"]] == [(date(2026, 1, 10), 1), (date(2026, 1, 12), 1)]
     assert data.notes == (
         "1 user(s) were seen in more than one variant; each counts in the variant of their first exposure",
+    )
+
+
+@pytest.mark.integration
+def test_clicks_the_client_attributed_are_counted_in_a_note(loaded_store: EventStore) -> None:
+    """A click a serving process could not vouch for (it had not served the search) is marked `client` and
+    named in the analysis' notes; server-attributed and unmarked clicks are not."""
+    clicks = [e for e in hand_built_events() if isinstance(e, ClickEvent) and e.experiment == EXPERIMENT]
+    unverified = clicks[-1].model_copy(update={"event_id": uuid.uuid4(), "attribution": "client"})
+    before = EventStoreSource(loaded_store, "test").load(PLAN).notes
+    loaded_store.insert_events([unverified])
+    notes = EventStoreSource(loaded_store, "test").load(PLAN).notes
+    assert not any("client's report" in n for n in before)
+    assert re.fullmatch(
+        r"1 of \d+ clicks \(\d+\.\d%\) reached a serving process that had not served their search: "
+        r"their experiment and variant are the client's report, unverified",
+        notes[-1],
     )
 
 
