@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from config_files.atomic import write_atomic
 from search_core.catalog import Catalog
 from search_core.errors import CatalogError, ImageConflictError, UnknownClassError
 from search_core.images import FILE_SUFFIXES, encode_png, read_image
@@ -104,9 +105,7 @@ class CatalogAdditions:
             sha = hashlib.sha256(png).hexdigest()
             path = self.image_path(sha)
             if not path.exists():
-                tmp = path.with_name(f"{sha}.{os.getpid()}.tmp")
-                tmp.write_bytes(png)
-                os.replace(tmp, path)
+                write_atomic(path, png)
             lines.append(orjson.dumps({"id": image.image_id, "sha256": sha, "label": image.label}) + b"\n")
         with (self.folder / LOG_FILE).open("ab") as fh:
             fh.write(b"".join(lines))

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from config_files.atomic import write_atomic
 from vsx.services.clickhouse import clickhouse_url, start_clickhouse
 from vsx.services.cluster import CLUSTER_NAME, start_cluster
 from vsx.services.process import ServiceError, ServiceProcess, port_open, recorded_state, stop_recorded
@@ -31,11 +32,7 @@ def read_state(data_dir: Path) -> dict[str, Any]:
 
 
 def write_state(data_dir: Path, state: dict[str, Any]) -> None:
-    path = state_file(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    tmp.replace(path)
+    write_atomic(state_file(data_dir), json.dumps(state, indent=2))
 
 
 def build_state(
