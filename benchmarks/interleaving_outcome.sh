@@ -1,20 +1,18 @@
 #!/usr/bin/env bash
-# #8's online goal at the traffic it needs: two encoders of `vsx demo --large`, interleaved, 100,000 users.
+# One interleaving experiment between two encoders of a `vsx demo` run, at the traffic a small difference needs.
 #
-# `vsx demo --large` trains v1 (cnn@1) and v2 (cnn@2, from v1's click pairs); its interleaving experiments
-# (10,000 users) put v2's preference over v1 at about half a point with a 0.66-point standard error, and an
-# offline simulation of the same click model on the two encoders' real rankings near +0.8 points, so p < 0.01
-# with ~90 % power needs ~100,000 users (~380,000 searches). This script runs one such experiment: HNSW32
-# indexes of both encoders (ANN recall@10 0.994-0.999 against exact search), one `vsx serve` on loopback with
-# the simulator's clock trusted, three `vsx simulate --url` processes side by side (one simulator alone
-# leaves a core idle), then `vsx analyze`. About 50 minutes on 2 cores.
+# Interleaving detects a ranker difference with far fewer users than an A/B test, but a click-trained encoder's
+# edge over its parent is a point or two of preference, and the demo's 400 users per experiment cannot show it
+# (users needed and runs: BENCHMARKS.md, "The loop"). This script runs one such experiment at any size: HNSW32
+# indexes of both encoders, one `vsx serve` on loopback with the simulator's clock trusted, three
+# `vsx simulate --url` processes side by side (one simulator alone leaves a core idle), then `vsx analyze`.
 #
-#   benchmarks/interleaving_outcome.sh LARGE_DIR CONTROL TREATMENT [USERS_PER_SIMULATOR]
-#   benchmarks/interleaving_outcome.sh /tmp/large cnn@1 cnn@2        # v2 over v1
-#   benchmarks/interleaving_outcome.sh /tmp/large pixels@1 cnn@1     # v1 over raw pixels
+#   benchmarks/interleaving_outcome.sh DEMO_DIR CONTROL TREATMENT [USERS_PER_SIMULATOR]
+#   benchmarks/interleaving_outcome.sh /tmp/large cnn@1 cnn@2        # v2 over v1, 3 x 33,334 users
+#   benchmarks/interleaving_outcome.sh /tmp/demo cnn@1 cnn@2 3334    # v2 over v1, 10,002 users
 #
-# LARGE_DIR: the folder whose art/ (or artifacts/) holds the demo's artifacts (VSX_ARTIFACTS_DIR of that run).
-# Writes LARGE_DIR/outcome/EXPERIMENT/{exp,data,rep}, EXPERIMENT = il-TREATMENT-vs-CONTROL-hnsw (no '@').
+# DEMO_DIR: the folder whose art/ (or artifacts/) holds the demo's artifacts (VSX_ARTIFACTS_DIR of that run).
+# Writes DEMO_DIR/outcome/EXPERIMENT/{exp,data,rep}, EXPERIMENT = il-TREATMENT-vs-CONTROL-hnsw (no '@').
 # Queries are unseen: no image either encoder (or an ancestor) was fine-tuned on (`vsx simulate --unseen-by`).
 set -euo pipefail
 large=$(realpath "$1")

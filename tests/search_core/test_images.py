@@ -101,9 +101,8 @@ def test_png_round_trip() -> None:
 def many_scan_jpeg(scans: int, size: int = 1000) -> bytes:
     """A progressive JPEG whose smallest scan (31 bytes for a flat image) is repeated `scans` times before EOI.
 
-    libjpeg decodes every repeat (with a warning), each costing time in proportion to the image's blocks: issue
-    #21's 243 KB file of 6,000 scans took over 6 s; 2,000 repeats over 4000x4000 pixels (156 KB) took 55 s here,
-    and 8 MB holds ~250,000.
+    libjpeg decodes every repeat (with a warning), each costing time in proportion to the image's blocks, so a
+    small upload of many scans could hold a worker for minutes (BENCHMARKS.md, "Hostile inputs").
     """
     base = _encode(Image.new("RGB", (size, size), (120, 60, 200)), "JPEG", progressive=True)
     starts = [i for i in range(len(base) - 1) if base[i : i + 2] == b"\xff\xda"]
