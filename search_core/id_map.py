@@ -94,6 +94,8 @@ class IdMap:
         The first row of each id's hash run is checked for all ids at once; only where that is not the id's
         live row are the run's other rows compared (a shared hash, an id added again after removal).
         """
+        if len(ids) == 1:  # a catalog image's own vector, one candidate's metadata: no block set-up
+            return np.array([self.row_of(ids[0])], dtype=np.int64)
         keys = _keys(ids)
         hashes = self._hashes
         if not keys or not len(hashes):
