@@ -10,7 +10,8 @@ from those mapped vectors. The child reports, from `/proc/self/smaps` after its 
 - vectors B/vec: resident pages of `vectors.npy` after the queries (only the refined candidates' pages are
   touched; the rest may stay on disk);
 - id map B/vec: the string-id map's anonymous memory (heap) plus the resident pages of its memory-mapped
-  files (`ids.npy`, `id_hashes.npy`, `id_rows.npy`) after the queries.
+  files (`ids.npy`, `id_hashes.npy`, `id_rows.npy`) after the queries and, once they are timed, a lookup by id
+  of every query's hits (`SearchIndex.vectors`, as a re-ranker fetches its candidates).
 
 p50/p99 are single queries with one Faiss thread, over the project's path (`SearchIndex.search`), twice: warm
 (the vectors' pages in the page cache) and cold (`vectors.npy` evicted with `posix_fadvise(DONTNEED)` before a
@@ -39,6 +40,7 @@ and the resident pages of the packed files:
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import os
@@ -95,7 +97,7 @@ def ground_truth(gallery: np.ndarray, xq: np.ndarray) -> np.ndarray:
 
 
 def smaps_rss() -> dict[str, int]:
-    """Resident bytes per mapped file name, plus `anon` (private anonymous memory)."""
+    """Resident bytes per mapped file name, plus `anon` (anonymous mappings and the brk heap)."""
     rss: dict[str, int] = {"anon": 0}
     name = ""
     with open("/proc/self/smaps") as fh:
@@ -107,7 +109,7 @@ def smaps_rss() -> dict[str, int]:
             elif first == "Rss:":
                 size = int(line.split()[1]) * 1024
                 kept = name in ("index.faiss", "vectors.npy", *PACKED_FILES)
-                key = name if kept else ("anon" if not name else "other")
+                key = name if kept else ("anon" if name in ("", "[heap]") else "other")  # malloc uses both
                 rss[key] = rss.get(key, 0) + size
     return rss
 
@@ -134,6 +136,7 @@ def measure(folder: Path, params: dict[str, Any], data: Path) -> dict[str, Any]:
     n = index.faiss_index.ntotal
     faiss_anon = _faiss_anon(folder)
     passes = []
+    found_ids: list[list[str]] = []
     for _ in ("cold", "warm"):
         times = np.empty(len(xq))
         found = []
@@ -142,10 +145,13 @@ def measure(folder: Path, params: dict[str, Any], data: Path) -> dict[str, Any]:
             hits = index.search(xq[i : i + 1], K, params)[0]
             times[i] = (time.perf_counter() - t0) * 1000
             found.append([int(h.rsplit("-", 1)[1]) for h in hits.ids])
+            found_ids.append(hits.ids)
         recall = float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth.tolist(), strict=True)]))
         passes.append({"recall": recall, "p50": float(np.median(times)), "p99": float(np.percentile(times, 99))})
         if len(passes) == 1:
             vectors_rss = smaps_rss().get("vectors.npy", 0)
+    for hit_ids in found_ids:  # what a re-ranker does per query: its candidates' vectors, looked up by id
+        index.vectors(hit_ids)
     after = smaps_rss()
     return {
         "n": n,
@@ -284,6 +290,7 @@ def id_map_child(folder: Path, mode: str, shape: str, lookups: int) -> dict[str,
         find, gather = id_map.rows_of, id_map.ids_at
     load_s = time.perf_counter() - started
     gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # freed temporaries of the load stay resident in malloc's heap otherwise
     anon = smaps_rss()["anon"] - before
     rng = np.random.default_rng(lookups)
     make_id = ID_SHAPES[shape]

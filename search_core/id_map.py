@@ -181,7 +181,8 @@ class IdMap:
             id_map = cls.of(ids, removed)
             id_map.check_unique()
             return id_map
-        names, hashes, rows = (np.load(folder / f, mmap_mode="r" if mmap else None) for f in PACKED_FILES)
+        # plain ndarray views of the maps: indexing an `np.memmap` builds another memmap (~1 µs a gather)
+        names, hashes, rows = (np.asarray(np.load(folder / f, mmap_mode="r" if mmap else None)) for f in PACKED_FILES)
         n, width, text_bytes = int(packed["rows"]), int(packed["width"]), int(packed["text_bytes"])
         shapes = {"ids": names.shape, "id hashes": hashes.shape, "id rows": rows.shape}
         dtypes = names.dtype.kind == "S" and hashes.dtype == np.uint64 and rows.dtype in (np.uint32, np.int64)

@@ -54,7 +54,7 @@ def test_hostile_ids_round_trip_through_memory_files_and_text(tmp_path: Path) ->
 
 def test_memory_mapped_files_are_mapped_not_copied(tmp_path: Path) -> None:
     view = every_view(IdMap.of(["a", "b"]), tmp_path)[1]
-    assert all(isinstance(array, np.memmap) for array in (view._names, view._hashes, view._rows))
+    assert all(isinstance(array.base, np.memmap) for array in (view._names, view._hashes, view._rows))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
