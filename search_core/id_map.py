@@ -7,18 +7,22 @@ Fixed width rather than offsets into a byte blob: one array, one gather per bloc
 row, at the cost of padding every row to the longest id (which `index_checks.MAX_ID_BYTES` bounds).
 
 Id → row: the rows sorted by a 64-bit hash of the id's bytes (`id_hashes`: XXH3-64, whose output the xxHash
-format fixes; unlike Python's `hash` it is the same in every process, so it can be saved, and at ~25 ns an id
-it is a tenth of blake2b's cost, which was most of a lookup of a re-ranker's candidates). A lookup is a
+format fixes; unlike Python's `hash` it is the same in every process, so it can be saved, and unlike blake2b
+it is not most of the cost of looking up a re-ranker's candidates). A lookup is a
 binary search for the hash, then a comparison of the stored bytes at each candidate row of the hash's run:
 two ids may share a hash, and an id removed and added again holds two rows (the old one tombstoned).
 Tombstoned rows (`removed`) are not live: they are in no answer of `in`, `len`, `rows_of` or `live_ids`.
 
 Files, written beside `ids.txt` (one id per line, the readable contract): `ids.npy` (the `S{w}` array),
 `id_hashes.npy` (uint64, ascending) and `id_rows.npy` (uint32 rows, or int64 past 2³² rows, in hash order).
-Loaded with `mmap`, the three are memory-mapped: their pages are shared page cache, and a query touches the
-pages of its hits (gather) or of one binary search (lookup) only. `save` returns what `load` checks the folder
-against (row count, width, the byte size of `ids.txt`); the packed files are trusted as `save` wrote them —
-a full check would read every page — while a published artifact's manifest hashes guard their bytes.
+Loaded with `mmap`, the three are memory-mapped: page cache shared by every server worker, not each one's
+heap. A query reads the pages of its hits (gather) and binary searches (lookups) only, but the kernel maps
+their neighbours too, so under random traffic the files soon become wholly resident: the map then costs its
+files' size per vector (BENCHMARKS.md, "Compressed indexes at scale").
+
+`save` returns what `load` checks the folder against (row count, width, the byte size of `ids.txt`); the packed
+files are trusted as `save` wrote them — a full check would read every page — while a published artifact's
+manifest hashes guard their bytes.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ rather than its numpy wrappers, whose checks repeat ours: on a cheap IVF probe a
 decides the ≤ 1.3× single-query goal (BENCHMARKS.md, "ANN indexes").
 
 Ids: an `IdMap` (`search_core/id_map.py`) holds row → id and live id → row in numpy arrays (UTF-8 bytes,
-sorted 64-bit hashes), not Python strings and a dict, so a server's id map is a few memory-mapped bytes
-per vector rather than ~130 B of heap (BENCHMARKS.md, "Compressed indexes at scale").
+sorted 64-bit hashes), not Python strings and a dict: a memory-mapped file of the id bytes plus 12 bytes a
+vector, shared by server workers, instead of each worker's heap (BENCHMARKS.md, "Compressed indexes at scale").
 
 Files (`save`/`load`): `index.faiss`, `vectors.npy` (float32, normalised; kept for exact re-scoring,
 dedupe and MMR), `ids.txt` (one id per line: the readable list) with its packed form `ids.npy`,
