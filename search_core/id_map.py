@@ -123,7 +123,7 @@ class IdMap:
         return _decoded(self._names[rows].tolist(), len(rows))
 
     def id_lists(self, rows: np.ndarray) -> list[list[str]]:
-        """The ids of an (n, k) block of rows as n lists; every row must be in range (callers drop -1 slots)."""
+        """The ids of an (n, k) block of rows as n lists; a -1 slot reads the last row's id (callers drop them)."""
         n, k = rows.shape
         flat = _decoded(self._names[rows.reshape(-1)].tolist(), n * k)
         return [flat[i * k : (i + 1) * k] for i in range(n)]
