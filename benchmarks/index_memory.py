@@ -9,7 +9,9 @@ from those mapped vectors. The child reports, from `/proc/self/smaps` after its 
   some lists, so these must stay in RAM) plus the growth of anonymous memory while loading the Faiss index;
 - vectors B/vec: resident pages of `vectors.npy` after the queries (only the refined candidates' pages are
   touched; the rest may stay on disk);
-- id map B/vec: anonymous memory of the project's string-id map (Python strings, a dict id → row).
+- id map B/vec: the string-id map's anonymous memory (heap) plus the resident pages of its memory-mapped
+  files (`ids.npy`, `id_hashes.npy`, `id_rows.npy`) after the queries and, once they are timed, a lookup by id
+  of every query's hits (`SearchIndex.vectors`, as a re-ranker fetches its candidates).
 
 p50/p99 are single queries with one Faiss thread, over the project's path (`SearchIndex.search`), twice: warm
 (the vectors' pages in the page cache) and cold (`vectors.npy` evicted with `posix_fadvise(DONTNEED)` before a
@@ -23,11 +25,22 @@ compressed codes (real embeddings concentrate in fewer directions, where PQ lose
 
     .venv/bin/python -P benchmarks/index_memory.py --sizes 1000000      # four indexes, six settings each
     .venv/bin/python -P benchmarks/index_memory.py --sizes 10000000 --only PQ32np PQ48np --nprobe 16 --refine 20 50
+
+`--id-map` measures the id map alone (no vectors: 10M ids take a minute, not 15), for two id shapes (`v-123`,
+and catalog paths of mixed length), each loaded three ways in a fresh process: the packed map memory-mapped
+(what `SearchIndex.load` does now), the packed map built in memory from `ids.txt` (a folder saved before the
+packed files), and the Python map it replaced (an object array of the id strings and a dict id → row) as the
+same-run baseline. Each process then runs `--lookups` random single-id lookups, 30-id lookups (a re-ranker
+fetching its candidates' vectors) and 10-row gathers (a query's hits), timing each, and reports its heap growth
+and the resident pages of the packed files:
+
+    .venv/bin/python -P benchmarks/index_memory.py --id-map --sizes 1000000 10000000 --lookups 1000 10000 100000
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import os
@@ -40,6 +53,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from search_core.id_map import PACKED_FILES, IdMap
 from search_core.index import SearchIndex
 
 K = 10
@@ -83,7 +97,7 @@ def ground_truth(gallery: np.ndarray, xq: np.ndarray) -> np.ndarray:
 
 
 def smaps_rss() -> dict[str, int]:
-    """Resident bytes per mapped file name, plus `anon` (private anonymous memory)."""
+    """Resident bytes per mapped file name, plus `anon` (anonymous mappings and the brk heap)."""
     rss: dict[str, int] = {"anon": 0}
     name = ""
     with open("/proc/self/smaps") as fh:
@@ -94,7 +108,8 @@ def smaps_rss() -> dict[str, int]:
                 name = Path(parts[5].strip()).name if len(parts) == 6 else ""
             elif first == "Rss:":
                 size = int(line.split()[1]) * 1024
-                key = name if name in ("index.faiss", "vectors.npy") else ("anon" if not name else "other")
+                kept = name in ("index.faiss", "vectors.npy", *PACKED_FILES)
+                key = name if kept else ("anon" if name in ("", "[heap]") else "other")  # malloc uses both
                 rss[key] = rss.get(key, 0) + size
     return rss
 
@@ -121,6 +136,7 @@ def measure(folder: Path, params: dict[str, Any], data: Path) -> dict[str, Any]:
     n = index.faiss_index.ntotal
     faiss_anon = _faiss_anon(folder)
     passes = []
+    found_ids: list[list[str]] = []
     for _ in ("cold", "warm"):
         times = np.empty(len(xq))
         found = []
@@ -129,10 +145,13 @@ def measure(folder: Path, params: dict[str, Any], data: Path) -> dict[str, Any]:
             hits = index.search(xq[i : i + 1], K, params)[0]
             times[i] = (time.perf_counter() - t0) * 1000
             found.append([int(h.rsplit("-", 1)[1]) for h in hits.ids])
+            found_ids.append(hits.ids)
         recall = float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth.tolist(), strict=True)]))
         passes.append({"recall": recall, "p50": float(np.median(times)), "p99": float(np.percentile(times, 99))})
         if len(passes) == 1:
             vectors_rss = smaps_rss().get("vectors.npy", 0)
+    for hit_ids in found_ids:  # what a re-ranker does per query: its candidates' vectors, looked up by id
+        index.vectors(hit_ids)
     after = smaps_rss()
     return {
         "n": n,
@@ -143,6 +162,7 @@ def measure(folder: Path, params: dict[str, Any], data: Path) -> dict[str, Any]:
         "faiss_anon": faiss_anon,
         "vectors_rss": vectors_rss,
         "id_map_anon": loaded["anon"] - before["anon"] - faiss_anon,
+        "id_map_rss": sum(after.get(name, 0) for name in PACKED_FILES),
         "cold": passes[0],
         "warm": passes[1],
     }
@@ -202,11 +222,11 @@ def run_size(n: int, only: list[str] | None, nprobes: list[int], refines: list[i
 
 
 def report(factory: str, build_s: float, r: dict[str, Any]) -> None:
-    n, cold, warm = r["n"], r["cold"], r["warm"]
+    n, cold, warm, id_map = r["n"], r["cold"], r["warm"], r["id_map_anon"] + r["id_map_rss"]
     params = ",".join(f"{k}={v}" for k, v in r["params"].items())
     print(
         f"{n:>10,} {factory:<28} {params:<20} {build_s:>7.0f} {r['index_file_bytes'] / n:>6.1f} "
-        f"{(r['index_rss'] + r['faiss_anon']) / n:>6.1f} {r['vectors_rss'] / n:>6.1f} {r['id_map_anon'] / n:>6.1f} "
+        f"{(r['index_rss'] + r['faiss_anon']) / n:>6.1f} {r['vectors_rss'] / n:>6.1f} {id_map / n:>6.1f} "
         f"{warm['recall']:>7.3f} {warm['p50']:>7.3f} {warm['p99']:>7.3f} {cold['p50']:>7.3f} {cold['p99']:>7.3f}",
         flush=True,
     )
@@ -218,21 +238,118 @@ HEADER = (
 )
 
 
+ID_CLASSES = ("bag", "coat", "dress", "shirt", "sandal", "sneaker", "pullover", "trousers", "t-shirt", "ankle-boot")
+ID_SHAPES = {
+    "v-N": lambda i: f"v-{i}",
+    "path": lambda i: f"catalog/{ID_CLASSES[i % 10]}/{i:09d}.jpg",  # 25-32 bytes: padded to 32
+}
+
+
+def id_map_run(n: int, lookups: list[int]) -> None:
+    """Build and save the id map of n ids per shape once; measure each way of loading it in fresh processes."""
+    for shape, make_id in ID_SHAPES.items():
+        folder = CACHE / f"ids-{shape}-{n}"
+        meta_path = folder / "id_map.json"
+        if not meta_path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            started = time.perf_counter()
+            id_map = IdMap.of([make_id(i) for i in range(n)])
+            built = time.perf_counter() - started
+            meta_path.write_text(json.dumps({**id_map.save(folder), "build_s": built}))
+            del id_map
+        meta = json.loads(meta_path.read_text())
+        files = sum((folder / name).stat().st_size for name in PACKED_FILES) / n
+        for mode in ("packed-mmap", "packed-from-text", "python-dict"):
+            for count in lookups:
+                cmd = [sys.executable, "-P", __file__, "--id-map-child", str(folder), "--mode", mode, "--shape", shape,
+                       "--lookups", str(count)]  # fmt: skip
+                r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+                anon, mapped = r["anon"] / n, r["mapped"] / n
+                print(
+                    f"{n:>10,} {shape:<5} {mode:<17} {count:>7,} {meta['build_s']:>6.1f} {files:>6.1f} "
+                    f"{r['load_s']:>6.2f} {anon:>7.1f} {mapped:>7.1f} {anon + mapped:>7.1f} "
+                    f"{r['one']:>7.2f} {r['thirty']:>7.2f} {r['gather']:>7.2f}",
+                    flush=True,
+                )
+
+
+def id_map_child(folder: Path, mode: str, shape: str, lookups: int) -> dict[str, Any]:
+    """Load the map `mode`'s way, run the lookups and gathers, report heap growth, resident pages, µs per call."""
+    meta = json.loads((folder / "id_map.json").read_text())
+    n = int(meta["rows"])
+    before = smaps_rss()["anon"]
+    started = time.perf_counter()
+    if mode == "python-dict":  # what SearchIndex held before the packed map
+        strings = (folder / "ids.txt").read_text(encoding="utf-8").splitlines()
+        names, rows = np.array(strings, dtype=object), {image_id: row for row, image_id in enumerate(strings)}
+        del strings
+        find = lambda ids: np.fromiter((rows[i] for i in ids), dtype=np.int64, count=len(ids))  # noqa: E731
+        gather = lambda at: names[at].tolist()  # noqa: E731
+    else:
+        id_map = IdMap.load(folder, meta if mode == "packed-mmap" else None, mmap=True, removed=frozenset())
+        find, gather = id_map.rows_of, id_map.ids_at
+    load_s = time.perf_counter() - started
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # freed temporaries of the load stay resident in malloc's heap otherwise
+    anon = smaps_rss()["anon"] - before
+    rng = np.random.default_rng(lookups)
+    make_id = ID_SHAPES[shape]
+    wanted = [make_id(int(i)) for i in rng.integers(0, n, lookups * 31)]
+    hit_rows = rng.integers(0, n, (lookups, 10))
+    timings = {}
+    for name, calls in (
+        ("one", [lambda i=i: find(wanted[i : i + 1]) for i in range(lookups)]),
+        ("thirty", [lambda i=i: find(wanted[lookups + 30 * i : lookups + 30 * (i + 1)]) for i in range(lookups)]),
+        ("gather", [lambda i=i: gather(hit_rows[i]) for i in range(lookups)]),
+    ):
+        times = np.empty(lookups)
+        for i, call in enumerate(calls):
+            t0 = time.perf_counter()
+            call()
+            times[i] = time.perf_counter() - t0
+        timings[name] = float(np.median(times)) * 1e6
+    after = smaps_rss()
+    mapped = sum(after.get(name, 0) for name in PACKED_FILES)
+    return {"load_s": load_s, "anon": anon, "mapped": mapped, **timings}
+
+
+ID_MAP_HEADER = (
+    f"{'ids':>10} {'shape':<5} {'map':<17} {'lookups':>7} {'build s':>6} {'file B':>6} {'load s':>6} "
+    f"{'heap B':>7} {'pages B':>7} {'total B':>7} {'1 id µs':>7} {'30 ids':>7} {'gather':>7}"
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=[1_000_000])
     parser.add_argument("--only", nargs="+", help="factories containing any of these strings")
     parser.add_argument("--nprobe", nargs="+", type=int, default=[16, 32], help="IVF lists probed")
     parser.add_argument("--refine", nargs="+", type=int, default=[10, 20, 50], help="refine=r re-scores r·10")
+    parser.add_argument("--id-map", action="store_true", help="measure the id map alone (see the docstring)")
+    parser.add_argument("--lookups", nargs="+", type=int, default=[10_000], help="--id-map: lookups per process")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--id-map-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    parser.add_argument("--shape", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, json.loads(args.params), args.data)))
         return
+    if args.id_map_child:
+        print(json.dumps(id_map_child(args.id_map_child, args.mode, args.shape, args.lookups[0])))
+        return
+    if args.id_map:
+        print("per id: file B = the packed files, heap B = anonymous memory grown by loading the map,")
+        print("pages B = resident pages of the packed files after the lookups;")
+        print("µs = median per call (1 id, 30 ids, 10-row gather)\n")
+        print(ID_MAP_HEADER, flush=True)
+        for n in args.sizes:
+            id_map_run(n, args.lookups)
+        return
     print(f"faiss {faiss.__version__}; per vector: file B = index.faiss, RAM B = its resident pages + Faiss heap,")
-    print("vec B = vectors.npy pages resident after 1,000 cold queries, idmap B = the id map's heap;")
+    print("vec B = vectors.npy pages resident after 1,000 cold queries, idmap B = the id map's heap + resident pages;")
     print("single queries, 1 Faiss thread; warm p50/p99, then cold (vectors.npy evicted first)\n")
     print(HEADER, flush=True)
     for n in args.sizes:

@@ -72,7 +72,7 @@ class IndexBuildError(SearchCoreError, ValueError):
 
 
 class IndexInputError(SearchCoreError, ValueError):
-    """Ids and vectors that cannot go into an index: wrong shape, duplicate or blank ids, whitespace in ids."""
+    """Ids and vectors that cannot go into an index: wrong shape; duplicate, blank, over-long ids, whitespace, NUL."""
 
 
 class IndexUpdateError(SearchCoreError, ValueError):

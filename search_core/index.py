@@ -18,10 +18,17 @@ The query path calls Faiss's public low-level functions (`Index.search_c`, `fvec
 rather than its numpy wrappers, whose checks repeat ours: on a cheap IVF probe at 1M that Python is what
 decides the ≤ 1.3× single-query goal (BENCHMARKS.md, "ANN indexes").
 
+Ids: an `IdMap` (`search_core/id_map.py`) holds row → id and live id → row in numpy arrays (UTF-8 bytes,
+sorted 64-bit hashes), not Python strings and a dict: a memory-mapped file of the id bytes plus 12 bytes a
+vector, shared by server workers, instead of each worker's heap (BENCHMARKS.md, "Compressed indexes at scale").
+
 Files (`save`/`load`): `index.faiss`, `vectors.npy` (float32, normalised; kept for exact re-scoring,
-dedupe and MMR), `ids.txt` (one id per line), `labels.npy` (int32, -1 unknown), `deleted.npy` (tombstoned
-rows), `search_index.json` (factory, dim, class names, default query parameters). `load(mmap=True)` maps
-the Faiss file with `IO_FLAG_MMAP_IFC` and the vectors with `np.load(mmap_mode="r")`, so several server
+dedupe and MMR), `ids.txt` (one id per line: the readable list) with its packed form `ids.npy`,
+`id_hashes.npy` and `id_rows.npy` (see `id_map`), `labels.npy` (int32, -1 unknown), `deleted.npy`
+(tombstoned rows), `search_index.json` (factory, dim, class names, default query parameters, and under
+`id_map` what the packed files must agree with). A folder saved before the packed files existed (no `id_map`
+in its json) still loads: its map is built in memory from `ids.txt`. `load(mmap=True)` maps the Faiss file
+with `IO_FLAG_MMAP_IFC`, the vectors and the packed id map with `np.load(mmap_mode="r")`, so several server
 workers share one page-cache copy. In Faiss 1.15 that flag maps the codes of every type we use — Flat, SQ,
 PQ, HNSW (graph and vectors), IVF (inverted lists; the coarse centroids are read into memory), the RFlat
 refine store; the older `IO_FLAG_MMAP` maps IVF inverted lists only. Such an index is read-only
@@ -54,6 +61,7 @@ from search_core.errors import (
 )
 from search_core.factory_check import check_factory
 from search_core.hits import Hits
+from search_core.id_map import IdMap
 from search_core.index_checks import checked_ids, checked_labels, faiss_message, normalised
 from search_core.index_params import (
     FAISS_PARAMS,
@@ -69,10 +77,9 @@ logger = logging.getLogger(__name__)
 PROJECT_PARAMS: dict[str, type] = {"refine": int}
 """Query parameters handled here: `refine=r` fetches r·k candidates and re-scores them exactly (stored vectors)."""
 
-INDEX_FILE, VECTORS_FILE, IDS_FILE, LABELS_FILE, DELETED_FILE, META_FILE = (
+INDEX_FILE, VECTORS_FILE, LABELS_FILE, DELETED_FILE, META_FILE = (
     "index.faiss",
     "vectors.npy",
-    "ids.txt",
     "labels.npy",
     "deleted.npy",
     "search_index.json",
@@ -88,7 +95,7 @@ class SearchIndex:
         index: faiss.Index,
         *,
         factory: str,
-        ids: Sequence[str],
+        ids: Sequence[str] | IdMap,
         vectors: np.ndarray,
         labels: np.ndarray,
         class_names: Sequence[str] = (),
@@ -96,18 +103,17 @@ class SearchIndex:
         deleted: frozenset[int] = frozenset(),
         read_only: bool = False,
     ) -> None:
-        """Assemble from parts that already agree; use `build` or `load` instead."""
+        """Assemble from parts that already agree (an `IdMap` brings its own removed rows); use `build` or `load`."""
         self._index = index
         self.factory = factory
         self.dim = int(index.d)
         self.class_names = tuple(class_names)
         self.default_params = dict(params or {})
         self.read_only = read_only
-        self._ids = _id_array(ids)  # row -> id
-        self._rows = {image_id: row for row, image_id in enumerate(ids) if row not in deleted}
+        self._id_map = ids if isinstance(ids, IdMap) else IdMap.of(ids, deleted)
         self._vectors = vectors
         self._labels = labels
-        self._tombstones = Tombstones.of(deleted)
+        self._tombstones = Tombstones.of(self._id_map.removed)
         self._write_lock = threading.Lock()
 
     # -- construction --------------------------------------------------------------------------------------
@@ -189,16 +195,16 @@ class SearchIndex:
         if not direct:
             return [self._rescored(x[i], rows[i], scores[i], k, exact, tombstones) for i in range(n)]
         if n == 1 and -1 not in rows[0].tolist():  # a server's query: skips the block path's list work
-            return [Hits(self._ids[rows[0]].tolist(), scores[0].tolist())]
+            return [Hits(self._id_map.ids_at(rows[0]), scores[0].tolist())]
         return self._hit_lists(rows, scores)
 
     def exact_search(self, xq: np.ndarray, k: int) -> list[Hits]:
         """Brute-force inner-product search over the stored vectors: the ground truth for ANN recall."""
         x = normalised(xq, self.dim)
-        live = np.fromiter(sorted(self._rows.values()), dtype=np.int64, count=len(self._rows))
+        live = self._id_map.live_rows()
         if len(live) == 0:
             return [Hits([], []) for _ in range(len(x))]
-        base = self._vectors if len(live) == len(self._ids) else self._vectors[live]
+        base = self._vectors if len(live) == self._id_map.row_count else self._vectors[live]
         scores, positions = faiss.knn(
             x, np.ascontiguousarray(base), min(k, len(live)), metric=faiss.METRIC_INNER_PRODUCT
         )
@@ -206,15 +212,18 @@ class SearchIndex:
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """Stored normalised vectors of `ids` as float32 (len(ids), dim), in the order given."""
-        return np.asarray(self._vectors[self._rows_of(ids)], dtype=np.float32)
+        return np.asarray(self._vectors[self._id_map.rows_of(ids)], dtype=np.float32)
 
     def labels(self, ids: Sequence[str]) -> np.ndarray:
         """Class labels of `ids` (int32; -1 where unknown)."""
-        return self._labels[self._rows_of(ids)]
+        return self._labels[self._id_map.rows_of(ids)]
 
     def metadata(self, image_id: str) -> dict[str, Any]:
         """What re-ranking filters and boosts can test: `label` (int, -1 unknown) and `class` (name or None)."""
-        label = int(self._labels[self._rows_of([image_id])[0]])
+        row = self._id_map.row_of(image_id)
+        if row < 0:
+            raise UnknownIndexItemError(f"image {image_id!r} is not in the index")
+        label = int(self._labels[row])
         name = self.class_names[label] if 0 <= label < len(self.class_names) else None
         return {"label": label, "class": name}
 
@@ -226,13 +235,13 @@ class SearchIndex:
     @property
     def ids(self) -> list[str]:
         """Live image ids in insertion order."""
-        return list(self._rows)
+        return self._id_map.live_ids()
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._id_map)
 
     def __contains__(self, image_id: object) -> bool:
-        return image_id in self._rows
+        return image_id in self._id_map
 
     # -- updates -------------------------------------------------------------------------------------------
 
@@ -242,26 +251,22 @@ class SearchIndex:
             raise ReadOnlyIndexError("index was loaded memory-mapped (read-only); load it with mmap=False to add")
         x = normalised(vectors, self.dim)
         ids = checked_ids(ids, len(x))
-        present = [i for i in ids if i in self._rows]
+        present = [i for i, row in zip(ids, self._id_map.find(ids).tolist(), strict=True) if row >= 0]
         if present:
             raise IndexInputError(f"{len(present)} ids already in the index (e.g. {present[0]}); remove them first")
         new_labels = checked_labels(labels, len(x))
         with self._write_lock:
-            start = len(self._ids)
             _add_batches(self._index, x)
             self._vectors = np.concatenate([self._vectors, x])
             self._labels = np.concatenate([self._labels, new_labels])
-            self._ids = np.concatenate([self._ids, _id_array(ids)])
-            self._rows.update(zip(ids, range(start, start + len(ids)), strict=True))
+            self._id_map.add(ids)
             self._tombstones = Tombstones.of(self._tombstones.rows)  # cached plans know the old row count
 
     def remove(self, ids: Sequence[str]) -> None:
         """Tombstone items: they stop appearing in results at once; memory is reclaimed by a rebuild."""
-        rows = self._rows_of(ids)
         with self._write_lock:
-            for image_id in ids:
-                self._rows.pop(image_id, None)
-            self._tombstones = Tombstones.of(self._tombstones.rows | frozenset(rows.tolist()))
+            self._id_map.remove(ids)
+            self._tombstones = Tombstones.of(self._id_map.removed)
 
     # -- persistence ---------------------------------------------------------------------------------------
 
@@ -271,13 +276,13 @@ class SearchIndex:
         faiss.write_index(self._index, str(folder / INDEX_FILE))
         np.save(folder / VECTORS_FILE, np.asarray(self._vectors, dtype=np.float32))
         np.save(folder / LABELS_FILE, self._labels)
-        np.save(folder / DELETED_FILE, np.array(sorted(self._tombstones.rows), dtype=np.int64))
-        (folder / IDS_FILE).write_text("".join(f"{i}\n" for i in self._ids), encoding="utf-8")
+        np.save(folder / DELETED_FILE, np.array(sorted(self._id_map.removed), dtype=np.int64))
         meta = {
             "factory": self.factory,
             "dim": self.dim,
             "class_names": self.class_names,
             "params": self.default_params,
+            "id_map": self._id_map.save(folder),
         }
         (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
@@ -290,44 +295,43 @@ class SearchIndex:
             vectors = np.load(folder / VECTORS_FILE, mmap_mode="r" if mmap else None)
             labels = np.load(folder / LABELS_FILE)
             deleted = frozenset(np.load(folder / DELETED_FILE).tolist())
-            ids = (folder / IDS_FILE).read_text(encoding="utf-8").splitlines()
+            id_map = IdMap.load(folder, meta.get("id_map"), mmap=mmap, removed=deleted)
             factory, dim = str(meta["factory"]), int(meta["dim"])
+        except CorruptIndexError:
+            raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CorruptIndexError(f"cannot read index files in {folder}: {exc}") from None
         except RuntimeError as exc:
             raise CorruptIndexError(f"cannot read {folder / INDEX_FILE}: {faiss_message(exc)}") from None
-        sizes = {"faiss": index.ntotal, "ids": len(ids), "vectors": len(vectors), "labels": len(labels)}
+        rows = id_map.row_count
+        sizes = {"faiss": index.ntotal, "ids": rows, "vectors": len(vectors), "labels": len(labels)}
         if len(set(sizes.values())) != 1 or index.d != dim or vectors.shape[1:] != (dim,):
             raise CorruptIndexError(f"index files in {folder} disagree: sizes {sizes}, dim {dim} vs faiss {index.d}")
+        if any(not 0 <= r < rows for r in deleted):
+            raise CorruptIndexError(f"{folder / DELETED_FILE} names rows outside the index's {rows}")
         return cls(
             index,
             factory=factory,
-            ids=ids,
+            ids=id_map,
             vectors=vectors,
             labels=labels,
             class_names=meta.get("class_names", ()),
             params=meta.get("params"),
-            deleted=deleted,
             read_only=mmap,
         )
 
     # -- internals -----------------------------------------------------------------------------------------
 
-    def _rows_of(self, ids: Sequence[str]) -> np.ndarray:
-        try:
-            return np.fromiter((self._rows[i] for i in ids), dtype=np.int64, count=len(ids))
-        except KeyError as exc:
-            raise UnknownIndexItemError(f"image {exc.args[0]!r} is not in the index") from None
-
     def _hit_lists(self, rows: np.ndarray, scores: np.ndarray) -> list[Hits]:
         """(n, k) rows and scores from Faiss as `Hits`; -1 marks an empty slot (fewer live items than k).
 
-        Whole-block conversions (one gather, three `tolist`s), then plain list work per query.
+        Whole-block conversions (one gather and decode, two `tolist`s), then plain list work per query.
         """
-        if not len(self._ids):  # nothing to gather from: Faiss returned only empty slots
+        if not self._id_map.row_count:  # nothing to gather from: Faiss returned only empty slots
             return [Hits([], []) for _ in range(len(rows))]
+        id_lists = self._id_map.id_lists(rows)
         hit_lists = []
-        for row_list, id_list, score_list in zip(rows.tolist(), self._ids[rows].tolist(), scores.tolist(), strict=True):
+        for row_list, id_list, score_list in zip(rows.tolist(), id_lists, scores.tolist(), strict=True):
             if -1 in row_list:  # the gather read the last id there: drop those slots
                 live = [i for i, r in enumerate(row_list) if r >= 0]
                 id_list, score_list = [id_list[i] for i in live], [score_list[i] for i in live]
@@ -349,7 +353,7 @@ class SearchIndex:
         clean = filtered or not tombstones.rows  # Faiss's results hold no removed rows
         fetch = k * refine if clean else k * refine + len(tombstones.rows)
         direct = refine == 1 and clean
-        plan = SearchPlan(faiss_params, min(fetch, len(self._ids)) or 1, direct, refine > 1)
+        plan = SearchPlan(faiss_params, min(fetch, self._id_map.row_count) or 1, direct, refine > 1)
         if len(tombstones.params_cache) >= PARAMS_CACHE_SIZE:
             tombstones.params_cache.clear()
         tombstones.params_cache[key] = plan
@@ -367,12 +371,7 @@ class SearchIndex:
             scores = np.asarray(self._vectors[rows], dtype=np.float32) @ q
             order = np.argsort(-scores, kind="stable")
             rows, scores = rows[order], scores[order]
-        return Hits(self._ids[rows[:k]].tolist(), scores[:k].tolist())
-
-
-def _id_array(ids: Sequence[str]) -> np.ndarray:
-    """Ids as a numpy object array (references to the same strings): `ids[rows]` maps a block in one call."""
-    return np.array(ids, dtype=object)
+        return Hits(self._id_map.ids_at(rows[:k]), scores[:k].tolist())
 
 
 def _new_faiss_index(factory: str, dim: int) -> faiss.Index:

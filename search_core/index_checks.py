@@ -34,12 +34,30 @@ def normalised(vectors: np.ndarray | Sequence[Sequence[float]], dim: int | None 
     return x
 
 
+MAX_ID_BYTES = 512
+"""The longest image id in UTF-8 bytes (Milvus's key limit too): the packed id map pads every row to the longest."""
+
+
 def checked_ids(ids: Sequence[str], n: int) -> list[str]:
+    """Ids an index can hold and give back exactly: non-empty UTF-8 strings of at most `MAX_ID_BYTES` bytes
+    without whitespace (`ids.txt` has one per line) or NUL (the packed map's padding), none repeated."""
     ids = list(ids)
     if len(ids) != n:
         raise IndexInputError(f"{len(ids)} ids for {n} vectors")
-    if not all(isinstance(i, str) for i in ids) or len("\n".join(ids).split()) != n:
-        raise IndexInputError("image ids must be non-empty strings without whitespace (they are written one per line)")
+    for image_id in ids:
+        if not isinstance(image_id, str) or image_id.split() != [image_id]:
+            raise IndexInputError(
+                f"image ids must be non-empty strings without whitespace (they are written one per line), "
+                f"got {image_id!r:.60}"
+            )
+        try:
+            size = len(image_id.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise IndexInputError(f"image id {image_id!r} is not valid Unicode (a lone surrogate)") from None
+        if "\x00" in image_id:
+            raise IndexInputError(f"image id {image_id!r} contains a NUL character")
+        if size > MAX_ID_BYTES:
+            raise IndexInputError(f"image id {image_id[:40]!r}... is {size} bytes in UTF-8; at most {MAX_ID_BYTES}")
     if len(set(ids)) != n:
         raise IndexInputError("duplicate image ids")
     return ids

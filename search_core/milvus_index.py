@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from search_core.errors import IndexBackendError, IndexInputError, InvalidFactoryError, InvalidSearchParamsError
+from search_core.errors import IndexBackendError, InvalidFactoryError, InvalidSearchParamsError
 from search_core.hits import Hits
 from search_core.index import PROJECT_PARAMS, SearchIndex
-from search_core.index_checks import checked_ids, normalised
+from search_core.index_checks import MAX_ID_BYTES, checked_ids, normalised
 from search_core.index_params import check_param_values
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_ID_LENGTH = 512
 _INSERT_BATCH = 5_000
 INDEX_BUILD_TIMEOUT_S = 300.0
 """How long a bulk load may wait for Milvus to build its index before serving it is refused."""
@@ -198,9 +197,6 @@ class MilvusIndex:
     def add(self, ids: Sequence[str], vectors: np.ndarray, labels: Sequence[int] | np.ndarray | None = None) -> None:
         """Insert items (checked and stored locally first; undone locally if Milvus refuses them)."""
         ids = checked_ids(ids, len(vectors))
-        too_long = [i for i in ids if len(i.encode()) > MAX_ID_LENGTH]
-        if too_long:
-            raise IndexInputError(f"image id {too_long[0][:40]!r}... is over {MAX_ID_LENGTH} bytes (Milvus key limit)")
         self.local.add(ids, vectors, labels)
         try:
             self._insert(ids, self.local.vectors(ids))
@@ -280,7 +276,7 @@ class MilvusIndex:
         from pymilvus import DataType
 
         schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID_LENGTH)
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID_BYTES)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
         index_params = self.client.prepare_index_params()
         index_params.add_index(

@@ -6,6 +6,7 @@ the others test what only Faiss has (PQ codes, memory-mapped files).
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from collections.abc import Callable
@@ -345,3 +346,32 @@ def test_corrupt_or_inconsistent_files_are_reported(tmp_path: Path, hnsw: Search
         SearchIndex.load(tmp_path / "b")
     with pytest.raises(CorruptIndexError):
         SearchIndex.load(tmp_path / "missing")
+
+
+def test_a_folder_saved_before_the_packed_id_map_loads_and_saves_packed(tmp_path: Path) -> None:
+    """Indexes published with `ids.txt` alone: the map is built from it in memory; the next save packs it."""
+    index = build("HNSW32", params={"efSearch": 40})
+    index.remove(IDS[:100])
+    index.add(IDS[:1], VECTORS[:1])  # re-added: ids.txt holds IDS[0] twice, the first row removed
+    index.save(tmp_path / "old")
+    for name in ("ids.npy", "id_hashes.npy", "id_rows.npy"):
+        (tmp_path / "old" / name).unlink()
+    meta_path = tmp_path / "old" / "search_index.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["id_map"]
+    meta_path.write_text(json.dumps(meta))
+    for mmap in (True, False):
+        loaded = SearchIndex.load(tmp_path / "old", mmap=mmap)
+        assert loaded.search(QUERIES, 10) == index.search(QUERIES, 10) and loaded.ids == index.ids
+        assert len(loaded) == N - 99 and IDS[0] in loaded and IDS[1] not in loaded
+    loaded.add(["new"], VECTORS[:1])
+    loaded.save(tmp_path / "new")
+    again = SearchIndex.load(tmp_path / "new")
+    assert again.ids == [*index.ids, "new"] and (tmp_path / "new" / "ids.npy").exists()
+
+
+def test_removed_rows_outside_the_index_are_reported(tmp_path: Path, hnsw: SearchIndex) -> None:
+    hnsw.save(tmp_path)
+    np.save(tmp_path / "deleted.npy", np.array([N + 5], dtype=np.int64))
+    with pytest.raises(CorruptIndexError, match="deleted.npy names rows outside"):
+        SearchIndex.load(tmp_path)

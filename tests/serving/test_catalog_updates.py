@@ -94,6 +94,7 @@ def new_result_label(client: httpx.Client, png: bytes) -> str | None:
         ([("image", ("x.png", b"not an image", "image/png"))], None, None, 422, "invalid_image"),
         ([("image", ("x.png", b"\x89PNG" + b"0" * 300_000, "image/png"))], None, None, 413, "image_too_large"),
         ([("image", ("x y.png", "GOOD", "image/png"))], None, None, 422, "index_input"),
+        ([("image", ("é" * 300 + ".png", "GOOD", "image/png"))], None, None, 422, "index_input"),  # 604 > 512 bytes
         ([("image", ("x.png", "GOOD", "image/png"))], {"labels": '{"x.png": "Nope"}'}, None, 422, "unknown_class"),
         ([("image", ("x.png", "GOOD", "image/png"))], {"labels": "[1]"}, None, 422, "invalid_request"),
         ([("image", ("x.png", "GOOD", "image/png"))], {"labels": '{"y.png": "Bag"}'}, None, 422, "invalid_request"),
