@@ -145,7 +145,15 @@ logging.getLogger("vsx.pipelines.artifacts").info("reusing an encoder")
 
 def test_completion_is_installable(tmp_path: Path) -> None:
     env = {**_clean_env(), "HOME": str(tmp_path), "SHELL": "/bin/bash"}
-    installed = _vsx(["--install-completion", "bash"], env)
+    # Typer finds the shell among the command's parent processes, as in a user's terminal: run it from bash
+    # (the trailing command keeps bash from exec-ing vsx in its place), not from whatever started pytest.
+    installed = subprocess.run(
+        ["bash", "-c", f'"{_script()}" --install-completion; exit $?'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert installed.returncode == 0, installed.stderr
     script = tmp_path / ".bash_completions" / "vsx.sh"
     assert script.is_file() and str(script) in (tmp_path / ".bashrc").read_text()
