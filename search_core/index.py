@@ -57,7 +57,6 @@ from search_core.errors import (
     InvalidFactoryError,
     InvalidSearchParamsError,
     ReadOnlyIndexError,
-    UnknownIndexItemError,
 )
 from search_core.factory_check import check_factory
 from search_core.hits import Hits
@@ -220,10 +219,7 @@ class SearchIndex:
 
     def metadata(self, image_id: str) -> dict[str, Any]:
         """What re-ranking filters and boosts can test: `label` (int, -1 unknown) and `class` (name or None)."""
-        row = self._id_map.row_of(image_id)
-        if row < 0:
-            raise UnknownIndexItemError(f"image {image_id!r} is not in the index")
-        label = int(self._labels[row])
+        label = int(self._labels[self._id_map.rows_of([image_id])[0]])
         name = self.class_names[label] if 0 <= label < len(self.class_names) else None
         return {"label": label, "class": name}
 
