@@ -32,7 +32,7 @@ from tests.serving.conftest import (
     write_experiments,
 )
 from vsx.pipelines.click_model import TrafficPlan
-from vsx.pipelines.simulate import simulate
+from vsx.pipelines.simulate import simulate_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -65,10 +65,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path, catalo
     url = f"http://127.0.0.1:{port}"
     argv = [str(VSX), "serve", "--port", str(port), "--no-access-log"]
     with vsx_serve(argv, env, home / "serve.log", port) as proc:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            plan = TrafficPlan(users=20, days=1, pre_days=0, seed=3)
-            simulate(client, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan,
-                     start=datetime.now(UTC) - timedelta(days=2))  # fmt: skip
+        plan = TrafficPlan(users=20, days=1, pre_days=0, seed=3)
+        simulate_server(url, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan,
+                        start=datetime.now(UTC) - timedelta(days=2))  # fmt: skip
         yield Served(url, port, proc.pid, home, env)
     assert not (home / "var" / "data" / "serve" / "embedded.json").exists(), "the server record outlived the server"
 

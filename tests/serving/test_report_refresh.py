@@ -27,7 +27,7 @@ from tests.serving.conftest import ADMIN_TOKEN, PLATFORM_YAML, RANKING_YAML, Thr
 from vsx.pipelines.click_model import TrafficPlan
 from vsx.pipelines.report_refresh import report_refresher
 from vsx.pipelines.serving import serving_config
-from vsx.pipelines.simulate import simulate
+from vsx.pipelines.simulate import simulate_app, simulate_server
 from vsx.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -53,12 +53,14 @@ def make_app(settings: Settings) -> FastAPI:
     return create_app(serving_config(settings), refresh_report=report_refresher(settings))
 
 
-def traffic(client: httpx.Client, catalog: Catalog, users: int, prefix: str) -> int:
-    """Simulated users over two days that ended yesterday; returns how many there were."""
+def traffic(server: str | FastAPI, catalog: Catalog, users: int, prefix: str) -> int:
+    """Simulated users over two days that ended yesterday, against a server's URL or an app served in-process;
+    returns how many there were."""
     plan = TrafficPlan(users=users, days=2, pre_days=0, seed=len(prefix))
     start = datetime.now(UTC) - timedelta(days=3)
-    summary = simulate(client, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan, start=start,
-                       user_prefix=prefix)  # fmt: skip
+    run = simulate_server if isinstance(server, str) else simulate_app
+    summary = run(server, traffic_ids=catalog.gallery_ids, label_of=catalog.label, plan=plan, start=start,
+                  user_prefix=prefix)  # fmt: skip
     return summary.users
 
 
@@ -74,26 +76,23 @@ def users(results: dict) -> dict[str, int]:
     return results["srm"]["observed"]
 
 
-def test_admin_analysis_reads_the_servers_own_store(settings: Settings, catalog: Catalog) -> None:
-    app = make_app(settings)
-    with TestClient(app) as client:
-        first = traffic(client, catalog, 30, "first")
+def test_admin_analysis_reads_the_servers_own_store(server: tuple[ThreadedServer, FastAPI], catalog: Catalog) -> None:
+    running, app = server
+    with httpx.Client(base_url=running.url, timeout=60) as client:
+        first = traffic(running.url, catalog, 30, "first")
         before = analyze(client, app)
         assert sum(users(before).values()) == first
         assert client.get(f"/reports/{EXPERIMENT}/report.html").status_code == 200
         index = client.get("/reports/")
         assert index.status_code == 200 and f"{EXPERIMENT}/report.html" in index.text
-        second = traffic(client, catalog, 20, "second")
+        second = traffic(running.url, catalog, 20, "second")
         after = analyze(client, app)
     assert sum(users(after).values()) == first + second
     assert after["generated_at"] > before["generated_at"]
 
 
 def test_the_schedule_refreshes_without_being_asked(settings: Settings, catalog: Catalog) -> None:
-    app = make_app(settings)
-    with TestClient(app) as client:
-        served = traffic(client, catalog, 25, "scheduled")
-        assert app.state.service.sink.flush(timeout=30)
+    served = traffic(make_app(settings), catalog, 25, "scheduled")  # the app's shutdown flushes its sink
     scheduled = create_app(
         replace(serving_config(settings), report_refresh_s=3600.0), refresh_report=report_refresher(settings)
     )
@@ -123,7 +122,7 @@ def test_an_analyst_follows_the_link_and_sees_todays_numbers(
     running, app = server
     driver = chromium_driver
     with httpx.Client(base_url=running.url, timeout=60) as client:
-        traffic(client, catalog, 30, "browser-first")
+        traffic(running.url, catalog, 30, "browser-first")
         before = users(analyze(client, app))
 
         driver.set_window_size(1280, 900)
@@ -136,7 +135,7 @@ def test_an_analyst_follows_the_link_and_sees_todays_numbers(
         first_page = driver.find_element(By.TAG_NAME, "body").text
         assert all(count(n) in first_page for n in before.values()), (before, first_page[:500])
 
-        traffic(client, catalog, 40, "browser-second-wave")
+        traffic(running.url, catalog, 40, "browser-second-wave")
         after = users(analyze(client, app))
     assert all(after[arm] > before[arm] for arm in before)
     driver.refresh()

@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
             check_embedded_store(settings)
         from vsx.pipelines.click_model import TrafficPlan
         from vsx.pipelines.online import unseen_traffic
-        from vsx.pipelines.simulate import simulate
+        from vsx.pipelines.simulate import simulate_server
 
         catalog = load_catalog("fashion-mnist")
         begin = start.replace(tzinfo=UTC)
@@ -79,11 +79,8 @@ def register(app: typer.Typer) -> None:
         first = begin - timedelta(days=pre_days)
         traffic = unseen_traffic(ArtifactStore(settings.artifacts_dir), catalog, unseen_by)
         if url:
-            import httpx
-
-            with httpx.Client(base_url=url, timeout=30) as client:
-                summary = simulate(client, traffic_ids=traffic, label_of=catalog.label, plan=plan,
-                                   start=first, user_prefix=user_prefix)  # fmt: skip
+            summary = simulate_server(url, traffic_ids=traffic, label_of=catalog.label, plan=plan, start=first,
+                                      user_prefix=user_prefix)  # fmt: skip
         else:
             from vsx.pipelines.online import ingest, run_traffic
             from vsx.pipelines.serving import Backend, simulation_config

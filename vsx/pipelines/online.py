@@ -1,7 +1,7 @@
 """Run an experiment online: serve the experiments folder, drive it with simulated users, flush the events.
 
-In embedded mode (the demo's default) the app runs in-process behind Starlette's TestClient (ASGI, no
-socket) and logs into the chdb store; with `--services` it logs to Kafka and `vsx ingest` logic moves
+In embedded mode (the demo's default) the app runs in-process behind httpx's ASGI transport (no socket, no
+thread) and logs into the chdb store; with `--services` it logs to Kafka and `vsx ingest` logic moves
 the events into the ClickHouse server before analysis. Either way the simulator talks HTTP semantics to
 the real app: assignment, search, event validation and logging are the production code paths.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -24,7 +23,7 @@ from search_core.training import trained_images
 from serving.app import create_app
 from serving.config import ServingConfig
 from vsx.pipelines.click_model import ClickModel, TrafficPlan
-from vsx.pipelines.simulate import SimulationSummary, simulate
+from vsx.pipelines.simulate import SimulationSummary, simulate_app
 
 logger = logging.getLogger(__name__)
 
@@ -50,20 +49,11 @@ def run_traffic(
     training images, never its test or validation split); the app's sink is flushed and closed on exit."""
     if not config.embedded:
         ensure_topic(config.kafka)
-    with warnings.catch_warnings():
-        # Starlette's TestClient warns about its httpx transport at import; it is the in-process ASGI
-        # client we want here, and the warning would land on every `vsx` command's stderr.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from fastapi.testclient import TestClient
-
-    app = create_app(config)
-    with TestClient(app, raise_server_exceptions=True) as client:
-        summary = simulate(
-            client, traffic_ids=catalog.train_ids if traffic_ids is None else traffic_ids, label_of=catalog.label,
-            plan=plan, start=start, model=model,
-            user_prefix=user_prefix,
-        )  # fmt: skip
-    return summary
+    return simulate_app(
+        create_app(config),
+        traffic_ids=catalog.train_ids if traffic_ids is None else traffic_ids, label_of=catalog.label, plan=plan,
+        start=start, model=model, user_prefix=user_prefix,
+    )  # fmt: skip
 
 
 def ingest(kafka: KafkaConfig, clickhouse: ClickHouseConfig, events: int, timeout_s: float = 600.0) -> int:

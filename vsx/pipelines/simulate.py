@@ -1,5 +1,10 @@
 """Traffic simulator: simulated users drive the real serving app over HTTP (or in-process via ASGI).
 
+The simulator is a coroutine over an `httpx.AsyncClient`: `simulate_app` serves an app in this process and talks
+to it through httpx's ASGI transport on one event loop — no socket and no thread hop per request, which Starlette's
+TestClient pays several times a request (throughput of each: BENCHMARKS.md, "Simulated traffic") — and
+`simulate_server` drives a running `vsx serve`. Searches go one at a time, so the seeded draws repeat exactly.
+
 The simulator sees only what a browser would: it posts searches, reads the ranked results, and posts
 click and dwell events. Relevance (same class as the query) is known to the simulator alone, through the
 catalog labels, and shapes clicks through `ClickModel`. Simulated time is sent in the `X-Vsx-Time` header,
@@ -20,15 +25,19 @@ split) nor the validation images ever appear in traffic, and click pairs cannot 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import numpy as np
+from asgi_lifespan import LifespanManager
+from starlette.types import ASGIApp
 from tqdm import tqdm
 
 from serving.deps import CLIENT_REQUEST_ID_HEADER, CLIENT_TIME_HEADER
@@ -110,8 +119,8 @@ def schedule(plan: TrafficPlan, start: datetime, rng: np.random.Generator) -> li
     return searches
 
 
-def simulate(
-    client: httpx.Client,
+async def simulate(
+    client: httpx.AsyncClient,
     *,
     traffic_ids: Sequence[str],
     label_of: Callable[[str], int],
@@ -148,7 +157,7 @@ def simulate(
         request_id = uuid.UUID(int=request_ids.getrandbits(128), version=4)
         attrs = attributes[search.user]
         user_headers = {f"X-Attr-{name.title()}": value for name, value in attrs.items()}
-        resp = client.post(
+        resp = await client.post(
             "/v1/search", json=body, headers={**headers, **user_headers, CLIENT_REQUEST_ID_HEADER: str(request_id)}
         )
         if resp.status_code != 200:
@@ -180,7 +189,7 @@ def simulate(
             events.append({"event_type": "click", **common})
             events.append({"event_type": "dwell", "dwell_ms": round(model.dwell_ms(bool(rel), rng), 1), **common})
         if events:
-            resp = client.post("/v1/events", json={"events": events}, headers=headers)
+            resp = await client.post("/v1/events", json={"events": events}, headers=headers)
             if resp.status_code != 202:
                 raise SimulationError(f"/v1/events answered {resp.status_code}: {resp.text[:300]}")
             summary.clicks += len(events) // 2
@@ -192,3 +201,28 @@ def simulate(
         summary.users, summary.searches, summary.impressions, summary.clicks, summary.dwells, summary.events,
     )  # fmt: skip
     return summary
+
+
+def simulate_app(app: ASGIApp, **simulation: Any) -> SimulationSummary:
+    """Serve `app` in this process, its lifespan included, and run `simulate(client, **simulation)` against it.
+
+    Startup loads indexes and shutdown flushes the event sink; either may take longer than asgi-lifespan's default
+    five seconds, so neither is timed out. Exceptions the app raises propagate, as a bug in the app should."""
+
+    async def run() -> SimulationSummary:
+        async with LifespanManager(app, startup_timeout=None, shutdown_timeout=None) as served:
+            transport = httpx.ASGITransport(app=served.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://vsx-simulation") as client:
+                return await simulate(client, **simulation)
+
+    return asyncio.run(run())
+
+
+def simulate_server(url: str, **simulation: Any) -> SimulationSummary:
+    """Run `simulate(client, **simulation)` against the `vsx serve` at `url`."""
+
+    async def run() -> SimulationSummary:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            return await simulate(client, **simulation)
+
+    return asyncio.run(run())
