@@ -77,7 +77,10 @@ class DemoSize:
     users: int
     """Simulated users of each A/B experiment of a ranker pair (experiments 1 and 2)."""
     il_users: int
-    """Simulated users of each interleaving experiment."""
+    """Simulated users of each interleaving experiment but v2 against v1."""
+    v2_il_users: int
+    """Simulated users of the interleaving experiment v2 against v1, the loop's online test: sized for p < 0.01 at
+    90 % power on the preference earlier runs of the same encoders measured (BENCHMARKS.md, "The loop")."""
     sweep_users: int
     """Simulated users of the encoder sweep (split over its five variants)."""
     days: int
@@ -94,11 +97,11 @@ class DemoSize:
 
 SIZES = {
     "large": DemoSize("large", train="cpu", v1_epochs=6, fine_tune_epochs=4, users=5000, il_users=10000,
-                      sweep_users=5000, days=5, pre_days=2, eval_queries=0, factory="Flat"),
+                      v2_il_users=40000, sweep_users=5000, days=5, pre_days=2, eval_queries=0, factory="Flat"),
     "full": DemoSize("full", train="quick", v1_epochs=1, fine_tune_epochs=4, users=1000, il_users=400,
-                     sweep_users=1000, days=5, pre_days=2, eval_queries=2000),
+                     v2_il_users=40000, sweep_users=1000, days=5, pre_days=2, eval_queries=2000),
     "quick": DemoSize("quick", train="quick", v1_epochs=2, fine_tune_epochs=4, users=150, il_users=60,
-                      sweep_users=100, days=3, pre_days=1, eval_queries=300, per_class=300),
+                      v2_il_users=60, sweep_users=100, days=3, pre_days=1, eval_queries=300, per_class=300),
 }  # fmt: skip
 
 
@@ -275,7 +278,7 @@ def run_demo(
     il1 = runner.run(f"il-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}", f"{v1} vs raw pixels, interleaved",
                      v1_vs_pixels, users=size.il_users, kind="interleaving")  # fmt: skip
     il2 = runner.run(f"il-{v2.name}{v2.version}-vs-{v1.name}{v1.version}", f"{v2} vs {v1}, interleaved", v2_vs_v1,
-                     users=size.il_users, kind="interleaving")  # fmt: skip
+                     users=size.v2_il_users, kind="interleaving")  # fmt: skip
     reduced = {d: arm(f"pca{d}", ensure_pixels(store, catalog, name=f"pixels-pca{d}", pca_dim=d))
                for d in size.sweep_pca}  # fmt: skip
     weaker = reduced[size.sweep_pca[0]]
@@ -323,6 +326,7 @@ def size_note(size: DemoSize) -> str:
             f"{size.v1_epochs} epoch(s) (v1; the full CPU config trains longer: `vsx train --config cpu`), "
             f"v2 and v3 fine-tuned on click groups for {size.fine_tune_epochs} epochs; "
             f"{size.users} simulated users per A/B experiment over {size.pre_days}+{size.days} days, "
-            f"{size.il_users} per interleaving experiment and {size.sweep_users} in the encoder sweep; "
+            f"{size.il_users} per interleaving experiment ({size.v2_il_users} for v2 against v1) and "
+            f"{size.sweep_users} in the encoder sweep; "
             f"offline eval on {size.eval_queries or 'all'} seeded test queries with a {size.factory} index. "
             f"{json.dumps(asdict(size))}")  # fmt: skip
