@@ -22,12 +22,14 @@ def _bounded(users: float | None) -> float | None:
     return users if users is not None and users <= NEEDED_CAP else None
 
 
-def _users(users: float | None) -> str:
+def _users(users: float | None, detected: bool) -> str:
     from dashboards.formatting import MISSING
 
     if users is None:
         return MISSING
-    return f"{users:,.0f}" if users <= NEEDED_CAP else f"> {NEEDED_CAP:,} (no difference seen)"
+    if users > NEEDED_CAP:
+        return f"> {NEEDED_CAP:,} (no difference seen)"
+    return f"{users:,.0f}" if detected else f"{users:,.0f} *"
 
 
 def print_summary(summary: DemoSummary) -> None:
@@ -80,14 +82,15 @@ def print_summary(summary: DemoSummary) -> None:
                 )
     needed = Table(
         title="users needed for 80% power at alpha 0.05 on the observed difference "
-        "(no ratio where the two designs saw opposite directions: noise at this size)"
+        "(* the design did not detect it, so the number rests on a noisy estimate; "
+        "a ratio only where both designs detected it)"
     )
     for column in ("control", "treatment", "A/B (CTR)", "interleaving", "ratio"):
         needed.add_column(column)
     for s in summary.sensitivity:
-        ab, il = _bounded(s.ab_users), _bounded(s.interleaving_users)
-        ratio = ab / il if ab and il and s.same_direction else None
-        needed.add_row(s.control, s.treatment, _users(s.ab_users), _users(s.interleaving_users), fixed(ratio, ".1f"))
+        ratio = s.ratio if _bounded(s.ab_users) and _bounded(s.interleaving_users) else None
+        needed.add_row(s.control, s.treatment, _users(s.ab_users, s.ab_detected),
+                       _users(s.interleaving_users, s.interleaving_detected), fixed(ratio, ".1f"))  # fmt: skip
     out.print(needed)
     for exp in summary.experiments:
         out.print(f"report: {exp.report}")
