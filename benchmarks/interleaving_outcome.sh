@@ -2,10 +2,11 @@
 # One interleaving experiment between two encoders of a `vsx demo` run, at the traffic a small difference needs.
 #
 # Interleaving detects a ranker difference with far fewer users than an A/B test, but a click-trained encoder's
-# edge over its parent is a point or two of preference, and the demo's 400 users per experiment cannot show it
-# (users needed and runs: BENCHMARKS.md, "The loop"). This script runs one such experiment at any size: HNSW32
-# indexes of both encoders, one `vsx serve` on loopback with the simulator's clock trusted, three
-# `vsx simulate --url` processes side by side (one simulator alone leaves a core idle), then `vsx analyze`.
+# edge over its parent is a point or two of preference, which takes tens of thousands of users to show (users
+# needed and runs: BENCHMARKS.md, "The loop"), for a pilot or a re-run on other users. This script runs one such
+# experiment at any size on a demo's artifacts: HNSW32 indexes of both encoders, one `vsx serve` on loopback with
+# the simulator's clock trusted, three `vsx simulate --url` processes side by side (one simulator alone leaves a
+# core idle), then `vsx analyze`.
 #
 #   benchmarks/interleaving_outcome.sh DEMO_DIR CONTROL TREATMENT [USERS_PER_SIMULATOR]
 #   benchmarks/interleaving_outcome.sh /tmp/large cnn@1 cnn@2        # v2 over v1, 3 x 33,334 users
