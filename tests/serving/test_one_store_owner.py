@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -146,3 +147,20 @@ def test_every_other_command_works_beside_the_server(served: Served, catalog_dir
         done = run(served, *args)
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         assert done.returncode == 2 and lines[-1].startswith("error: "), (name, done.stderr)
+
+
+def test_a_simulator_drives_the_server_beside_it(served: Served, catalog_dir: Path) -> None:
+    """`vsx simulate --url` needs no store of its own: it searches and clicks through the running server, with
+    queries from the catalog the server serves; queries the server does not know end in one error line."""
+    start = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%d")
+    args = ["simulate", "--url", served.url, "--users", "5", "--days", "1", "--pre-days", "0", "--start", start,
+            "--user-prefix", "cli-sim", "--seed", "9"]  # fmt: skip
+    done = run(served, *args, "--catalog", str(catalog_dir))
+    assert done.returncode == 0, done.stderr
+    assert "failed requests 0" in done.stdout, done.stdout
+    assert re.search(r"search [1-9]\d*, impression [1-9]\d*, click \d+", done.stdout), done.stdout
+    other = run(served, *args)  # Fashion-MNIST's ids, which this server's catalog does not hold
+    lines = [line for line in other.stderr.splitlines() if line.strip() and "search/s" not in line]
+    assert other.returncode == 2 and lines[-1].startswith(
+        "error: no search succeeded; the last /v1/search answered 404"
+    ), other.stderr

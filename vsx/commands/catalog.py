@@ -6,12 +6,9 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from search_core.catalog import FASHION_MNIST, load_catalog
+from search_core.catalog import load_catalog
+from vsx.commands.output import CatalogOption
 from vsx.commands.output import console as make_console
-
-CatalogOption = typer.Option(
-    FASHION_MNIST, "--catalog", help="'fashion-mnist' or a folder of images (root/<class>/<file>)."
-)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from search_core.artifacts import ArtifactRef, ArtifactStore
 from search_core.catalog import load_catalog
-from vsx.commands.output import SourceOption, console
+from vsx.commands.output import CatalogOption, SourceOption, console
 from vsx.errors import CommandInputError
 from vsx.settings import get_settings
 from vsx.store_owner import check_embedded_store
@@ -58,11 +58,13 @@ def register(app: typer.Typer) -> None:
             metavar="ENCODER@V",
             help="Leave out query images this encoder (or an ancestor) was fine-tuned on (repeatable).",
         ),  # fmt: skip
+        catalog_spec: str = CatalogOption,
     ) -> None:
         """Simulated users search, click and dwell (position-biased click model) against the serving app.
 
-        Queries come from the catalog's training images only, never from the test or validation split, and with
-        --unseen-by only from those the named encoders were never taught with by clicks. In-process
+        Queries come from the training images of --catalog (the catalog the served encoders were trained on)
+        only, never from the test or validation split, and with --unseen-by only from those the named
+        encoders were never taught with by clicks. In-process
         (default) the app is served from the settings' experiments and artifacts; events go to the embedded
         store, or with VSX_EMBEDDED=false to Kafka and on into ClickHouse.
         """
@@ -73,7 +75,7 @@ def register(app: typer.Typer) -> None:
         from vsx.pipelines.online import unseen_traffic
         from vsx.pipelines.simulate import simulate_server
 
-        catalog = load_catalog("fashion-mnist")
+        catalog = load_catalog(catalog_spec)
         begin = start.replace(tzinfo=UTC)
         plan = TrafficPlan(users=users, days=days, pre_days=pre_days, seed=seed)
         first = begin - timedelta(days=pre_days)

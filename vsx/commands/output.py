@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from search_core.catalog import FASHION_MNIST
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -21,6 +23,9 @@ PIPE_WIDTH = 100_000
 """Wide enough for any table we print; rich renders a table at its natural width up to this."""
 
 JsonOption = typer.Option(False, "--json", help="Print JSON (a stable shape, for scripts) instead of a table.")
+CatalogOption = typer.Option(
+    FASHION_MNIST, "--catalog", help="'fashion-mnist' or a folder of images (root/<class>/<file>)."
+)
 SourceOption = typer.Option(
     None, "--source", help="clickhouse | embedded (chdb under data_dir). Default: embedded when settings.embedded."
 )

@@ -146,6 +146,7 @@ async def simulate(
     attributes = user_attributes(plan.users, plan.seed, user_prefix)
     summary = SimulationSummary()
     seen_users: set[int] = set()
+    refusal = ""
     for search in tqdm(schedule(plan, start, rng), desc="simulating searches", unit="search", mininterval=1.0):
         user_id = f"{user_prefix}-{search.user:06d}"
         cls = classes[rng.choice(len(classes), p=taste[search.user])]
@@ -162,8 +163,9 @@ async def simulate(
         )
         if resp.status_code != 200:
             summary.failed_requests += 1
+            refusal = f"/v1/search answered {resp.status_code}: {resp.text[:300]}"
             if summary.failed_requests > 10:
-                raise SimulationError(f"/v1/search answered {resp.status_code}: {resp.text[:300]}")
+                raise SimulationError(refusal)
             continue
         seen_users.add(search.user)
         summary.query_ids.add(query_id)
@@ -195,6 +197,8 @@ async def simulate(
             summary.clicks += len(events) // 2
             summary.dwells += len(events) // 2
             summary.count(data["variant"], "clicks", len(events) // 2)
+    if summary.failed_requests and not summary.searches:  # a few refusals among many searches are tolerated
+        raise SimulationError(f"no search succeeded; the last {refusal}")
     summary.users = len(seen_users)
     logger.info(
         "simulated %d users: %d searches, %d impressions, %d clicks, %d dwells (%d events)",
