@@ -64,9 +64,9 @@ def register(app: typer.Typer) -> None:
 
         Queries come from the training images of --catalog (the catalog the served encoders were trained on)
         only, never from the test or validation split, and with --unseen-by only from those the named
-        encoders were never taught with by clicks. In-process
-        (default) the app is served from the settings' experiments and artifacts; events go to the embedded
-        store, or with VSX_EMBEDDED=false to Kafka and on into ClickHouse.
+        encoders were never taught with by clicks. In-process (default) the app is served from the settings'
+        experiments and artifacts; events go to the embedded store, or with VSX_EMBEDDED=false to Kafka and on
+        into ClickHouse.
         """
         settings = get_settings()
         if not url and settings.embedded:  # in-process serving logs into the embedded store: fail before loading
