@@ -24,7 +24,7 @@ PIPE_WIDTH = 100_000
 
 JsonOption = typer.Option(False, "--json", help="Print JSON (a stable shape, for scripts) instead of a table.")
 CatalogOption = typer.Option(
-    FASHION_MNIST, "--catalog", help="'fashion-mnist' or a folder of images (root/<class>/<file>)."
+    FASHION_MNIST, "--catalog", metavar="SPEC", help="'fashion-mnist' or a folder of images (root/<class>/<file>)."
 )
 SourceOption = typer.Option(
     None, "--source", help="clickhouse | embedded (chdb under data_dir). Default: embedded when settings.embedded."
