@@ -27,8 +27,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from search_core.artifacts import ArtifactStore
@@ -39,6 +37,7 @@ from vsx.pipelines.click_model import TrafficPlan
 from vsx.pipelines.experiment_files import Arm, write_experiment, write_platform
 from vsx.pipelines.online import run_traffic
 from vsx.pipelines.serving import Backend, simulation_config
+from vsx.pipelines.simulate import app_client
 from vsx.settings import Settings
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -72,17 +71,15 @@ def via_test_client(app: FastAPI, sequence: list[tuple[str, str]]) -> float:
 
 def via_asgi_transport(app: FastAPI, sequence: list[tuple[str, str]]) -> float:
     async def run() -> float:
-        async with LifespanManager(app, startup_timeout=None, shutdown_timeout=None) as served:
-            transport = httpx.ASGITransport(app=served.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                started = time.perf_counter()
-                for user, image in sequence:
-                    search = await client.post(
-                        "/v1/search", json={"image_id": image}, headers={"X-User-Id": user, **HEADERS}
-                    )
-                    body, headers = click_of(user, search.json())
-                    assert (await client.post("/v1/events", json=body, headers=headers)).status_code == 202
-                return time.perf_counter() - started
+        async with app_client(app) as client:
+            started = time.perf_counter()
+            for user, image in sequence:
+                search = await client.post(
+                    "/v1/search", json={"image_id": image}, headers={"X-User-Id": user, **HEADERS}
+                )
+                body, headers = click_of(user, search.json())
+                assert (await client.post("/v1/events", json=body, headers=headers)).status_code == 202
+            return time.perf_counter() - started
 
     return asyncio.run(run())
 

@@ -29,7 +29,8 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -207,26 +208,33 @@ async def simulate(
     return summary
 
 
-def simulate_app(app: ASGIApp, **simulation: Any) -> SimulationSummary:
-    """Serve `app` in this process, its lifespan included, and run `simulate(client, **simulation)` against it.
+@asynccontextmanager
+async def app_client(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    """An `httpx.AsyncClient` on `app` served in this process, its lifespan included.
 
     Startup loads indexes and shutdown flushes the event sink; either may take longer than asgi-lifespan's default
     five seconds, so neither is timed out. Exceptions the app raises propagate, as a bug in the app should."""
+    async with LifespanManager(app, startup_timeout=None, shutdown_timeout=None) as served:
+        transport = httpx.ASGITransport(app=served.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://vsx-simulation") as client:
+            yield client
 
-    async def run() -> SimulationSummary:
-        async with LifespanManager(app, startup_timeout=None, shutdown_timeout=None) as served:
-            transport = httpx.ASGITransport(app=served.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://vsx-simulation") as client:
-                return await simulate(client, **simulation)
 
-    return asyncio.run(run())
+def simulate_app(app: ASGIApp, **simulation: Any) -> SimulationSummary:
+    """Serve `app` in this process and run `simulate(client, **simulation)` against it."""
+    return _simulate_on(app_client(app), simulation)
 
 
 def simulate_server(url: str, **simulation: Any) -> SimulationSummary:
     """Run `simulate(client, **simulation)` against the `vsx serve` at `url`."""
+    return _simulate_on(httpx.AsyncClient(base_url=url, timeout=30), simulation)
 
+
+def _simulate_on(
+    client: AbstractAsyncContextManager[httpx.AsyncClient], simulation: dict[str, Any]
+) -> SimulationSummary:
     async def run() -> SimulationSummary:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            return await simulate(client, **simulation)
+        async with client as opened:
+            return await simulate(opened, **simulation)
 
     return asyncio.run(run())
