@@ -132,8 +132,8 @@ class Sensitivity:
     interleaving_users: float | None
     ab_detected: bool
     interleaving_detected: bool
-    """Whether each design detected the difference (p below its alpha). A users-needed number from a design that did
-    not rests on an estimate of the difference that is mostly noise."""
+    """Whether each design detected the difference (the analysis's `significant`). A users-needed number from a
+    design that did not rests on an estimate of the difference that is mostly noise."""
     same_direction: bool
     """Whether both designs saw the treatment move the same way; if not, at least one saw noise, and the two
     users-needed numbers describe different differences."""
@@ -142,9 +142,10 @@ class Sensitivity:
     def ratio(self) -> float | None:
         """A/B users over interleaving users, only where both designs detected the difference the same way: from
         undetected differences the ratio would compare two noise draws."""
-        if not (self.ab_users and self.interleaving_users and self.same_direction):
-            return None
-        return self.ab_users / self.interleaving_users if self.ab_detected and self.interleaving_detected else None
+        both_detected = self.ab_detected and self.interleaving_detected
+        if both_detected and self.same_direction and self.ab_users and self.interleaving_users:
+            return self.ab_users / self.interleaving_users
+        return None
 
 
 @dataclass(frozen=True)
@@ -215,10 +216,6 @@ class _Runner:
         return ExperimentOutcome(name, kind, {a.name: str(a.encoder) for a in arms}, events, report, results)
 
 
-def _detected(row: MetricResult | None, alpha: float) -> bool:
-    return row is not None and row.p_value is not None and row.p_value < alpha
-
-
 def _sensitivity(ab: ExperimentOutcome, interleaving: ExperimentOutcome) -> Sensitivity:
     """Users for 80 % power from an A/B experiment and an interleaving experiment of the same two rankers."""
     ab_row, il_row = ab.headline("treatment"), interleaving.headline("treatment")
@@ -228,8 +225,8 @@ def _sensitivity(ab: ExperimentOutcome, interleaving: ExperimentOutcome) -> Sens
         treatment=ab.encoders["treatment"],
         ab_users=users_for_power(ab_row) if ab_row else None,
         interleaving_users=users_for_power(il_row) if il_row else None,
-        ab_detected=_detected(ab_row, ab.results.alpha),
-        interleaving_detected=_detected(il_row, interleaving.results.alpha),
+        ab_detected=ab_row is not None and ab_row.significant,
+        interleaving_detected=il_row is not None and il_row.significant,
         same_direction=len(effects) == 2 and effects[0] * effects[1] > 0,
     )
 
