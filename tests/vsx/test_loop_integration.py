@@ -43,8 +43,8 @@ def settings(tmp_path: Path, tansu_bootstrap: list[str], clickhouse_db_url: str)
 
 def test_small_loop_through_kafka_and_clickhouse(settings: Settings, tmp_path: Path) -> None:
     catalog_dir = write_fashion_folder(tmp_path / "catalog", per_class=60)
-    size = replace(SIZES["quick"], users=40, il_users=30, v2_il_users=30, sweep_users=50, days=2, pre_days=1,
-                   eval_queries=60, factory="Flat")  # fmt: skip
+    size = replace(SIZES["quick"], users=40, v1_users=40, il_users=30, v2_il_users=30, sweep_users=50, days=2,
+                   pre_days=1, eval_queries=60, factory="Flat")  # fmt: skip
     backend = Backend.from_settings(settings)
     summary = run_demo(settings, size, backend, source="clickhouse", catalog_spec=str(catalog_dir))
     exp1, exp2 = summary.experiments[:2]

@@ -66,21 +66,26 @@ LAYOUT_ANDROID_EFFECT = 0.5
 @dataclass(frozen=True)
 class DemoSize:
     """How much work each step does. `full` is `make demo`, `quick` the run tests use, `large` the outcome run: the
-    full CPU training config, exact search, all 10k test queries, 5× the A/B users and 25× the interleaving users,
-    because v2's preference over v1 is small enough to need them (times and results: BENCHMARKS.md, "The loop")."""
+    full CPU training config, exact search, all 10k test queries and more users in every experiment (times and
+    results: BENCHMARKS.md, "The loop")."""
 
     name: str
     train: str
     v1_epochs: int
-    fine_tune_epochs: int
-    """Epochs of each click fine-tune (v2 from v1, v3 from v2)."""
+    v2_epochs: int
+    """Epochs of v2's click fine-tune from v1: more than v3's, as its clicks are fewer (BENCHMARKS.md, "The loop")."""
+    v3_epochs: int
+    """Epochs of v3's click fine-tune from v2."""
     users: int
-    """Simulated users of each A/B experiment of a ranker pair (experiments 1 and 2)."""
+    """Simulated users of each A/B experiment but the first (v2 against v1, the layout test)."""
+    v1_users: int
+    """Simulated users of experiment 1, v1 against raw pixels: the traffic whose clicks teach v2, so sized for the
+    click pairs v2 needs (BENCHMARKS.md, "The loop")."""
     il_users: int
     """Simulated users of each interleaving experiment but v2 against v1."""
     v2_il_users: int
     """Simulated users of the interleaving experiment v2 against v1, the loop's online test: sized for p < 0.01 at
-    90 % power on the preference earlier runs of the same encoders measured (BENCHMARKS.md, "The loop")."""
+    90 % power on the preference a pilot of the same encoders measured (BENCHMARKS.md, "The loop")."""
     sweep_users: int
     """Simulated users of the encoder sweep (split over its five variants)."""
     days: int
@@ -96,12 +101,14 @@ class DemoSize:
 
 
 SIZES = {
-    "large": DemoSize("large", train="cpu", v1_epochs=6, fine_tune_epochs=4, users=5000, il_users=10000,
-                      v2_il_users=40000, sweep_users=5000, days=5, pre_days=2, eval_queries=0, factory="Flat"),
-    "full": DemoSize("full", train="quick", v1_epochs=1, fine_tune_epochs=4, users=1000, il_users=400,
-                     v2_il_users=40000, sweep_users=1000, days=5, pre_days=2, eval_queries=2000),
-    "quick": DemoSize("quick", train="quick", v1_epochs=2, fine_tune_epochs=4, users=150, il_users=60,
-                      v2_il_users=60, sweep_users=100, days=3, pre_days=1, eval_queries=300, per_class=300),
+    "large": DemoSize("large", train="cpu", v1_epochs=6, v2_epochs=12, v3_epochs=4, users=5000, v1_users=40000,
+                      il_users=10000, v2_il_users=40000, sweep_users=5000, days=5, pre_days=2, eval_queries=0,
+                      factory="Flat"),
+    "full": DemoSize("full", train="quick", v1_epochs=1, v2_epochs=12, v3_epochs=4, users=1000, v1_users=20000,
+                     il_users=400, v2_il_users=10000, sweep_users=1000, days=5, pre_days=2, eval_queries=2000),
+    "quick": DemoSize("quick", train="quick", v1_epochs=2, v2_epochs=4, v3_epochs=4, users=150, v1_users=150,
+                      il_users=60, v2_il_users=60, sweep_users=100, days=3, pre_days=1, eval_queries=300,
+                      per_class=300),
 }  # fmt: skip
 
 
@@ -257,17 +264,16 @@ def run_demo(
     progress.info("[1/10] catalog %s: %d gallery (%d held out for validation), %d query images", catalog.name,
                   len(catalog.gallery_ids), len(catalog.validation_ids), len(catalog.query_ids))  # fmt: skip
     held_out = set(catalog.query_ids) | set(catalog.validation_ids)
-    fine_tune = FineTuneConfig(epochs=size.fine_tune_epochs)
 
     def arm(name: str, encoder: ArtifactRef) -> Arm:
         return demo_arm(store, catalog, size, name, encoder)
 
     def fine_tuned(
-        parent: ArtifactRef, experiments: Sequence[ExperimentOutcome], out_name: str
+        parent: ArtifactRef, experiments: Sequence[ExperimentOutcome], out_name: str, epochs: int
     ) -> tuple[ArtifactRef, Path]:
         pairs, _ = export_pooled_pairs(settings, [e.name for e in experiments], held_out_images=held_out,
                                        source=source, out_name=out_name)  # fmt: skip
-        return ensure_fine_tuned(store, catalog, name=parent.name, config=fine_tune, parent=parent,
+        return ensure_fine_tuned(store, catalog, name=parent.name, config=FineTuneConfig(epochs=epochs), parent=parent,
                                  pairs_path=pairs), pairs  # fmt: skip
 
     progress.info("[2/10] baseline and encoder v1 (training schedule %r, %d epochs)", size.train, size.v1_epochs)
@@ -279,10 +285,10 @@ def run_demo(
     progress.info("[3/10] experiment 1 (A/B): %s vs %s", pixels, v1)
     v1_vs_pixels = [control, treatment]
     exp1 = runner.run(f"enc-{v1.name}{v1.version}-vs-{pixels.name}{pixels.version}", f"{v1} vs raw pixels",
-                      v1_vs_pixels, users=size.users, pre_days=size.pre_days)  # fmt: skip
+                      v1_vs_pixels, users=size.v1_users, pre_days=size.pre_days)  # fmt: skip
 
     progress.info("[4/10] encoder v2: %s fine-tuned on the click groups of %s", v1, exp1.name)
-    v2, v2_pairs = fine_tuned(v1, [exp1], f"for-v2-{exp1.name}")
+    v2, v2_pairs = fine_tuned(v1, [exp1], f"for-v2-{exp1.name}", size.v2_epochs)
 
     progress.info("[5/10] experiment 2 (A/B): %s vs %s", v1, v2)
     v2_vs_v1 = [arm("control", v1), arm("treatment", v2)]
@@ -303,7 +309,7 @@ def run_demo(
 
     so_far = [exp1, exp2, il1, il2, il3]
     progress.info("[7/10] encoder v3: %s fine-tuned on the pooled clicks of %d experiments", v2, len(so_far))
-    v3, v3_pairs = fine_tuned(v2, so_far, f"for-v3-{len(so_far)}-experiments")
+    v3, v3_pairs = fine_tuned(v2, so_far, f"for-v3-{len(so_far)}-experiments", size.v3_epochs)
 
     progress.info("[8/10] %s vs %s, interleaved", v2, v3)
     v3_vs_v2 = [arm("control", v2), arm("treatment", v3)]
@@ -339,8 +345,9 @@ def size_note(size: DemoSize) -> str:
     catalog = f"a {size.per_class}-per-class Fashion-MNIST subset" if size.per_class else "all of Fashion-MNIST"
     return (f"demo size {size.name!r} on {catalog}: encoders trained with the {size.train!r} schedule for "
             f"{size.v1_epochs} epoch(s) (v1; the full CPU config trains longer: `vsx train --config cpu`), "
-            f"v2 and v3 fine-tuned on click groups for {size.fine_tune_epochs} epochs; "
-            f"{size.users} simulated users per A/B experiment over {size.pre_days}+{size.days} days, "
+            f"v2 and v3 fine-tuned on click groups for {size.v2_epochs} and {size.v3_epochs} epochs; "
+            f"{size.v1_users} simulated users in experiment 1 (their clicks teach v2) and {size.users} in each "
+            f"other A/B experiment over {size.pre_days}+{size.days} days, "
             f"{size.il_users} per interleaving experiment ({size.v2_il_users} for v2 against v1) and "
             f"{size.sweep_users} in the encoder sweep; "
             f"offline eval on {size.eval_queries or 'all'} seeded test queries with a {size.factory} index. "
