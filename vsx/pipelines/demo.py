@@ -85,7 +85,8 @@ class DemoSize:
     """Simulated users of each interleaving experiment but v2 against v1."""
     v2_il_users: int
     """Simulated users of the interleaving experiment v2 against v1, the loop's online test: sized for p < 0.01 at
-    90 % power on the preference a pilot of the same encoders measured (BENCHMARKS.md, "The loop")."""
+    90 % power on the preference expected from v2's offline gain over v1, which a pilot then exceeded
+    (BENCHMARKS.md, "The loop")."""
     sweep_users: int
     """Simulated users of the encoder sweep (split over its five variants)."""
     days: int
