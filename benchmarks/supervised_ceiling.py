@@ -11,7 +11,7 @@ Scores: the validation split, and the test protocol (all 10,000 test queries aga
 gallery, exact search) — the ceiling is a reported number, so the test queries are looked at once per run.
 
     .venv/bin/python -P benchmarks/supervised_ceiling.py --seeds 0 1
-    .venv/bin/python -P benchmarks/supervised_ceiling.py --artifacts DIR --from cnn@1 --seeds 0 1
+    .venv/bin/python -P benchmarks/supervised_ceiling.py --artifacts DIR --from cnn@1 --seeds 0 1 [--epochs 12]
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--artifacts", type=Path, help="Artifacts folder holding --from.")
     parser.add_argument("--from", dest="parent", help="Fine-tune this encoder on all labels instead.")
+    parser.add_argument("--epochs", type=int, default=FineTuneConfig().epochs, help="Fine-tune epochs (with --from).")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     catalog = load_catalog("fashion-mnist")
@@ -66,7 +67,7 @@ def main() -> None:
             if args.parent:
                 module, _ = parent_module(ArtifactStore(args.artifacts), ArtifactStore(args.artifacts).manifest(
                     "encoder", args.parent))  # fmt: skip
-                config = dataclasses.replace(FineTuneConfig(), seed=seed)
+                config = dataclasses.replace(FineTuneConfig(), epochs=args.epochs, seed=seed)
             else:
                 spec = EncoderSpec(preset.encoder, {"dim": preset.dim, "input_size": preset.input_size, "channels": 1,
                                                     **preset.encoder_kwargs})  # fmt: skip
