@@ -76,8 +76,10 @@ def click_groups(pairs: Sequence[ClickPair], *, community_above: int = COMMUNITY
         source = lineage[p.experiment or "unknown"]
         source["pairs"] += 1
         source["clicks"] += p.clicks
+    # Louvain visits nodes in the graph's insertion order: sorted edges make the groups a function of the pair
+    # set, not of the order an export happened to return the pairs in.
     graph = nx.Graph()
-    graph.add_weighted_edges_from((a, b, w) for (a, b), w in weights.items())
+    graph.add_weighted_edges_from((a, b, w) for (a, b), w in sorted(weights.items()))
     groups: list[tuple[str, ...]] = []
     split = 0
     for component in nx.connected_components(graph):
