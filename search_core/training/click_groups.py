@@ -76,19 +76,24 @@ def click_groups(pairs: Sequence[ClickPair], *, community_above: int = COMMUNITY
         source = lineage[p.experiment or "unknown"]
         source["pairs"] += 1
         source["clicks"] += p.clicks
-    # Louvain visits nodes in the graph's insertion order: sorted edges make the groups a function of the pair
-    # set, not of the order an export happened to return the pairs in.
+    # Louvain's result depends on the order it meets nodes, which follows the graph's insertion order and the
+    # iteration order of its sets. Nodes are the sorted images' indexes, inserted in sorted order: integers hash to
+    # themselves, so the groups are a function of the pair set, not of the export's row order or the process's
+    # string-hash seed.
+    images = sorted({image for edge in weights for image in edge})
+    index = {image: i for i, image in enumerate(images)}
     graph = nx.Graph()
-    graph.add_weighted_edges_from((a, b, w) for (a, b), w in sorted(weights.items()))
+    graph.add_nodes_from(range(len(images)))
+    graph.add_weighted_edges_from((index[a], index[b], w) for (a, b), w in sorted(weights.items()))
     groups: list[tuple[str, ...]] = []
     split = 0
     for component in nx.connected_components(graph):
-        if len(component) <= community_above:
-            groups.append(tuple(sorted(component)))
-            continue
-        split += 1
-        communities = nx.community.louvain_communities(graph.subgraph(component), weight="weight", seed=seed)
-        groups.extend(tuple(sorted(c)) for c in communities if len(c) >= 2)
+        if len(component) > community_above:
+            split += 1
+            parts = nx.community.louvain_communities(graph.subgraph(component), weight="weight", seed=seed)
+        else:
+            parts = [component]
+        groups.extend(tuple(sorted(images[i] for i in part)) for part in parts if len(part) >= 2)
     groups.sort(key=lambda g: (-len(g), g))
     result = ClickGroups(
         groups=tuple(groups),

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 from search_core.pairs import ClickPair
 from search_core.training import click_groups
@@ -47,14 +51,34 @@ def test_no_usable_pairs_is_no_groups() -> None:
     assert len(click_groups([ClickPair("a", "a"), ClickPair("b", "c", 0.0)])) == 0
 
 
+def noisy_kinds(seed: int) -> list[ClickPair]:
+    """Three separate catalogs of six kinds × 30 images, 60 clicks a kind, one click in ten on another kind of the
+    same catalog: components to split with ties for Louvain to break, none of them half the graph."""
+    rng = random.Random(seed)
+
+    def image(catalog: str, kind: int) -> str:
+        return f"{catalog}{kind if rng.random() < 0.9 else rng.randrange(6)}-{rng.randrange(30)}"
+
+    return [ClickPair(f"{c}{k}-{rng.randrange(30)}", image(c, k), rng.uniform(0.5, 3.0), "e") for c in "xyz"
+            for k in range(6) for _ in range(60)]  # fmt: skip
+
+
 def test_groups_do_not_depend_on_the_order_of_the_pairs() -> None:
     """The pair export's row order varies between runs; the groups (and so the fine-tune) must not."""
-    rng = random.Random(0)
-
-    def image(kind: int) -> str:  # six noisy kinds of 30 images; one click in ten lands on another kind
-        return f"{kind if rng.random() < 0.9 else rng.randrange(6)}-{rng.randrange(30)}"
-
-    pairs = [ClickPair(f"{k}-{rng.randrange(30)}", image(k), rng.uniform(0.5, 3.0), "e") for k in range(6)
-             for _ in range(60)]  # fmt: skip
-    shuffled = rng.sample(pairs, len(pairs))
+    pairs = noisy_kinds(0)
+    shuffled = random.Random(1).sample(pairs, len(pairs))
     assert click_groups(shuffled, community_above=20).groups == click_groups(pairs, community_above=20).groups
+
+
+def test_groups_do_not_depend_on_the_string_hash_seed() -> None:
+    """Each `vsx demo` or `vsx train` is a new process with its own string-hash seed; the groups must not vary."""
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from test_click_groups import click_groups, noisy_kinds; "
+        "print(click_groups(noisy_kinds(0), community_above=20).groups)"
+    )
+    outputs = {
+        subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent)], capture_output=True, text=True,
+                       check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2", "3")
+    }  # fmt: skip
+    assert len(outputs) == 1 and outputs.pop().startswith("((")
