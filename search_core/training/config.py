@@ -1,10 +1,13 @@
-"""Training configurations: `TrainConfig` (self-supervised, three presets) and `FineTuneConfig` (click groups).
+"""Training configurations: `TrainConfig` (self-supervised, four presets) and `FineTuneConfig` (click groups).
 
 - "cpu": the small CNN at 28 px, 6 epochs of SimCLR-style NT-Xent with augmentation and mined-neighbour
   positives, within the 10-minute training goal on two cores; self-supervision alone plateaus for this
   network (more epochs, more neighbour positives or a lower temperature do not move it), so what users
   click is what teaches it more (BENCHMARKS.md, "Search quality").
 - "quick": the same recipe for one epoch, for the demo.
+- "wide": the "cpu" recipe on the small CNN at twice the width (32): four times the FLOPs, about 7 minutes
+  on two cores. More capacity is what lets clicks teach it more (`vsx demo --large`'s v1; BENCHMARKS.md,
+  "The loop").
 - "gpu": ResNet-50 at 224 px with bf16 autocast, `torch.compile` and a larger batch; for a CUDA machine
   (written to run there, not exercised on CI).
 A preset is a starting point: `dataclasses.replace(config, epochs=3)` (or `vsx train --epochs 3`). On a
@@ -64,6 +67,7 @@ class TrainConfig:
 TRAIN_CONFIGS: dict[str, TrainConfig] = {
     "cpu": TrainConfig(),
     "quick": TrainConfig(epochs=1),
+    "wide": TrainConfig(encoder_kwargs={"width": 32, "pool": 7}),
     "gpu": TrainConfig(
         encoder="resnet50",
         encoder_kwargs={},

@@ -239,7 +239,8 @@ def test_bad_training_requests(tmp_path: Path, tiny_catalog: ArrayCatalog) -> No
 
 
 def test_presets() -> None:
-    assert set(TRAIN_CONFIGS) == {"cpu", "quick", "gpu"}
+    assert set(TRAIN_CONFIGS) == {"cpu", "quick", "gpu", "wide"}
+    assert TRAIN_CONFIGS["wide"].encoder_kwargs["width"] == 2 * TRAIN_CONFIGS["cpu"].encoder_kwargs["width"]
     assert TRAIN_CONFIGS["gpu"].device == "cuda" and TRAIN_CONFIGS["gpu"].autocast_bf16
     assert TRAIN_CONFIGS["quick"].epochs < TRAIN_CONFIGS["cpu"].epochs
     with pytest.raises(TrainingError, match="unknown projection 'pca'; known: learned, whitened"):

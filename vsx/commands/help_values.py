@@ -8,6 +8,6 @@ the value it copies (`search_core.encoders.ENCODERS`, `search_core.training.TRAI
 from __future__ import annotations
 
 ENCODER_NAMES = ("pixels", "resnet18", "resnet50", "small_cnn", "vit_b_16")
-TRAIN_PRESETS = ("cpu", "gpu", "quick")
+TRAIN_PRESETS = ("cpu", "gpu", "quick", "wide")
 MIN_DWELL_MS = 2000.0
 PROPENSITY_CLIP = 0.1

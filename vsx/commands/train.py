@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
             help=f"Architecture: {', '.join(ENCODER_NAMES)} (default: the preset's, or the parent's).",
         ),
         config: str = typer.Option(
-            "cpu", help=f"Preset: {', '.join(TRAIN_PRESETS)} (cpu: the CPU recipe; quick: the demo's; gpu: CUDA)."
+            "cpu",
+            help=f"Preset: {', '.join(TRAIN_PRESETS)} (cpu: the CPU recipe; wide: it at twice the width; "
+            "quick: the demo's; gpu: CUDA).",
         ),
         name: str | None = typer.Option(None, help="Artifact name (default: the parent's name, else the encoder's)."),
         epochs: int | None = typer.Option(None, min=1, help="Override the preset's number of epochs."),

@@ -66,8 +66,8 @@ LAYOUT_ANDROID_EFFECT = 0.5
 @dataclass(frozen=True)
 class DemoSize:
     """How much work each step does. `full` is `make demo`, `quick` the run tests use, `large` the outcome run: the
-    full CPU training config, exact search, all 10k test queries and more users in every experiment (times and
-    results: BENCHMARKS.md, "The loop")."""
+    `wide` training config (the CPU recipe at twice the width), exact search, all 10k test queries and more users
+    in every experiment (times and results: BENCHMARKS.md, "The loop")."""
 
     name: str
     train: str
@@ -102,7 +102,7 @@ class DemoSize:
 
 
 SIZES = {
-    "large": DemoSize("large", train="cpu", v1_epochs=6, v2_epochs=12, v3_epochs=4, users=5000, v1_users=40000,
+    "large": DemoSize("large", train="wide", v1_epochs=6, v2_epochs=12, v3_epochs=4, users=5000, v1_users=40000,
                       il_users=10000, v2_il_users=40000, sweep_users=5000, days=5, pre_days=2, eval_queries=0,
                       factory="Flat"),
     "full": DemoSize("full", train="quick", v1_epochs=1, v2_epochs=12, v3_epochs=4, users=1000, v1_users=20000,
@@ -345,7 +345,7 @@ def size_note(size: DemoSize) -> str:
     """What the demo's schedule is, stated in its output (shorter than the full CPU training config)."""
     catalog = f"a {size.per_class}-per-class Fashion-MNIST subset" if size.per_class else "all of Fashion-MNIST"
     return (f"demo size {size.name!r} on {catalog}: encoders trained with the {size.train!r} schedule for "
-            f"{size.v1_epochs} epoch(s) (v1; the full CPU config trains longer: `vsx train --config cpu`), "
+            f"{size.v1_epochs} epoch(s) (v1), "
             f"v2 and v3 fine-tuned on click groups for {size.v2_epochs} and {size.v3_epochs} epochs; "
             f"{size.v1_users} simulated users in experiment 1 (their clicks teach v2) and {size.users} in each "
             f"other A/B experiment over {size.pre_days}+{size.days} days, "
