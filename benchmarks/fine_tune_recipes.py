@@ -96,7 +96,8 @@ def main() -> None:
         runs += [(f"{name} (oracle groups)", changes, True) for name, changes, _ in runs if args.oracle]
         for name, changes, oracle in runs:
             config = dataclasses.replace(FineTuneConfig(), **changes)  # type: ignore[arg-type]
-            groups = click_groups(usable, community_above=config.community_above, seed=0)
+            groups = click_groups(usable, community_above=config.community_above,
+                                  split_communities=config.split_communities, seed=0)  # fmt: skip
             if oracle:
                 groups = dataclasses.replace(groups, groups=oracle_groups(groups, catalog))
             group_rows = [torch.tensor([row[i] for i in g]) for g in groups.groups]

@@ -10,7 +10,8 @@ half of a click anchor's negatives same-kind images).
 While traffic is small, the graph is a forest of small pieces and its connected components are the
 groups. As traffic grows, a few wrong clicks bridge components of different kinds into one giant
 component; a component larger than `community_above` images is then split into graph communities
-(Louvain, Blondel et al. 2008, networkx's implementation, seeded), which cut those thin bridges.
+(Louvain, Blondel et al. 2008, networkx's implementation, seeded), which cut those thin bridges, and a community
+still larger than that is split the same way.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class ClickGroups:
 
     groups: tuple[tuple[str, ...], ...]
     community_above: int
+    split_communities: bool
+    """Whether a community larger than `community_above` was split again (see `click_groups`)."""
     split_components: int
     """Components larger than `community_above`, split into communities (0: the groups are the components)."""
     pairs: int
@@ -56,6 +59,7 @@ class ClickGroups:
         return {
             "method": "louvain communities" if self.split_components else "connected components",
             "community_above": self.community_above,
+            "split_communities": self.split_communities,
             "groups": len(sizes),
             "images": sum(sizes),
             "largest": sizes[:5],
@@ -65,8 +69,14 @@ class ClickGroups:
         }
 
 
-def click_groups(pairs: Sequence[ClickPair], *, community_above: int = COMMUNITY_ABOVE, seed: int = 0) -> ClickGroups:
-    """Group the images of `pairs` by the click graph (pairs of weight 0 and self-pairs carry no edge)."""
+def click_groups(
+    pairs: Sequence[ClickPair], *, community_above: int = COMMUNITY_ABOVE, split_communities: bool = True, seed: int = 0
+) -> ClickGroups:
+    """Group the images of `pairs` by the click graph (pairs of weight 0 and self-pairs carry no edge).
+
+    With `split_communities` (the default) a community still larger than `community_above` is split again;
+    without, communities are kept whole (the grouping of encoders fine-tuned before this choice).
+    """
     weights: dict[tuple[str, str], float] = defaultdict(float)
     lineage: dict[str, Counter[str]] = defaultdict(Counter)
     for p in pairs:
@@ -90,7 +100,7 @@ def click_groups(pairs: Sequence[ClickPair], *, community_above: int = COMMUNITY
     for component in nx.connected_components(graph):
         if len(component) > community_above:
             split += 1
-            parts = nx.community.louvain_communities(graph.subgraph(component), weight="weight", seed=seed)
+            parts = _communities(graph.subgraph(component), community_above if split_communities else None, seed)
         else:
             parts = [component]
         groups.extend(tuple(sorted(images[i] for i in part)) for part in parts if len(part) >= 2)
@@ -98,6 +108,7 @@ def click_groups(pairs: Sequence[ClickPair], *, community_above: int = COMMUNITY
     result = ClickGroups(
         groups=tuple(groups),
         community_above=community_above,
+        split_communities=split_communities,
         split_components=split,
         pairs=sum(s["pairs"] for s in lineage.values()),
         clicks=sum(s["clicks"] for s in lineage.values()),
@@ -108,3 +119,23 @@ def click_groups(pairs: Sequence[ClickPair], *, community_above: int = COMMUNITY
         len(result), result.images, result.pairs, split,
     )  # fmt: skip
     return result
+
+
+def _communities(graph: nx.Graph, community_above: int | None, seed: int) -> list[set[int]]:
+    """Louvain communities of `graph`, each larger than `community_above` (if given) split again the same way.
+
+    Once clicks are dense, Louvain's communities grow to whole kinds that look alike (shirts with pullovers), and
+    such groups teach less than their parts: a group is a claim that all its members look alike. A part Louvain
+    cannot split further is kept whole.
+    """
+    done: list[set[int]] = []
+    todo = [set(graph)]
+    while todo:
+        part = todo.pop()
+        pieces = nx.community.louvain_communities(graph.subgraph(part), weight="weight", seed=seed)
+        if len(pieces) == 1:
+            done.append(part)
+            continue
+        for piece in pieces:
+            (todo if community_above is not None and len(piece) > community_above else done).append(piece)
+    return done

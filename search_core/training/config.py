@@ -124,6 +124,9 @@ class FineTuneConfig:
     whitening_shrinkage: float = 0.1
     community_above: int = COMMUNITY_ABOVE
     """Click-graph components larger than this are split into Louvain communities (`click_groups`)."""
+    split_communities: bool = True
+    """Communities still larger than `community_above` are split again (`click_groups`); chosen on the validation
+    split (BENCHMARKS.md, "The loop"). False is the grouping of versions fine-tuned before."""
     seed: int = 0
     threads: int | None = None
     device: str = "cpu"

@@ -48,7 +48,9 @@ def fine_tune_encoder(
     parent_manifest = store.manifest("encoder", parent)
     pairs = read_pairs(pairs_path)
     usable, held_out, unknown = training_pairs(pairs, catalog)
-    groups = click_groups(usable, community_above=config.community_above, seed=config.seed)
+    groups = click_groups(
+        usable, community_above=config.community_above, split_communities=config.split_communities, seed=config.seed
+    )
     if not len(groups):
         raise TrainingError(
             f"pairs file {pairs_path}: no click pairs between training images of catalog {catalog.name!r} "

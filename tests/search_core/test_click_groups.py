@@ -47,6 +47,17 @@ def test_a_large_component_is_split_at_its_thin_bridge() -> None:
     assert split.groups == click_groups(pairs, community_above=20).groups  # seeded: the same split every run
 
 
+def test_a_large_community_is_split_again_unless_it_cannot_be() -> None:
+    """Dense clicks make communities of whole look-alike kinds; past `community_above` they are split again."""
+    groups = click_groups(noisy_kinds(0), community_above=20)
+    assert groups.images > 400 and max(len(g) for g in groups.groups) <= 20
+    assert groups.summary()["split_communities"] is True
+    whole = click_groups(noisy_kinds(0), community_above=20, split_communities=False)  # the earlier grouping
+    assert max(len(g) for g in whole.groups) > 20 and whole.summary()["split_communities"] is False
+    clique = _clique("shoe", 30) + _clique("bag", 12) + [ClickPair("shoe0", "bag0", 1.0, "e")]
+    assert sorted(len(g) for g in click_groups(clique, community_above=20).groups) == [12, 30]  # nothing to cut
+
+
 def test_no_usable_pairs_is_no_groups() -> None:
     assert len(click_groups([ClickPair("a", "a"), ClickPair("b", "c", 0.0)])) == 0
 
