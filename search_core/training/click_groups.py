@@ -75,7 +75,7 @@ def click_groups(
     """Group the images of `pairs` by the click graph (pairs of weight 0 and self-pairs carry no edge).
 
     With `split_communities` (the default) a community still larger than `community_above` is split again;
-    without, communities are kept whole (the grouping of encoders fine-tuned before this choice).
+    without, Louvain's communities are kept whole, however large.
     """
     weights: dict[tuple[str, str], float] = defaultdict(float)
     lineage: dict[str, Counter[str]] = defaultdict(Counter)

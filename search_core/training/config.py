@@ -5,8 +5,8 @@
   network (more epochs, more neighbour positives or a lower temperature do not move it), so what users
   click is what teaches it more (BENCHMARKS.md, "Search quality").
 - "quick": the same recipe for one epoch, for the demo.
-- "wide": the "cpu" recipe on the small CNN at twice the width (32): four times the FLOPs, about 7 minutes
-  on two cores. More capacity is what lets clicks teach it more (`vsx demo --large`'s v1; BENCHMARKS.md,
+- "wide": the "cpu" recipe on the small CNN at twice the width (32): four times the FLOPs, still within the
+  10-minute training goal. More capacity is what lets clicks teach it more (`vsx demo --large`'s v1; BENCHMARKS.md,
   "The loop").
 - "gpu": ResNet-50 at 224 px with bf16 autocast, `torch.compile` and a larger batch; for a CUDA machine
   (written to run there, not exercised on CI).
@@ -126,7 +126,7 @@ class FineTuneConfig:
     """Click-graph components larger than this are split into Louvain communities (`click_groups`)."""
     split_communities: bool = True
     """Communities still larger than `community_above` are split again (`click_groups`); chosen on the validation
-    split (BENCHMARKS.md, "The loop"). False is the grouping of versions fine-tuned before."""
+    split (BENCHMARKS.md, "The loop"). False keeps Louvain's communities whole, however large."""
     seed: int = 0
     threads: int | None = None
     device: str = "cpu"

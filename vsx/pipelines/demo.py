@@ -68,8 +68,7 @@ class DemoSize:
     """How much work each step does. `full` is `make demo`, `quick` the run tests use, `large` the outcome run: the
     `wide` training config (the CPU recipe at twice the width), all 10k test queries and more users in every
     experiment (times and results: BENCHMARKS.md, "The loop"). Its indexes are HNSW like the others': exact search
-    over raw pixels serves ~60 searches/s, too slow for its traffic; exact scores come from
-    `benchmarks/loop_seeds.py`."""
+    over raw pixels is too slow for its traffic; exact scores come from `benchmarks/loop_seeds.py`."""
 
     name: str
     train: str
@@ -343,7 +342,7 @@ def run_demo(
 
 
 def size_note(size: DemoSize) -> str:
-    """What the demo's schedule is, stated in its output (shorter than the full CPU training config)."""
+    """What the demo's schedule is, stated in its output."""
     catalog = f"a {size.per_class}-per-class Fashion-MNIST subset" if size.per_class else "all of Fashion-MNIST"
     return (f"demo size {size.name!r} on {catalog}: encoders trained with the {size.train!r} schedule for "
             f"{size.v1_epochs} epoch(s) (v1), "
